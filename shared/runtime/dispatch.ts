@@ -1,0 +1,91 @@
+// Checks one parsed event against the catalog, runs the handler and records the outcome in metrics and logs.
+import type { Logger } from 'pino';
+import { FlywheelError, InvalidEventError } from '../errors/index.ts';
+import { Catalog, type EventType, Extensions, type FlywheelEvent, isEventType } from '../events/index.ts';
+import type { Parsed, RawEvent } from './cloudevents.ts';
+import type { EventOf, Handler, Outcome } from './handler.ts';
+import type { RuntimeMetrics } from './metrics.ts';
+
+export type Dispatched =
+  | { ok: true; event: RawEvent; outcome: Outcome }
+  | { ok: false; event?: RawEvent; error: unknown };
+
+interface DispatchInput<A extends EventType> {
+  entry: Parsed;
+  accepts: ReadonlySet<string>;
+  handle: Handler<A>;
+  metrics: RuntimeMetrics;
+  log: Logger;
+  headers: Record<string, string>;
+}
+
+/** Validates and handles one event; never throws: failures come back as `{ ok: false, error }`. */
+export async function dispatch<A extends EventType>(input: DispatchInput<A>): Promise<Dispatched> {
+  const { entry, metrics } = input;
+  if (!entry.ok) {
+    metrics.events.inc({ type: 'unknown', outcome: 'invalid' });
+    return { ok: false, error: entry.error };
+  }
+  const raw = entry.event;
+  const started = performance.now();
+  try {
+    const event = toTyped(raw, input.accepts, input.headers) as EventOf<A>;
+    const log = input.log.child({ eventId: raw.id, eventType: raw.type, eventSource: raw.source });
+    const outcome = await input.handle(event, { log, metrics });
+    if (outcome.kind === 'reply') inheritTrace(outcome.event, event);
+    metrics.events.inc({ type: raw.type, outcome: outcome.kind });
+    metrics.latency.observe({ type: raw.type }, (performance.now() - started) / 1000);
+    return { ok: true, event: raw, outcome };
+  } catch (error) {
+    const outcome = error instanceof FlywheelError ? (error.retriable ? 'retriable' : 'invalid') : 'error';
+    metrics.events.inc({ type: raw.type, outcome });
+    const level = outcome === 'invalid' ? 'info' : outcome === 'retriable' ? 'warn' : 'error';
+    input.log[level](
+      { err: error, eventId: raw.id, eventType: raw.type, eventSource: raw.source },
+      'event not handled',
+    );
+    return { ok: false, event: raw, error };
+  }
+}
+
+function toTyped(
+  raw: RawEvent,
+  accepts: ReadonlySet<string>,
+  headers: Record<string, string>,
+): FlywheelEvent {
+  if (!isEventType(raw.type) || !accepts.has(raw.type)) {
+    throw new InvalidEventError('type', `this function does not handle events of type ${raw.type}`);
+  }
+  const parsed = Catalog[raw.type].schema.safeParse(raw.data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path.map(String).join('.') ?? '';
+    throw new InvalidEventError(
+      path ? `data.${path}` : 'data',
+      `invalid data for ${raw.type}: ${issue?.message ?? ''}`,
+      {
+        cause: parsed.error,
+      },
+    );
+  }
+  const extensions = { ...raw.extensions };
+  const traceparent = headers.traceparent;
+  if (!extensions[Extensions.traceparent] && traceparent) extensions[Extensions.traceparent] = traceparent;
+  return {
+    specversion: '1.0',
+    id: raw.id,
+    source: raw.source,
+    type: raw.type,
+    time: raw.time ?? new Date().toISOString(),
+    ...(raw.subject === undefined ? {} : { subject: raw.subject }),
+    datacontenttype: 'application/json',
+    data: parsed.data,
+    extensions,
+  } as FlywheelEvent;
+}
+
+/** Distributed tracing extension: a reply continues the incoming event's trace. */
+function inheritTrace(reply: FlywheelEvent, incoming: FlywheelEvent): void {
+  const tp = incoming.extensions[Extensions.traceparent];
+  if (tp && !reply.extensions[Extensions.traceparent]) reply.extensions[Extensions.traceparent] = tp;
+}

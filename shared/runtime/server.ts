@@ -1,0 +1,162 @@
+// serve(): the one CloudEvents HTTP server every function runs on (hono), with health, metrics and graceful shutdown.
+import type { AddressInfo } from 'node:net';
+import { serve as serveNode, type ServerType } from '@hono/node-server';
+import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Logger } from 'pino';
+import { OverCapacityError, PayloadTooLargeError } from '../errors/index.ts';
+import type { EventType } from '../events/index.ts';
+import { readRequest } from './cloudevents.ts';
+import { dispatch, type Dispatched } from './dispatch.ts';
+import type { Handler } from './handler.ts';
+import { createMetrics, type RuntimeMetrics } from './metrics.ts';
+import { type Answer, problemResponse, respond } from './respond.ts';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+export interface FunctionDefinition<A extends EventType> {
+  /** Function name: the metrics label, the log name and the default event source. */
+  name: string;
+  /** The event types this function handles; any other type is answered 400. */
+  accepts: readonly A[];
+  handle: Handler<A>;
+  /** Extra HTTP routes (score's REST and v2 APIs, promote's admin API). */
+  routes?: (app: Hono, ctx: { metrics: RuntimeMetrics; log: Logger }) => void;
+  /** Readiness gate: false until the function's dependencies are ready (models loaded, store reachable). */
+  ready?: () => boolean | Promise<boolean>;
+  /** Closes the function's clients after in-flight requests finish. */
+  close?: () => Promise<void>;
+}
+
+export interface ServeOptions {
+  port: number;
+  host?: string;
+  log: Logger;
+  maxBodyBytes: number;
+  /** Requests handled at once before new ones get 429. */
+  maxInFlight?: number;
+  shutdownGraceMs: number;
+  /** Install SIGTERM/SIGINT handlers that drain and exit (main.ts sets this; tests do not). */
+  handleSignals?: boolean;
+}
+
+export interface RunningFunction {
+  app: Hono;
+  server: ServerType;
+  port: number;
+  url: string;
+  metrics: RuntimeMetrics;
+  /** Stops accepting, waits for in-flight requests (bounded by the grace period), then closes clients. */
+  close(): Promise<void>;
+}
+
+/** Builds the hono app of a function without listening, so tests can use app.request(). */
+export function createApp<A extends EventType>(
+  def: FunctionDefinition<A>,
+  opts: Pick<ServeOptions, 'log' | 'maxBodyBytes' | 'maxInFlight'> & { metrics?: RuntimeMetrics },
+): { app: Hono; metrics: RuntimeMetrics; state: { inFlight: number; draining: boolean } } {
+  const metrics = opts.metrics ?? createMetrics(def.name);
+  const state = { inFlight: 0, draining: false };
+  const accepts = new Set<string>(def.accepts);
+  const maxInFlight = opts.maxInFlight ?? 1024;
+  const app = new Hono();
+
+  app.get('/health/liveness', (c) => c.json({ status: 'alive' }));
+  app.get('/health/readiness', async (c) => {
+    const ready = !state.draining && (def.ready ? await def.ready() : true);
+    return c.json({ status: ready ? 'ready' : 'not ready' }, ready ? 200 : 503);
+  });
+  app.get('/metrics', async (c) =>
+    c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
+  );
+
+  app.use('*', async (_c, next) => {
+    state.inFlight++;
+    try {
+      await next();
+    } finally {
+      state.inFlight--;
+    }
+  });
+
+  app.post(
+    '/',
+    bodyLimit({
+      maxSize: opts.maxBodyBytes,
+      onError: (c) => send(c, problemResponse(new PayloadTooLargeError(opts.maxBodyBytes))),
+    }),
+    async (c) => {
+      if (state.inFlight > maxInFlight) {
+        return send(c, problemResponse(new OverCapacityError(`more than ${maxInFlight} requests in flight`)));
+      }
+      const headers: Record<string, string> = {};
+      c.req.raw.headers.forEach((v, k) => {
+        headers[k] = v;
+      });
+      const request = readRequest(headers, await c.req.text());
+      const results: Dispatched[] = [];
+      for (const entry of request.entries) {
+        results.push(await dispatch({ entry, accepts, handle: def.handle, metrics, log: opts.log, headers }));
+      }
+      return send(c, respond(request.mode, results));
+    },
+  );
+
+  app.onError((err, c) => {
+    opts.log.error({ err }, 'request failed');
+    return send(c, problemResponse(err));
+  });
+  def.routes?.(app, { metrics, log: opts.log });
+  return { app, metrics, state };
+}
+
+function send(c: Context, a: Answer): Response {
+  for (const [k, v] of Object.entries(a.headers)) c.header(k, v);
+  return c.body(a.body, a.status as ContentfulStatusCode);
+}
+
+/** Starts a function on `port` (0 picks a free one) and returns a handle to stop it. */
+export async function serve<A extends EventType>(
+  def: FunctionDefinition<A>,
+  opts: ServeOptions,
+): Promise<RunningFunction> {
+  const { app, metrics, state } = createApp(def, opts);
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serveNode({ fetch: app.fetch, port: opts.port, hostname: opts.host ?? '0.0.0.0' }, () =>
+      resolve(s),
+    );
+  });
+  const port = (server.address() as AddressInfo).port;
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      state.draining = true;
+      opts.log.info({ inFlight: state.inFlight }, 'shutting down: no new requests, draining in-flight ones');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const deadline = Date.now() + opts.shutdownGraceMs;
+      while (state.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      if (state.inFlight > 0)
+        opts.log.warn({ inFlight: state.inFlight }, 'grace period over with requests in flight');
+      if ('closeAllConnections' in server) server.closeAllConnections();
+      await closed;
+      await def.close?.();
+      opts.log.info('stopped');
+    })();
+    return closing;
+  };
+  if (opts.handleSignals) {
+    const onSignal = (signal: NodeJS.Signals) => {
+      opts.log.info({ signal }, 'signal received');
+      close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          opts.log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+  opts.log.info({ port, accepts: def.accepts }, `${def.name} listening`);
+  return { app, server, port, url: `http://127.0.0.1:${port}`, metrics, close };
+}
