@@ -2,11 +2,11 @@
 import type { AddressInfo } from 'node:net';
 import { serve as serveNode, type ServerType } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
-import { OverCapacityError, PayloadTooLargeError } from '../errors/index.ts';
+import { OverCapacityError } from '../errors/index.ts';
 import type { EventType } from '../events/index.ts';
 import { readRequest } from './cloudevents.ts';
+import { readMessage } from './read-message.ts';
 import { dispatch, type Dispatched } from './dispatch.ts';
 import type { Handler } from './handler.ts';
 import { createMetrics, type RuntimeMetrics } from './metrics.ts';
@@ -78,28 +78,32 @@ export function createApp<A extends EventType>(
     }
   });
 
-  app.post(
-    '/',
-    bodyLimit({
-      maxSize: opts.maxBodyBytes,
-      onError: (c) => send(c, problemResponse(new PayloadTooLargeError(opts.maxBodyBytes))),
-    }),
-    async (c) => {
-      if (state.inFlight > maxInFlight) {
-        return send(c, problemResponse(new OverCapacityError(`more than ${maxInFlight} requests in flight`)));
-      }
-      const headers: Record<string, string> = {};
-      c.req.raw.headers.forEach((v, k) => {
-        headers[k] = v;
-      });
-      const request = readRequest(headers, await c.req.text());
-      const results: Dispatched[] = [];
-      for (const entry of request.entries) {
-        results.push(await dispatch({ entry, accepts, handle: def.handle, metrics, log: opts.log, headers }));
-      }
-      return send(c, respond(request.mode, results));
-    },
-  );
+  app.post('/', async (c) => {
+    if (state.inFlight > maxInFlight) {
+      return send(c, problemResponse(new OverCapacityError(`more than ${maxInFlight} requests in flight`)));
+    }
+    let message: { headers: Record<string, string>; body: string };
+    try {
+      message = await readMessage(c, opts.maxBodyBytes);
+    } catch (err) {
+      return send(c, problemResponse(err));
+    }
+    const request = readRequest(message.headers, message.body);
+    const results: Dispatched[] = [];
+    for (const entry of request.entries) {
+      results.push(
+        await dispatch({
+          entry,
+          accepts,
+          handle: def.handle,
+          metrics,
+          log: opts.log,
+          headers: message.headers,
+        }),
+      );
+    }
+    return send(c, respond(request.mode, results));
+  });
 
   app.onError((err, c) => {
     opts.log.error({ err }, 'request failed');
