@@ -1,0 +1,11 @@
+// Drift detection core: baselines, statistics, the window state, the decision, and the event data they produce.
+export * from './baseline.ts';
+export * from './config.ts';
+export * from './decide.ts';
+export * from './events.ts';
+export * from './kolmogorov.ts';
+export * from './measure.ts';
+export * from './random.ts';
+export * from './special.ts';
+export * from './stats.ts';
+export * from './window.ts';
