@@ -3,3 +3,4 @@ export * from './catalog.ts';
 export * from './event.ts';
 export * from './schemas.ts';
 export * from './types.ts';
+export * from './codes.ts';

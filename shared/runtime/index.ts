@@ -6,3 +6,4 @@ export * from './server.ts';
 export * from './sink.ts';
 export { toStructured, writeBinary } from './cloudevents.ts';
 export { problemOf, PROBLEM_CONTENT_TYPE } from './problem.ts';
+export * from './boot.ts';

@@ -1,0 +1,98 @@
+// featurize: updates a customer's feature state atomically and idempotently, and replies features.updated.
+import {
+  type EventTypes as ET,
+  EventTypes,
+  eventKey,
+  type FlywheelEvent,
+  makeEvent,
+} from '../../shared/events/index.ts';
+import {
+  byTimeThenId,
+  computeFeatures,
+  type FeatureSet,
+  type HistoryRecord,
+  noveltyKeys,
+  toHistoryRecord,
+  toNamedValues,
+} from '../../shared/features/index.ts';
+import type { EventOf, HandlerContext, Outcome } from '../../shared/runtime/index.ts';
+import type { OnlineStore } from '../../shared/store/index.ts';
+
+export type FeaturizeType = typeof ET.transactionAccepted;
+
+export interface FeaturizeDeps {
+  store: Pick<OnlineStore, 'applyCustomerEvent'>;
+  featureSet: FeatureSet;
+  source: string;
+  allowedLatenessMs: number;
+  /** How long an event is remembered for idempotency. */
+  claimTtlMs: number;
+  now: () => number;
+}
+
+/**
+ * One round trip to the store (claim + history update + first-seen, atomically), then the vector is computed from
+ * the customer's earlier events. A redelivered event gets the same reply (same id and values): a reply lost on the
+ * way is recovered by the broker's retry, and consumers de-duplicate by source + id. Events older than the allowed
+ * lateness are counted and dropped without touching state.
+ */
+export async function handle(
+  event: EventOf<FeaturizeType>,
+  deps: FeaturizeDeps,
+  ctx: HandlerContext,
+): Promise<Outcome> {
+  const tx = event.data;
+  const current = toHistoryRecord(tx);
+  const set = deps.featureSet;
+  const result = await deps.store.applyCustomerEvent({
+    customerId: tx.customerId,
+    eventKey: eventKey(event),
+    eventTime: tx.occurredAt,
+    record: JSON.stringify(current),
+    retentionMs: set.retentionMs,
+    maxEvents: set.maxEvents,
+    allowedLatenessMs: deps.allowedLatenessMs,
+    claimTtlMs: deps.claimTtlMs,
+    firstSeen: noveltyKeys(set, current),
+  });
+  if (result.kind === 'too-late') {
+    ctx.metrics
+      .counter(
+        'flywheel_late_events_dropped_total',
+        'Events older than the allowed lateness, dropped by featurize',
+      )
+      .inc();
+    ctx.log.info({ newest: result.newest, occurredAt: tx.occurredAt }, 'event too late: dropped');
+    return { kind: 'accepted', detail: 'dropped: older than the allowed lateness' };
+  }
+  if (result.kind === 'duplicate') {
+    ctx.metrics
+      .counter('flywheel_duplicate_events_total', 'Redelivered events recognised by source + id')
+      .inc();
+  }
+  const prior = result.prior.map((p) => JSON.parse(p.record) as HistoryRecord).sort(byTimeThenId);
+  const values = computeFeatures(set, current, prior, result.firstSeen);
+  return { kind: 'reply', event: featuresUpdated(event, deps, values) };
+}
+
+function featuresUpdated(
+  event: EventOf<FeaturizeType>,
+  deps: FeaturizeDeps,
+  values: number[],
+): FlywheelEvent<typeof ET.featuresUpdated> {
+  const tx = event.data;
+  return makeEvent({
+    type: EventTypes.featuresUpdated,
+    source: deps.source,
+    id: event.id,
+    time: deps.now(),
+    data: {
+      customerId: tx.customerId,
+      transactionId: tx.transactionId,
+      featureSet: { name: deps.featureSet.name, version: deps.featureSet.version },
+      values: toNamedValues(deps.featureSet, values),
+      occurredAt: tx.occurredAt,
+      asOf: deps.now(),
+    },
+  });
+}

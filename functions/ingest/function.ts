@@ -1,0 +1,39 @@
+// ingest as a servable function: its handler bound to its dependencies, readiness and shutdown.
+import type { Config } from '../../shared/config/index.ts';
+import type { EventLog } from '../../shared/log/index.ts';
+import type { FunctionDefinition, Sink } from '../../shared/runtime/index.ts';
+import type { OnlineStore } from '../../shared/store/index.ts';
+import { groupAppend } from './group-append.ts';
+import { DEFAULT_DEDUPE_TTL_MS, handle, INGEST_TYPES, type IngestType } from './handler.ts';
+
+export interface IngestWiring {
+  store: OnlineStore;
+  eventLog: EventLog;
+  sink: Sink;
+  config: Pick<Config, 'MAX_CLOCK_SKEW_MS'>;
+  now?: () => number;
+}
+
+/** ingest bound to a store, an event log and a sink (used by main.ts, the local runner and the tests). */
+export function ingestFunction(w: IngestWiring): FunctionDefinition<IngestType> {
+  const deps = {
+    store: w.store,
+    append: groupAppend(w.eventLog),
+    sink: w.sink,
+    now: w.now ?? Date.now,
+    source: 'flywheel/ingest',
+    maxClockSkewMs: w.config.MAX_CLOCK_SKEW_MS,
+    dedupeTtlMs: DEFAULT_DEDUPE_TTL_MS,
+    pendingTtlMs: 30_000,
+  };
+  return {
+    name: 'ingest',
+    accepts: INGEST_TYPES,
+    handle: (event, ctx) => handle(event, deps, ctx),
+    ready: async () => (await w.store.ping()) && (await w.eventLog.ping()),
+    close: async () => {
+      await w.eventLog.close();
+      await w.store.close();
+    },
+  };
+}

@@ -1,0 +1,115 @@
+// ingest: the edge. Validates, normalises and de-duplicates raw events, logs them, and publishes the accepted ones to K_SINK.
+import { createHash } from 'node:crypto';
+import { DependencyError } from '../../shared/errors/index.ts';
+import {
+  type EventTypes as ET,
+  EventTypes,
+  type FlywheelEvent,
+  makeEvent,
+} from '../../shared/events/index.ts';
+import type { LogRecord } from '../../shared/log/index.ts';
+import type { EventOf, HandlerContext, Outcome, Sink } from '../../shared/runtime/index.ts';
+import { toStructured } from '../../shared/runtime/index.ts';
+import type { OnlineStore } from '../../shared/store/index.ts';
+import { normalizeLabel, normalizeTransaction } from './normalize.ts';
+
+export type IngestType = typeof ET.transaction | typeof ET.label;
+export const INGEST_TYPES: readonly IngestType[] = [EventTypes.transaction, EventTypes.label];
+
+export interface IngestDeps {
+  store: Pick<OnlineStore, 'acquireLock' | 'releaseLock' | 'get' | 'set'>;
+  append: (record: LogRecord) => Promise<void>;
+  sink: Sink;
+  now: () => number;
+  /** The source of the events ingest publishes. */
+  source: string;
+  maxClockSkewMs: number;
+  /** How long a processed event is remembered as a duplicate. */
+  dedupeTtlMs: number;
+  /** How long an in-progress claim blocks a redelivery (then a crashed attempt is retried). */
+  pendingTtlMs: number;
+}
+
+/** Idempotency window for ingest: a redelivery within 7 days is recognised as a duplicate. */
+export const DEFAULT_DEDUPE_TTL_MS = 7 * 24 * 3_600_000;
+
+/**
+ * Handles one raw transaction or label. Order of steps (so a failure never turns into a loss): take a short
+ * in-progress lock, check the done marker, append to the event log, publish to K_SINK, then mark done. Any failure
+ * releases the lock and answers 503, so the sender's retry gets the event through; a crash leaves the lock to expire.
+ */
+export async function handle(
+  event: EventOf<IngestType>,
+  deps: IngestDeps,
+  ctx: HandlerContext,
+): Promise<Outcome> {
+  const now = deps.now();
+  const accepted = accept(event, deps, now);
+  const hash = createHash('sha1')
+    .update(JSON.stringify([event.source, event.id]))
+    .digest('hex');
+  const customer = accepted.data.customerId;
+  const doneKey = `ingest:{${customer}}:done:${hash}`;
+  const lockName = `ingest:{${customer}}:${hash}`;
+  const owner = `${process.pid}:${now}:${Math.random()}`;
+
+  const [locked, done] = await Promise.all([
+    deps.store.acquireLock(lockName, owner, deps.pendingTtlMs),
+    deps.store.get(doneKey),
+  ]);
+  if (done !== null) {
+    if (locked) await deps.store.releaseLock(lockName, owner);
+    return { kind: 'duplicate' };
+  }
+  if (!locked)
+    throw new DependencyError('ingest', `event ${event.id} is being processed by another delivery; retry`);
+  try {
+    await deps.append({
+      key: customer,
+      id: accepted.id,
+      source: accepted.source,
+      type: accepted.type,
+      time: 'occurredAt' in accepted.data ? accepted.data.occurredAt : accepted.data.labelledAt,
+      value: JSON.stringify(toStructured(accepted)),
+    });
+    await deps.sink.publish(accepted);
+    await deps.store.set(doneKey, '1', { ttlMs: deps.dedupeTtlMs });
+  } catch (err) {
+    await deps.store.releaseLock(lockName, owner).catch(() => false);
+    throw err;
+  }
+  await deps.store
+    .releaseLock(lockName, owner)
+    .catch((err: unknown) => ctx.log.warn({ err }, 'lock release failed'));
+  return { kind: 'accepted', detail: accepted.id };
+}
+
+type Accepted = FlywheelEvent<typeof ET.transactionAccepted> | FlywheelEvent<typeof ET.labelAccepted>;
+
+/** The accepted event: a deterministic id (from source + id) so a retried publish is recognisably the same event. */
+function accept(event: EventOf<IngestType>, deps: IngestDeps, now: number): Accepted {
+  const clock = { now, maxSkewMs: deps.maxClockSkewMs };
+  const id = createHash('sha256')
+    .update(JSON.stringify([event.source, event.id]))
+    .digest('hex')
+    .slice(0, 32);
+  const extensions = event.extensions.traceparent ? { traceparent: event.extensions.traceparent } : {};
+  if (event.type === EventTypes.transaction) {
+    return makeEvent({
+      type: EventTypes.transactionAccepted,
+      source: deps.source,
+      id,
+      time: now,
+      data: { ...normalizeTransaction(event.data, clock), ingestedAt: now },
+      extensions,
+    });
+  }
+  return makeEvent({
+    type: EventTypes.labelAccepted,
+    source: deps.source,
+    id,
+    time: now,
+    data: { ...normalizeLabel(event.data, clock), ingestedAt: now },
+    extensions,
+  });
+}

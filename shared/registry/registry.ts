@@ -1,0 +1,246 @@
+// The model registry on the online store: versions with lineage, artifacts, aliases moved by compare-and-set, history.
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ConflictError, InvalidEventError, NotFoundError } from '../errors/index.ts';
+import type { ModelName } from '../events/index.ts';
+import type { OnlineStore } from '../store/index.ts';
+import { ALIAS_CHANNEL, registryKeys as k } from './keys.ts';
+import {
+  type Alias,
+  type AliasNotice,
+  AliasNoticeSchema,
+  type Artifact,
+  type HistoryEntry,
+  HistoryEntrySchema,
+  type Holdout,
+  HoldoutSchema,
+  type Lineage,
+  LineageSchema,
+  type ModelVersion,
+  ModelVersionSchema,
+} from './schemas.ts';
+
+/** What an ONNX file declares about its input and outputs (read by the inference adapter). */
+export interface Signature {
+  inputName: string;
+  width: number;
+  outputs: string[];
+}
+
+export interface RegistryOptions {
+  store: OnlineStore;
+  /** Reads an ONNX file's signature; rejects a file the runtime cannot load. */
+  inspect: (bytes: Uint8Array) => Promise<Signature>;
+  /** Artifacts larger than this go to `artifactDir` as files (URI); smaller ones are kept in the store. */
+  inlineLimitBytes?: number;
+  artifactDir?: string;
+  now?: () => number;
+}
+
+export interface RegisterInput {
+  name: ModelName;
+  artifact: Uint8Array;
+  lineage: Lineage;
+  holdout?: Holdout;
+}
+
+export interface MoveAliasInput {
+  name: ModelName;
+  alias: Alias;
+  /** The version to point at; null clears the alias. */
+  to: number | null;
+  /** The version the caller believes is current (compare-and-set); undefined = read it now. */
+  expected?: number | null;
+  actor: string;
+  reason: string;
+  rollback?: boolean;
+}
+
+/** Model versions, aliases and their history, shared by every function through the online store. */
+export class ModelRegistry {
+  readonly #store: OnlineStore;
+  readonly #opts: Required<Pick<RegistryOptions, 'inlineLimitBytes' | 'now'>> & RegistryOptions;
+
+  constructor(opts: RegistryOptions) {
+    this.#store = opts.store;
+    this.#opts = { inlineLimitBytes: 4 * 1024 * 1024, now: Date.now, ...opts };
+  }
+
+  /**
+   * Registers a new version: checks the lineage and the ONNX signature against the lineage's feature set (the
+   * input width must equal the number of feature columns), stores the artifact, and returns the new record.
+   */
+  async register(input: RegisterInput): Promise<ModelVersion> {
+    const lineage = LineageSchema.parse(input.lineage);
+    let signature: Signature;
+    try {
+      signature = await this.#opts.inspect(input.artifact);
+    } catch (cause) {
+      throw new InvalidEventError('artifact', `not a loadable ONNX model: ${(cause as Error).message}`, {
+        cause,
+      });
+    }
+    const width = lineage.featureSet.columns.length;
+    if (signature.width !== width) {
+      throw new InvalidEventError(
+        'artifact',
+        `the model takes ${signature.width} inputs but feature set ${lineage.featureSet.name}@${lineage.featureSet.version} has ${width} columns`,
+      );
+    }
+    const holdout = input.holdout ? HoldoutSchema.parse(input.holdout) : undefined;
+    const version = await this.#store.incr(k.nextVersion(input.name));
+    const artifact = await this.#storeArtifact(input.name, version, input.artifact);
+    const record: ModelVersion = ModelVersionSchema.parse({
+      name: input.name,
+      version,
+      createdAt: this.#opts.now(),
+      lineage,
+      artifact,
+      signature,
+      hasHoldout: holdout !== undefined,
+    });
+    if (holdout) await this.#store.set(k.holdout(input.name, version), JSON.stringify(holdout));
+    await this.#store.set(k.version(input.name, version), JSON.stringify(record));
+    await this.#store.zadd(k.versions(input.name), version, String(version));
+    return record;
+  }
+
+  /** One version's record; NotFoundError when it does not exist. */
+  async get(name: ModelName, version: number): Promise<ModelVersion> {
+    const raw = await this.#store.get(k.version(name, version));
+    if (raw === null) throw new NotFoundError(`model ${name} has no version ${version}`);
+    return ModelVersionSchema.parse(JSON.parse(raw));
+  }
+
+  /** Every version of a model, oldest first. */
+  async list(name: ModelName): Promise<ModelVersion[]> {
+    const members = await this.#store.zrangeByScore(k.versions(name), 1, Number.POSITIVE_INFINITY);
+    return Promise.all(members.map((m) => this.get(name, m.score)));
+  }
+
+  /** The artifact bytes of a version, checked against the recorded SHA-256. */
+  async artifact(name: ModelName, version: number): Promise<Uint8Array> {
+    const record = await this.get(name, version);
+    const bytes =
+      record.artifact.kind === 'inline'
+        ? await this.#store.getBytes(k.artifact(name, version))
+        : new Uint8Array(await readFile(record.artifact.uri));
+    if (!bytes) throw new NotFoundError(`artifact of ${name} v${version} is missing`);
+    if (sha256(bytes) !== record.artifact.sha256)
+      throw new ConflictError(`artifact of ${name} v${version} is corrupt`);
+    return bytes;
+  }
+
+  /** The holdout set kept with a version, or null. */
+  async holdout(name: ModelName, version: number): Promise<Holdout | null> {
+    const raw = await this.#store.get(k.holdout(name, version));
+    return raw === null ? null : HoldoutSchema.parse(JSON.parse(raw));
+  }
+
+  /** The version an alias points at, or null. */
+  async alias(name: ModelName, alias: Alias): Promise<number | null> {
+    const raw = await this.#store.get(k.alias(name, alias));
+    return raw === null || raw === '' ? null : Number(raw);
+  }
+
+  /**
+   * Moves an alias atomically (compare-and-set on the expected current version), appends the history entry and
+   * announces the move on the alias channel, all in one store operation. ConflictError when another move won.
+   */
+  async moveAlias(input: MoveAliasInput): Promise<HistoryEntry> {
+    if (input.to !== null) await this.get(input.name, input.to);
+    const expected =
+      input.expected === undefined ? await this.alias(input.name, input.alias) : input.expected;
+    const entry: HistoryEntry = HistoryEntrySchema.parse({
+      at: this.#opts.now(),
+      name: input.name,
+      alias: input.alias,
+      from: expected,
+      to: input.to,
+      actor: input.actor,
+      reason: input.reason,
+      rollback: input.rollback ?? false,
+    });
+    const notice: AliasNotice = {
+      name: input.name,
+      alias: input.alias,
+      version: input.to,
+      previous: expected,
+    };
+    const moved = await this.#store.compareAndSet({
+      key: k.alias(input.name, input.alias),
+      expected: expected === null ? null : String(expected),
+      next: input.to === null ? '' : String(input.to),
+      historyKey: k.history(input.name),
+      historyEntry: JSON.stringify(entry),
+      channel: ALIAS_CHANNEL,
+      notice: JSON.stringify(notice),
+    });
+    if (!moved) {
+      const now = await this.alias(input.name, input.alias);
+      throw new ConflictError(
+        `${input.name} ${input.alias} is at ${now ?? 'none'}, not ${expected ?? 'none'}: moved by someone else`,
+      );
+    }
+    return entry;
+  }
+
+  /** The promotion history of a model, oldest first. */
+  async history(name: ModelName): Promise<HistoryEntry[]> {
+    const raw = await this.#store.lrange(k.history(name), 0, -1);
+    return raw.map((r) => HistoryEntrySchema.parse(JSON.parse(r)));
+  }
+
+  /**
+   * Moves the champion back to the version it replaced: the `from` of the latest forward move that brought the
+   * current champion in. Repeated rollbacks walk further back. ConflictError when there is nothing to go back to.
+   */
+  async rollback(name: ModelName, opts: { actor: string; reason: string }): Promise<HistoryEntry> {
+    const current = await this.alias(name, 'champion');
+    const entries = await this.history(name);
+    const target = previousChampion(entries, current);
+    if (target === undefined) throw new ConflictError(`${name} has no earlier champion to roll back to`);
+    return this.moveAlias({
+      name,
+      alias: 'champion',
+      to: target,
+      expected: current,
+      rollback: true,
+      ...opts,
+    });
+  }
+
+  /** Calls `onNotice` for every alias move (from any process sharing the store) until the returned function is called. */
+  async watch(onNotice: (notice: AliasNotice) => void): Promise<() => Promise<void>> {
+    return this.#store.subscribe(ALIAS_CHANNEL, (message) => {
+      const parsed = AliasNoticeSchema.safeParse(JSON.parse(message));
+      if (parsed.success) onNotice(parsed.data);
+    });
+  }
+
+  async #storeArtifact(name: ModelName, version: number, bytes: Uint8Array): Promise<Artifact> {
+    const digest = sha256(bytes);
+    if (bytes.byteLength <= this.#opts.inlineLimitBytes || !this.#opts.artifactDir) {
+      await this.#store.set(k.artifact(name, version), bytes);
+      return { kind: 'inline', bytes: bytes.byteLength, sha256: digest };
+    }
+    await mkdir(this.#opts.artifactDir, { recursive: true });
+    const file = path.resolve(this.#opts.artifactDir, `${name}-v${version}-${digest.slice(0, 12)}.onnx`);
+    await writeFile(file, bytes);
+    return { kind: 'uri', uri: file, bytes: bytes.byteLength, sha256: digest };
+  }
+}
+
+/** The champion before `current`, following forward moves back through the history (rollbacks skipped). */
+function previousChampion(entries: readonly HistoryEntry[], current: number | null): number | undefined {
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const e = entries[i];
+    if (e && e.alias === 'champion' && !e.rollback && e.to === current) return e.from ?? undefined;
+  }
+  return undefined;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
