@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildBaseline } from '../../../shared/drift/baseline.ts';
 import { DEFAULT_DRIFT_CONFIG as config } from '../../../shared/drift/config.ts';
+import { WindowReportSchema } from '../../../shared/drift/measure.ts';
 import { COLUMNS, FEATURE_KINDS, trainingSet, transactionSource } from './generator.ts';
 import { runMonitor } from './monitor.ts';
 
@@ -38,6 +39,7 @@ describe('drift detection on generated streams (default configuration)', () => {
     assert.equal(run.windows.length, 200);
     assert.equal(kinds.filter((k) => k === 'detected').length, 0);
     assert.equal(kinds.filter((k) => k === 'insufficient').length, 0, 'every window was tested');
+    for (const w of run.windows) assert.deepEqual(WindowReportSchema.parse(w.report), w.report);
     const drifting = kinds.filter((k) => k === 'drifting').length;
     assert.ok(
       drifting <= 10,
