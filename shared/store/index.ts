@@ -1,0 +1,44 @@
+// The online store: chooses Redis when REDIS_URL is configured, else the embedded in-process store.
+import type { Logger } from '../runtime/logger.ts';
+import { createMemoryStore } from './memory.ts';
+import { createRedisStore } from './redis.ts';
+import type { OnlineStore } from './types.ts';
+
+export {
+  CUSTOMER_IDLE_MARGIN_MS,
+  customerKeys,
+  defaultIdleTtlMs,
+  idempotencyKey,
+  KEY_PREFIX,
+} from './keys.ts';
+export { createMemoryStore, type MemoryStoreOptions } from './memory.ts';
+export { createRedisStore, type RedisStoreOptions } from './redis.ts';
+export type * from './types.ts';
+
+/** Options of {@link createStore}: a Redis URL (from REDIS_URL) or nothing, the dependency timeout, the logger. */
+export interface CreateStoreOptions {
+  redisUrl?: string | undefined;
+  timeoutMs: number;
+  log: Logger;
+}
+
+/** The store a function runs with: Redis at `redisUrl`, else in-process memory; the start-up log says which. */
+export function createStore(opts: CreateStoreOptions): OnlineStore {
+  if (opts.redisUrl === undefined || opts.redisUrl === '') {
+    opts.log.info('store: embedded in-process memory (set REDIS_URL for Redis)');
+    return createMemoryStore({ log: opts.log });
+  }
+  opts.log.info({ redis: redactUrl(opts.redisUrl), timeoutMs: opts.timeoutMs }, 'store: redis');
+  return createRedisStore({ url: opts.redisUrl, timeoutMs: opts.timeoutMs, log: opts.log });
+}
+
+/** The URL without its password, for logs. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable url)';
+  }
+}

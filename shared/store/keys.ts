@@ -1,0 +1,105 @@
+// The online store's key layout and TTL policy, in one place: every Redis key Flywheel writes is named here.
+import { createHash } from 'node:crypto';
+import { InvalidEventError } from '../errors/index.ts';
+
+/*
+ * Key layout. Every key starts with `fw:`. Per-customer keys carry the hash tag `{customerId}` so that all of one
+ * customer's keys live in one Redis Cluster slot and the featurize script (which touches three of them) is legal on
+ * a cluster. Keys given by callers (registry, drift windows, cooldowns) are prefixed with `fw:` and otherwise kept
+ * as given: a caller that needs several keys in one script (compareAndSet with a history list) tags them itself,
+ * e.g. `registry:{risk}:alias:champion` and `registry:{risk}:history`.
+ *
+ * | key                                   | type       | written by                     | TTL policy                                                         |
+ * |---------------------------------------|------------|--------------------------------|--------------------------------------------------------------------|
+ * | fw:{<customerId>}:history             | sorted set | applyCustomerEvent             | idle expiry, refreshed on every applied event: idleTtlMs, default  |
+ * |                                       |            |                                | retentionMs + max(allowedLatenessMs, 1 h); entries older than      |
+ * |                                       |            |                                | newest - retentionMs and beyond maxEvents are trimmed on write     |
+ * | fw:{<customerId>}:firstseen           | hash       | applyCustomerEvent             | same idle expiry as the history, refreshed together                |
+ * | fw:{<customerId>}:claim:<sha1(event)> | hash       | applyCustomerEvent             | claimTtlMs from the first claim, never refreshed                   |
+ * | fw:claim:<key>                        | string     | claim                          | ttlMs given by the caller (SET NX PX), never refreshed             |
+ * | fw:lock:<name>                        | string     | acquireLock (locks, cooldowns) | ttlMs given by the caller (SET NX PX); releaseLock deletes early   |
+ * | fw:<key>                              | string     | set, incr, compareAndSet       | set: opts.ttlMs or none; incr keeps the TTL; compareAndSet: none   |
+ * | fw:<key>                              | hash       | hset, hincrby                  | none, unless hincrby is given opts.ttlMs (refreshed on each call)  |
+ * | fw:<key>                              | list       | rpush, compareAndSet history   | none (registry history is kept; callers trim or delete)            |
+ * | fw:<key>                              | sorted set | zadd                           | none (registry indexes are kept)                                   |
+ * | channel fw:<channel>                  | pub/sub    | publish, compareAndSet notice  | not stored: a subscriber that is down misses the notice            |
+ *
+ * "none" keys are the registry's durable records; everything per-customer or per-event expires by itself.
+ */
+
+/** The prefix of every key and channel. */
+export const KEY_PREFIX = 'fw:';
+
+/** Extra idle time a customer's history is kept beyond its retention, at least: late events still find their past. */
+export const CUSTOMER_IDLE_MARGIN_MS = 60 * 60_000;
+
+/** Length of the event-hash prefix that makes history members unique (hex characters of sha1). */
+export const MEMBER_HASH_LENGTH = 16;
+
+/** The keys of one customer, all in one cluster slot. */
+export interface CustomerKeys {
+  history: string;
+  firstSeen: string;
+}
+
+/** Rejects customer ids that would break the hash tag; the event schemas already bound their length. */
+function checkCustomerId(customerId: string): void {
+  if (customerId === '' || customerId.includes('{') || customerId.includes('}')) {
+    throw new InvalidEventError('data.customerId', 'customerId must be non-empty and contain no braces');
+  }
+}
+
+/** The history and first-seen keys of one customer: `fw:{id}:history`, `fw:{id}:firstseen`. */
+export function customerKeys(customerId: string): CustomerKeys {
+  checkCustomerId(customerId);
+  return {
+    history: `${KEY_PREFIX}{${customerId}}:history`,
+    firstSeen: `${KEY_PREFIX}{${customerId}}:firstseen`,
+  };
+}
+
+/** The claim key of one event for one customer: `fw:{id}:claim:<sha1 of eventKey>` (fixed length whatever the key). */
+export function customerClaimKey(customerId: string, eventHash: string): string {
+  checkCustomerId(customerId);
+  return `${KEY_PREFIX}{${customerId}}:claim:${eventHash}`;
+}
+
+/** The sha1 (hex) of an event key: names its claim and makes its history member unique. */
+export function eventHash(eventKey: string): string {
+  return createHash('sha1').update(eventKey).digest('hex');
+}
+
+/** The history member of an event: `<first 16 hex of its hash>:<record>`, so equal records stay distinct. */
+export function historyMember(hash: string, record: string): string {
+  return `${hash.slice(0, MEMBER_HASH_LENGTH)}:${record}`;
+}
+
+/** The record inside a history member (inverse of {@link historyMember}). */
+export function memberRecord(member: string): string {
+  return member.slice(MEMBER_HASH_LENGTH + 1);
+}
+
+/** The idempotency key of a CloudEvent: `source` + `id`, unambiguous whatever characters either holds. */
+export function idempotencyKey(event: { source: string; id: string }): string {
+  return JSON.stringify([event.source, event.id]);
+}
+
+/** A caller's key with the `fw:` prefix; a `{tag}` inside it is kept, so callers choose their cluster slot. */
+export function prefixed(key: string): string {
+  return `${KEY_PREFIX}${key}`;
+}
+
+/** The key behind {@link OnlineStore.claim}: `fw:claim:<key>`. */
+export function claimKey(key: string): string {
+  return `${KEY_PREFIX}claim:${key}`;
+}
+
+/** The key behind a lock or cooldown: `fw:lock:<name>`. */
+export function lockKey(name: string): string {
+  return `${KEY_PREFIX}lock:${name}`;
+}
+
+/** The default idle expiry of a customer's keys: retention plus max(allowed lateness, 1 h). */
+export function defaultIdleTtlMs(input: { retentionMs: number; allowedLatenessMs: number }): number {
+  return input.retentionMs + Math.max(input.allowedLatenessMs, CUSTOMER_IDLE_MARGIN_MS);
+}

@@ -1,0 +1,113 @@
+// Fail-fast plumbing for the Redis store: a bounded wait for readiness, error mapping, reply parsing.
+import { z } from 'zod';
+import { ConflictError, DependencyError, FlywheelError } from '../errors/index.ts';
+import { memberRecord } from './keys.ts';
+import type { CustomerEventResult, HistoryEntry } from './types.ts';
+
+/** What the gate needs from a connection: its status and its `ready` event (ioredis' Redis fits). */
+export interface Connectable {
+  readonly status: string;
+  on(event: 'ready', listener: () => void): unknown;
+}
+
+/**
+ * Lets calls wait for a connection that is (re)connecting, at most `timeoutMs`, then fail with DependencyError.
+ * Nothing is queued inside the client (its offline queue is off): a waiting call holds only its own timer.
+ */
+export class ReadyGate {
+  private readonly waiters = new Set<() => void>();
+  private readonly conn: Connectable;
+  private readonly timeoutMs: number;
+  closed = false;
+
+  constructor(opts: { conn: Connectable; timeoutMs: number }) {
+    this.conn = opts.conn;
+    this.timeoutMs = opts.timeoutMs;
+    this.conn.on('ready', () => {
+      for (const wake of this.waiters) wake();
+      this.waiters.clear();
+    });
+  }
+
+  /** Resolves when the connection is ready; rejects after the timeout or at once when the store is closed. */
+  wait(): Promise<void> {
+    if (this.closed) return Promise.reject(new DependencyError('redis', 'store is closed'));
+    if (this.conn.status === 'ready') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(wake);
+        reject(
+          new DependencyError('redis', `not connected (${this.conn.status}) after ${this.timeoutMs} ms`),
+        );
+      }, this.timeoutMs);
+      this.waiters.add(wake);
+    });
+  }
+}
+
+const TYPE_ERROR = /^(WRONGTYPE|ERR value is not|ERR hash value is not)/;
+
+/**
+ * Maps anything a Redis call throws to the error hierarchy: a wrong-type reply is a ConflictError (retrying cannot
+ * help), every other failure (connection lost, timeout, OOM, BUSY, LOADING, READONLY) a retriable DependencyError.
+ */
+export function storeError(op: string, err: unknown): FlywheelError {
+  if (err instanceof FlywheelError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof Error && err.name === 'ReplyError' && TYPE_ERROR.test(message)) {
+    return new ConflictError(`redis ${op}: ${message}`, { cause: err });
+  }
+  return new DependencyError('redis', `${op} failed: ${message}`, { cause: err });
+}
+
+/** Parses a score as Redis writes it (`inf`, `-inf` included). */
+export function parseScore(text: string): number {
+  if (text === 'inf' || text === '+inf') return Number.POSITIVE_INFINITY;
+  if (text === '-inf') return Number.NEGATIVE_INFINITY;
+  return Number(text);
+}
+
+/** Writes a score the way Redis reads it. */
+export function formatScore(score: number): string {
+  if (score === Number.POSITIVE_INFINITY) return '+inf';
+  if (score === Number.NEGATIVE_INFINITY) return '-inf';
+  return String(score);
+}
+
+/** The reply of the APPLY_CUSTOMER_EVENT script. */
+const ApplyReplySchema = z.union([
+  z.tuple([z.literal('too-late'), z.string()]),
+  z.tuple([z.enum(['applied', 'duplicate']), z.array(z.string()), z.array(z.string().nullable())]),
+]);
+
+/** Flat `member, score, …` pairs (ZRANGE WITHSCORES) as history entries. */
+export function historyEntries(flat: readonly string[]): HistoryEntry[] {
+  const out: HistoryEntry[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    out.push({ time: Number(flat[i + 1]), record: memberRecord(flat[i] ?? '') });
+  }
+  return out;
+}
+
+/** Turns the script's reply into the interface's result; a malformed reply is a DependencyError. */
+export function parseApplyReply(reply: unknown, fields: readonly string[]): CustomerEventResult {
+  const parsed = ApplyReplySchema.safeParse(reply);
+  if (!parsed.success) {
+    throw new DependencyError('redis', 'unexpected reply from the apply script', { cause: parsed.error });
+  }
+  const r = parsed.data;
+  if (r[0] === 'too-late') return { kind: 'too-late', newest: Number(r[1]) };
+  const firstSeen: Record<string, number | null> = {};
+  fields.forEach((field, i) => {
+    const v = r[2][i];
+    firstSeen[field] = v === null || v === undefined ? null : Number(v);
+  });
+  return { kind: r[0], prior: historyEntries(r[1]), firstSeen };
+}
+
+/** A flat HGETALL-free list of strings, checked (values read from Redis cross a process boundary). */
+export const StringListSchema = z.array(z.string());

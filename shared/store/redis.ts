@@ -1,0 +1,344 @@
+// The Redis online store (the only module that imports ioredis): fail-fast connections, Lua scripts, pub/sub.
+import { Redis, type RedisOptions, type Result } from 'ioredis';
+import type { Logger } from '../runtime/logger.ts';
+import { claimKey, customerKeys, lockKey, prefixed } from './keys.ts';
+import { APPLY_CUSTOMER_EVENT, COMPARE_AND_SET, HASH_INCREMENT, RELEASE_LOCK } from './lua.ts';
+import {
+  formatScore,
+  historyEntries,
+  parseApplyReply,
+  parseScore,
+  ReadyGate,
+  StringListSchema,
+  storeError,
+} from './redis-support.ts';
+import type { CustomerState, OnlineStore } from './types.ts';
+import {
+  checkCompareAndSet,
+  checkIncrements,
+  checkIntegers,
+  checkScore,
+  checkTtl,
+  planApply,
+} from './validate.ts';
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    fwApplyCustomerEvent(...args: (string | number)[]): Result<unknown, Context>;
+    fwCompareAndSet(...args: (string | number)[]): Result<unknown, Context>;
+    fwReleaseLock(key: string, owner: string): Result<unknown, Context>;
+    fwHashIncrement(...args: (string | number)[]): Result<unknown, Context>;
+  }
+}
+
+/** Options of the Redis store; `timeoutMs` bounds connecting, waiting for a reconnect, and every command. */
+export interface RedisStoreOptions {
+  url: string;
+  timeoutMs: number;
+  log: Logger;
+}
+
+/** Reconnect forever in the background, backing off to one attempt per second, so the store heals by itself. */
+function retryStrategy(times: number): number {
+  return Math.min(50 * 2 ** Math.min(times, 5), 1000);
+}
+
+function connectionOptions(timeoutMs: number): RedisOptions {
+  return {
+    enableOfflineQueue: false, // no unbounded queue while down: a call waits on the ReadyGate (bounded) or fails
+    maxRetriesPerRequest: 0, // a command in flight when the connection drops fails at once...
+    autoResendUnfulfilledCommands: false, // ...and is never replayed later behind the caller's back
+    commandTimeout: timeoutMs,
+    connectTimeout: timeoutMs,
+    retryStrategy,
+    enableAutoPipelining: true, // concurrent calls share socket writes: one connection, pipelined
+    connectionName: 'flywheel',
+  };
+}
+
+/** Creates the Redis store; it connects in the background and calls made meanwhile wait at most timeoutMs. */
+export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
+  const { timeoutMs, log } = opts;
+  const client = new Redis(opts.url, connectionOptions(timeoutMs));
+  client.defineCommand('fwApplyCustomerEvent', { numberOfKeys: 3, lua: APPLY_CUSTOMER_EVENT });
+  client.defineCommand('fwCompareAndSet', { lua: COMPARE_AND_SET });
+  client.defineCommand('fwReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK });
+  client.defineCommand('fwHashIncrement', { numberOfKeys: 1, lua: HASH_INCREMENT });
+  const gate = new ReadyGate({ conn: client, timeoutMs });
+  watch(client, log, 'redis');
+
+  let subscriber: { conn: Redis; gate: ReadyGate } | undefined;
+  const handlers = new Map<string, Set<(message: string) => void>>();
+  const subscribing = new Map<string, Promise<unknown>>();
+
+  /** Runs one operation once the connection is ready, mapping every failure into the error hierarchy. */
+  async function call<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      if (client.status !== 'ready') await gate.wait();
+      return await fn();
+    } catch (err) {
+      throw storeError(op, err);
+    }
+  }
+
+  function subscriberConnection(): { conn: Redis; gate: ReadyGate } {
+    if (subscriber) return subscriber;
+    const conn = client.duplicate({ enableAutoPipelining: false, connectionName: 'flywheel-sub' });
+    watch(conn, log, 'redis subscriber');
+    conn.on('message', (channel: string, message: string) => {
+      for (const onMessage of handlers.get(channel) ?? []) {
+        try {
+          onMessage(message);
+        } catch (err) {
+          log.error({ err, channel }, 'store: a subscriber threw');
+        }
+      }
+    });
+    subscriber = { conn, gate: new ReadyGate({ conn, timeoutMs }) };
+    return subscriber;
+  }
+
+  const store: OnlineStore = {
+    kind: 'redis',
+
+    claim: async (key, ttlMs) => {
+      checkTtl('ttlMs', ttlMs);
+      return call('claim', async () => (await client.set(claimKey(key), '1', 'PX', ttlMs, 'NX')) === 'OK');
+    },
+    release: (key) => call('release', async () => void (await client.del(claimKey(key)))),
+
+    applyCustomerEvent: async (input) => {
+      const p = planApply(input);
+      return call('applyCustomerEvent', async () => {
+        const reply = await client.fwApplyCustomerEvent(
+          p.history,
+          p.firstSeenKey,
+          p.claim,
+          String(p.eventTime),
+          p.member,
+          String(p.retentionMs),
+          p.maxEvents,
+          String(p.allowedLatenessMs),
+          p.claimTtlMs,
+          p.idleTtlMs,
+          ...p.fields,
+        );
+        return parseApplyReply(reply, p.fields);
+      });
+    },
+
+    readCustomers: async (customerIds) => {
+      const ids = [...new Set(customerIds)];
+      const keys = ids.map((id) => customerKeys(id));
+      return call('readCustomers', async () => {
+        const out = new Map<string, CustomerState>();
+        if (ids.length === 0) return out;
+        const pipe = client.pipeline();
+        for (const k of keys) pipe.zrange(k.history, 0, -1, 'WITHSCORES').hgetall(k.firstSeen);
+        const replies = (await pipe.exec()) ?? [];
+        ids.forEach((id, i) => {
+          const [historyErr, history] = replies[2 * i] ?? [null, []];
+          const [hashErr, hash] = replies[2 * i + 1] ?? [null, {}];
+          if (historyErr) throw historyErr;
+          if (hashErr) throw hashErr;
+          const entries = historyEntries(StringListSchema.parse(history));
+          const firstSeen: Record<string, number> = {};
+          for (const [field, v] of Object.entries(hash as Record<string, string>))
+            firstSeen[field] = Number(v);
+          if (entries.length > 0 || Object.keys(firstSeen).length > 0) {
+            out.set(id, { history: entries, firstSeen });
+          }
+        });
+        return out;
+      });
+    },
+
+    acquireLock: async (name, owner, ttlMs) => {
+      checkTtl('ttlMs', ttlMs);
+      return call(
+        'acquireLock',
+        async () => (await client.set(lockKey(name), owner, 'PX', ttlMs, 'NX')) === 'OK',
+      );
+    },
+    releaseLock: (name, owner) =>
+      call('releaseLock', async () => (await client.fwReleaseLock(lockKey(name), owner)) === 1),
+
+    get: (key) => call('get', () => client.get(prefixed(key))),
+    getBytes: (key) =>
+      call('getBytes', async () => {
+        const buf = await client.getBuffer(prefixed(key));
+        return buf === null ? null : new Uint8Array(buf);
+      }),
+    set: async (key, value, setOpts) => {
+      const data =
+        typeof value === 'string' ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+      const ttlMs = setOpts?.ttlMs;
+      if (ttlMs !== undefined) checkTtl('ttlMs', ttlMs);
+      return call('set', async () => {
+        if (ttlMs === undefined) await client.set(prefixed(key), data);
+        else await client.set(prefixed(key), data, 'PX', ttlMs);
+      });
+    },
+    del: (key) => call('del', async () => void (await client.del(prefixed(key)))),
+    incr: (key) => call('incr', () => client.incr(prefixed(key))),
+    compareAndSet: async (input) => {
+      checkCompareAndSet(input);
+      const keys =
+        input.historyKey === undefined
+          ? [prefixed(input.key)]
+          : [prefixed(input.key), prefixed(input.historyKey)];
+      return call('compareAndSet', async () => {
+        const reply = await client.fwCompareAndSet(
+          keys.length,
+          ...keys,
+          input.expected === null ? '0' : '1',
+          input.expected ?? '',
+          input.next,
+          input.historyEntry ?? '',
+          input.channel === undefined ? '' : prefixed(input.channel),
+          input.notice ?? '',
+        );
+        return reply === 1;
+      });
+    },
+
+    hset: (key, fields) =>
+      call('hset', async () => {
+        if (Object.keys(fields).length > 0) await client.hset(prefixed(key), fields);
+      }),
+    hgetall: (key) => call('hgetall', () => client.hgetall(prefixed(key))),
+    hincrby: async (key, increments, incOpts) => {
+      checkIncrements(increments);
+      const ttlMs = incOpts?.ttlMs;
+      if (ttlMs !== undefined) checkTtl('ttlMs', ttlMs);
+      const entries = Object.entries(increments);
+      return call('hincrby', async () => {
+        const out: Record<string, number> = {};
+        if (entries.length === 0) return out;
+        const args = entries.flatMap(([field, by]) => [field, String(by)]);
+        const values = StringListSchema.parse(
+          await client.fwHashIncrement(prefixed(key), ttlMs === undefined ? '' : ttlMs, ...args),
+        );
+        entries.forEach(([field], i) => {
+          out[field] = Number(values[i]);
+        });
+        return out;
+      });
+    },
+
+    rpush: (key, value) => call('rpush', () => client.rpush(prefixed(key), value)),
+    lrange: async (key, start, stop) => {
+      checkIntegers({ start, stop });
+      return call('lrange', () => client.lrange(prefixed(key), start, stop));
+    },
+
+    zadd: async (key, score, member) => {
+      checkScore('score', score);
+      return call('zadd', async () => void (await client.zadd(prefixed(key), formatScore(score), member)));
+    },
+    zrangeByScore: async (key, min, max, rangeOpts) => {
+      checkScore('min', min);
+      checkScore('max', max);
+      const limit = rangeOpts?.limit;
+      if (limit !== undefined) checkIntegers({ limit });
+      return call('zrangeByScore', async () => {
+        const k = prefixed(key);
+        const flat =
+          limit === undefined
+            ? await client.zrangebyscore(k, formatScore(min), formatScore(max), 'WITHSCORES')
+            : await client.zrangebyscore(
+                k,
+                formatScore(min),
+                formatScore(max),
+                'WITHSCORES',
+                'LIMIT',
+                0,
+                limit,
+              );
+        const out: { member: string; score: number }[] = [];
+        for (let i = 0; i + 1 < flat.length; i += 2) {
+          out.push({ member: flat[i] ?? '', score: parseScore(flat[i + 1] ?? '') });
+        }
+        return out;
+      });
+    },
+
+    publish: (channel, message) =>
+      call('publish', async () => void (await client.publish(prefixed(channel), message))),
+    subscribe: async (channel, onMessage) => {
+      const name = prefixed(channel);
+      const sub = subscriberConnection();
+      const set = handlers.get(name) ?? new Set();
+      handlers.set(name, set);
+      set.add(onMessage);
+      try {
+        let pending = subscribing.get(name);
+        if (!pending) {
+          pending = (async () => {
+            if (sub.conn.status !== 'ready') await sub.gate.wait();
+            await sub.conn.subscribe(name);
+          })();
+          subscribing.set(name, pending);
+          pending.catch(() => subscribing.delete(name));
+        }
+        await pending;
+      } catch (err) {
+        set.delete(onMessage);
+        throw storeError('subscribe', err);
+      }
+      return async () => {
+        set.delete(onMessage);
+        if (set.size > 0 || handlers.get(name) !== set) return;
+        handlers.delete(name);
+        subscribing.delete(name);
+        try {
+          if (sub.conn.status !== 'ready') await sub.gate.wait();
+          await sub.conn.unsubscribe(name);
+        } catch (err) {
+          throw storeError('unsubscribe', err);
+        }
+      };
+    },
+
+    ping: async () => {
+      try {
+        return (await call('ping', () => client.ping())) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+    close: async () => {
+      gate.closed = true;
+      const conns = subscriber ? [client, subscriber.conn] : [client];
+      if (subscriber) subscriber.gate.closed = true;
+      await Promise.all(conns.map((c) => quit(c)));
+    },
+  };
+  return store;
+}
+
+/** Quits politely when connected; otherwise (or on error) just drops the socket and stops reconnecting. */
+async function quit(conn: Redis): Promise<void> {
+  try {
+    if (conn.status === 'ready') await conn.quit();
+  } catch {
+    // the connection is going away either way
+  } finally {
+    conn.disconnect(false);
+  }
+}
+
+/** Logs connection loss and recovery once per transition; the `error` listener keeps a dead Redis from crashing us. */
+function watch(conn: Redis, log: Logger, name: string): void {
+  let down = false;
+  conn.on('error', (err: Error) => {
+    if (down) return;
+    down = true;
+    log.warn({ err: err.message }, `store: ${name} unavailable, reconnecting in the background`);
+  });
+  conn.on('ready', () => {
+    if (!down) return;
+    down = false;
+    log.info(`store: ${name} reconnected`);
+  });
+}

@@ -1,0 +1,152 @@
+// The online store interface every function codes against; Redis and in-process memory both implement it.
+
+/** One entry of a customer's history: the event time (epoch ms) and the record the caller stored. */
+export interface HistoryEntry {
+  time: number;
+  record: string;
+}
+
+/** Input of {@link OnlineStore.applyCustomerEvent}; all durations in milliseconds. */
+export interface CustomerEventInput {
+  customerId: string;
+  /** Idempotency key of the event (see `idempotencyKey({ source, id })` in keys.ts). */
+  eventKey: string;
+  /** Event time, epoch ms: the history's score. */
+  eventTime: number;
+  /** Opaque record (usually JSON) kept in the history. */
+  record: string;
+  /** History kept behind the newest event: entries with time < newest - retentionMs are trimmed. */
+  retentionMs: number;
+  /** At most this many newest entries are kept (integer >= 1). */
+  maxEvents: number;
+  /** An event older than newest - allowedLatenessMs is refused as too late. */
+  allowedLatenessMs: number;
+  /** How long the event's claim is kept (integer >= 1): redeliveries within it are duplicates. */
+  claimTtlMs: number;
+  /** First-seen fields this event touches, e.g. 'country:DE' (duplicates are ignored). */
+  firstSeen: readonly string[];
+  /** Idle expiry of the customer's keys, refreshed on every applied event; default retentionMs + max(allowedLatenessMs, 1 h). */
+  idleTtlMs?: number;
+}
+
+/** What applyCustomerEvent saw: the same shape for an applied event and for its redelivery. */
+export type CustomerEventResult =
+  | {
+      kind: 'applied' | 'duplicate';
+      /** History entries with time in [eventTime - retentionMs, eventTime), in time order (ties: by member). */
+      prior: HistoryEntry[];
+      /** For each requested field, its first-seen time before the event was applied (null: never seen). */
+      firstSeen: Record<string, number | null>;
+    }
+  | { kind: 'too-late'; newest: number };
+
+/** One customer's stored state, as readCustomers returns it. */
+export interface CustomerState {
+  /** The whole history in time order. */
+  history: HistoryEntry[];
+  firstSeen: Record<string, number>;
+}
+
+/** Input of {@link OnlineStore.compareAndSet}. */
+export interface CompareAndSetInput {
+  key: string;
+  /** The value the key must hold now; null = the key must be absent. */
+  expected: string | null;
+  next: string;
+  /** List appended with `historyEntry` in the same atomic step (must share the key's hash tag on a cluster). */
+  historyKey?: string;
+  historyEntry?: string;
+  /** Channel that gets `notice` published in the same atomic step. */
+  channel?: string;
+  notice?: string;
+}
+
+/**
+ * The operations functions need from the online store. Keys and channels given by callers are prefixed with `fw:`
+ * (keys.ts documents the layout and the TTL policy of every key). Every method rejects with a retriable
+ * DependencyError when the store cannot answer within its timeout, with ConflictError when a key holds another type,
+ * and with InvalidEventError on arguments it cannot store (empty customer id, a TTL that is not a positive integer).
+ */
+export interface OnlineStore {
+  readonly kind: 'redis' | 'memory';
+
+  /** Claims an idempotency key once (SET NX PX on `fw:claim:<key>`). true = this call made the first claim. */
+  claim(key: string, ttlMs: number): Promise<boolean>;
+  /** Gives a claim up (e.g. when the work it guarded failed), so a redelivery can claim it again. */
+  release(key: string): Promise<void>;
+
+  /**
+   * The featurize core, in ONE round trip and atomically (one Lua script on Redis; all keys tagged {customerId}):
+   * claims `eventKey` for claimTtlMs; unless the event is a duplicate or too late, adds `record` to the customer's
+   * history scored by eventTime, trims the history to entries with time >= newest - retentionMs and to the newest
+   * maxEvents, records min(existing, eventTime) for every `firstSeen` field, and refreshes the idle expiry of the
+   * customer's keys. Too late = eventTime < newest - allowedLatenessMs: nothing is written, the claim is not kept.
+   * A duplicate returns the prior entries as they are now and the first-seen values recorded at the first claim, so
+   * a redelivery recomputes the same reply.
+   */
+  applyCustomerEvent(input: CustomerEventInput): Promise<CustomerEventResult>;
+  /** Reads many customers' whole histories and first-seen hashes in ONE round trip. Unknown customers are absent. */
+  readCustomers(customerIds: readonly string[]): Promise<Map<string, CustomerState>>;
+
+  /** Takes a lock or starts a cooldown: SET `fw:lock:<name>` owner NX PX. true = acquired. */
+  acquireLock(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Releases the lock only if `owner` still holds it (compare-and-delete). true = it was released. */
+  releaseLock(name: string, owner: string): Promise<boolean>;
+
+  /** The value of a string key, decoded as UTF-8; null when absent. */
+  get(key: string): Promise<string | null>;
+  /** The exact bytes of a string key (model artifacts); null when absent. */
+  getBytes(key: string): Promise<Uint8Array | null>;
+  /** Sets a string key; without ttlMs the key does not expire (any earlier TTL is cleared). */
+  set(key: string, value: string | Uint8Array, opts?: { ttlMs?: number }): Promise<void>;
+  /** Deletes a key of any type. */
+  del(key: string): Promise<void>;
+  /** Increments an integer string key (absent = 0) and returns the new value; keeps the key's TTL. */
+  incr(key: string): Promise<number>;
+  /**
+   * Sets `key` to `next` only if it holds `expected` (null = absent), atomically (one Lua script); in the same step
+   * optionally appends `historyEntry` to the list `historyKey` and publishes `notice` on `channel`. That is how the
+   * model registry moves an alias and announces it. true = the value was set.
+   */
+  compareAndSet(input: CompareAndSetInput): Promise<boolean>;
+
+  /** Sets hash fields (an empty object is a no-op); keeps the key's TTL. */
+  hset(key: string, fields: Record<string, string>): Promise<void>;
+  /** All fields of a hash; {} when absent. */
+  hgetall(key: string): Promise<Record<string, string>>;
+  /**
+   * Adds each increment to its field (absent = 0) atomically across fields and returns the new values; replicas
+   * share drift windows this way. Arithmetic is IEEE double on both implementations; with opts.ttlMs the key's
+   * expiry is refreshed.
+   */
+  hincrby(
+    key: string,
+    increments: Record<string, number>,
+    opts?: { ttlMs?: number },
+  ): Promise<Record<string, number>>;
+
+  /** Appends to a list; returns its new length. */
+  rpush(key: string, value: string): Promise<number>;
+  /** A list range, inclusive, negative indexes counting from the end (LRANGE semantics). */
+  lrange(key: string, start: number, stop: number): Promise<string[]>;
+
+  /** Adds or re-scores a sorted-set member. */
+  zadd(key: string, score: number, member: string): Promise<void>;
+  /** Members with min <= score <= max (±Infinity allowed), ascending by score then member, at most opts.limit. */
+  zrangeByScore(
+    key: string,
+    min: number,
+    max: number,
+    opts?: { limit?: number },
+  ): Promise<{ member: string; score: number }[]>;
+
+  /** Publishes a notice on `fw:<channel>`; subscribers that are not connected miss it. */
+  publish(channel: string, message: string): Promise<void>;
+  /** Calls onMessage for every notice on `fw:<channel>` until the returned function is called. */
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>>;
+
+  /** Round-trip health check for readiness: true when the store answered within its timeout. Never rejects. */
+  ping(): Promise<boolean>;
+  /** Closes connections and timers; later calls reject with DependencyError. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,68 @@
+// Shared pieces of the store contract suite: the subject under test, unique names, bounded waits.
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CustomerEventInput, OnlineStore } from '../../../shared/store/index.ts';
+
+/** An implementation under test: the shared store, and a way to open a fresh one (for close tests). */
+export interface StoreSubject {
+  name: string;
+  store(): OnlineStore;
+  open(): Promise<OnlineStore>;
+}
+
+/** A name no other test uses, so tests share one store without seeing each other's keys. */
+export function unique(label: string): string {
+  return `${label}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Event times in tests: a fixed epoch so results are exact. */
+export const T0 = 1_700_000_000_000;
+
+/** An applyCustomerEvent input with roomy defaults; override what the test is about. */
+export function customerEvent(
+  overrides: Partial<CustomerEventInput> & { customerId: string },
+): CustomerEventInput {
+  return {
+    eventKey: unique('event'),
+    eventTime: T0,
+    record: 'r',
+    retentionMs: 3_600_000,
+    maxEvents: 1000,
+    allowedLatenessMs: 3_600_000,
+    claimTtlMs: 60_000,
+    firstSeen: [],
+    ...overrides,
+  };
+}
+
+/** Long enough after a 100 ms TTL that the key has expired on any machine (not a timing assertion). */
+export const AFTER_TTL_MS = 250;
+export const SHORT_TTL_MS = 100;
+
+export const waitPastTtl = () => sleep(AFTER_TTL_MS);
+
+/** A subscription that collects messages and lets a test wait (bounded) until a given count arrived. */
+export async function collect(store: OnlineStore, channel: string) {
+  const messages: string[] = [];
+  let wake: (() => void) | undefined;
+  const unsubscribe = await store.subscribe(channel, (m) => {
+    messages.push(m);
+    wake?.();
+  });
+  return {
+    messages,
+    unsubscribe,
+    /** Resolves once `count` messages arrived; rejects after 5 s so a lost message fails instead of hanging. */
+    async until(count: number): Promise<string[]> {
+      const deadline = Date.now() + 5000;
+      while (messages.length < count) {
+        if (Date.now() > deadline) throw new Error(`only ${messages.length} of ${count} messages arrived`);
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 50);
+        });
+      }
+      return messages;
+    },
+  };
+}

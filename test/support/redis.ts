@@ -1,0 +1,216 @@
+// Test support: a private redis-server per test file (persistence off), a raw RESP client, a round-trip counter.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** A private redis-server on loopback; kill/freeze exist for fault tests. */
+export interface RedisServer {
+  url: string;
+  port: number;
+  /** Stops the server (SIGTERM) and waits for it to exit. */
+  stop(): Promise<void>;
+  /** Kills the server (SIGKILL): its data is lost, clients see the connection drop. */
+  kill(): Promise<void>;
+  /** Starts the server again on the same port (empty: persistence is off) and waits until it answers PING. */
+  restart(): Promise<void>;
+  /** Suspends the server (SIGSTOP): connections stay open, nothing is answered, data is kept. */
+  freeze(): void;
+  /** Resumes a frozen server (SIGCONT). */
+  thaw(): void;
+}
+
+const BINARY = 'redis-server';
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/** A free loopback port: bind port 0, read the port, release it. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port from the OS');
+  return address.port;
+}
+
+/** Starts a private redis-server on a free port; throws with the install command when the binary is missing. */
+export async function startRedis(): Promise<RedisServer> {
+  const probe = spawnSync(BINARY, ['--version'], { stdio: 'ignore' });
+  if (probe.error)
+    throw new Error('redis-server not found: apt-get install -y redis-server', { cause: probe.error });
+  const port = await freePort();
+  let child = await spawnServer(port);
+
+  const exit = async (signal: NodeJS.Signals) => {
+    const c = child;
+    if (c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((resolve) => c.once('exit', resolve));
+    if (signal === 'SIGTERM') c.kill('SIGCONT'); // a frozen server cannot handle SIGTERM
+    c.kill(signal);
+    await exited;
+    running.delete(c);
+  };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop: () => exit('SIGTERM'),
+    kill: () => exit('SIGKILL'),
+    restart: async () => {
+      await exit('SIGKILL');
+      child = await spawnServer(port);
+    },
+    freeze: () => void child.kill('SIGSTOP'),
+    thaw: () => void child.kill('SIGCONT'),
+  };
+}
+
+async function spawnServer(port: number): Promise<ChildProcess> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const child = spawn(BINARY, [...args, '--loglevel', 'warning'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  running.add(child);
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}): ${stderr}`);
+    try {
+      if ((await redisCommand(port, ['PING'])) === 'PONG') return child;
+    } catch {
+      // not listening yet
+    }
+    await sleep(50);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`redis-server on port ${port} did not answer PING within 5 s: ${stderr}`);
+}
+
+/** A RESP reply, decoded. */
+export type Reply = string | number | null | Error | Reply[];
+
+/** Sends one command on a fresh connection and returns its reply (for INFO, DEBUG, CLIENT… in tests). */
+export async function redisCommand(port: number, args: readonly string[]): Promise<Reply> {
+  const socket = net.connect({ port, host: '127.0.0.1' });
+  socket.setTimeout(5000);
+  try {
+    return await new Promise<Reply>((resolve, reject) => {
+      let buf = Buffer.alloc(0);
+      socket.once('error', reject);
+      socket.once('timeout', () => reject(new Error('redis command timed out')));
+      socket.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        const parsed = parseReply(buf, 0);
+        if (parsed) resolve(parsed.value);
+      });
+      socket.write(encodeCommand(args));
+    });
+  } finally {
+    socket.destroy();
+  }
+}
+
+function encodeCommand(args: readonly string[]): string {
+  return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+}
+
+function parseReply(buf: Buffer, at: number): { value: Reply; end: number } | undefined {
+  const eol = buf.indexOf('\r\n', at);
+  if (eol < 0) return undefined;
+  const line = buf.toString('utf8', at + 1, eol);
+  const kind = String.fromCharCode(buf[at] ?? 0);
+  if (kind === '+') return { value: line, end: eol + 2 };
+  if (kind === '-') return { value: new Error(line), end: eol + 2 };
+  if (kind === ':') return { value: Number(line), end: eol + 2 };
+  const n = Number(line);
+  if (kind === '$') {
+    if (n < 0) return { value: null, end: eol + 2 };
+    if (buf.length < eol + 2 + n + 2) return undefined;
+    return { value: buf.toString('utf8', eol + 2, eol + 2 + n), end: eol + 2 + n + 2 };
+  }
+  if (kind === '*') {
+    if (n < 0) return { value: null, end: eol + 2 };
+    const items: Reply[] = [];
+    let pos = eol + 2;
+    for (let i = 0; i < n; i++) {
+      const item = parseReply(buf, pos);
+      if (!item) return undefined;
+      items.push(item.value);
+      pos = item.end;
+    }
+    return { value: items, end: pos };
+  }
+  throw new Error(`unexpected RESP type ${kind}`);
+}
+
+/** The `calls` counter of each command in INFO commandstats, e.g. { evalsha: 3, zrange: 2 }. */
+export async function commandCalls(port: number): Promise<Record<string, number>> {
+  const info = await redisCommand(port, ['INFO', 'commandstats']);
+  if (typeof info !== 'string') throw new Error('INFO commandstats did not answer text');
+  const out: Record<string, number> = {};
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out[m[1] ?? ''] = Number(m[2]);
+  return out;
+}
+
+/**
+ * A TCP proxy in front of Redis that counts round trips: it holds the server's replies until the client has been
+ * quiet for `quietMs`, then releases them. A client that needs a reply before sending more makes one round trip
+ * per release, so `roundTrips` counts exactly the waits a call made.
+ */
+export async function startRoundTripProxy(opts: { target: number; quietMs?: number }): Promise<{
+  url: string;
+  roundTrips(): number;
+  reset(): void;
+  close(): Promise<void>;
+}> {
+  const quietMs = opts.quietMs ?? 30;
+  let trips = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect({ port: opts.target, host: '127.0.0.1' });
+    sockets.add(client).add(upstream);
+    const held: Buffer[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    let sent = false;
+    const release = () => {
+      timer = undefined;
+      if (sent) trips++;
+      sent = false;
+      for (const chunk of held.splice(0)) client.write(chunk);
+    };
+    client.on('data', (d: Buffer) => {
+      sent = true;
+      upstream.write(d);
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(release, quietMs);
+    });
+    upstream.on('data', (d: Buffer) => {
+      held.push(d);
+      if (!timer) timer = setTimeout(release, quietMs);
+    });
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('proxy has no port');
+  return {
+    url: `redis://127.0.0.1:${address.port}`,
+    roundTrips: () => trips,
+    reset: () => {
+      trips = 0;
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
