@@ -8,7 +8,6 @@ export {
   CUSTOMER_IDLE_MARGIN_MS,
   customerKeys,
   defaultIdleTtlMs,
-  idempotencyKey,
   KEY_PREFIX,
 } from './keys.ts';
 export { createMemoryStore, type MemoryStoreOptions } from './memory.ts';

@@ -79,11 +79,6 @@ export function memberRecord(member: string): string {
   return member.slice(MEMBER_HASH_LENGTH + 1);
 }
 
-/** The idempotency key of a CloudEvent: `source` + `id`, unambiguous whatever characters either holds. */
-export function idempotencyKey(event: { source: string; id: string }): string {
-  return JSON.stringify([event.source, event.id]);
-}
-
 /** A caller's key with the `fw:` prefix; a `{tag}` inside it is kept, so callers choose their cluster slot. */
 export function prefixed(key: string): string {
   return `${KEY_PREFIX}${key}`;

@@ -9,7 +9,7 @@ export interface HistoryEntry {
 /** Input of {@link OnlineStore.applyCustomerEvent}; all durations in milliseconds. */
 export interface CustomerEventInput {
   customerId: string;
-  /** Idempotency key of the event (see `idempotencyKey({ source, id })` in keys.ts). */
+  /** Idempotency key of the event: source + id (`eventKey(event)` from shared/events). */
   eventKey: string;
   /** Event time, epoch ms: the history's score. */
   eventTime: number;
