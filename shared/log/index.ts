@@ -1,0 +1,48 @@
+// The event log's entry point: picks Kafka when KAFKA_BROKERS is set, the embedded file log otherwise.
+import type { Logger } from '../runtime/logger.ts';
+import { createFileEventLog, fileLogDir } from './file.ts';
+import { createKafkaEventLog } from './kafka.ts';
+import type { EventLog } from './types.ts';
+
+export { createFileEventLog, type FileEventLogOptions, fileLogDir } from './file.ts';
+export { createKafkaEventLog, type KafkaEventLogOptions } from './kafka.ts';
+export { partitionOf } from './records.ts';
+export * from './types.ts';
+
+export interface EventLogOptions {
+  /** KAFKA_BROKERS: comma-separated `host:port` list; empty or left out selects the embedded file log. */
+  brokers?: string | undefined;
+  /** KAFKA_TOPIC (on disk: `<dataDir>/log/<topic>/`). */
+  topic: string;
+  /** KAFKA_CLIENT_ID. */
+  clientId: string;
+  /** FLYWHEEL_DATA_DIR. */
+  dataDir: string;
+  /** DEPENDENCY_TIMEOUT_MS. */
+  timeoutMs: number;
+  log: Logger;
+}
+
+/** Creates the event log from configuration and says at start-up which one is in use. */
+export function createEventLog(opts: EventLogOptions): EventLog {
+  const brokers = (opts.brokers ?? '')
+    .split(',')
+    .map((b) => b.trim())
+    .filter((b) => b !== '');
+  if (brokers.length > 0) {
+    opts.log.info(
+      { brokers, topic: opts.topic },
+      `event log: Kafka at ${brokers.join(',')}, topic ${opts.topic}`,
+    );
+    return createKafkaEventLog({
+      brokers,
+      topic: opts.topic,
+      clientId: opts.clientId,
+      timeoutMs: opts.timeoutMs,
+      log: opts.log,
+    });
+  }
+  const dir = fileLogDir(opts.dataDir, opts.topic);
+  opts.log.info({ dir }, `event log: embedded file log at ${dir} (set KAFKA_BROKERS for Kafka)`);
+  return createFileEventLog({ dataDir: opts.dataDir, topic: opts.topic, log: opts.log });
+}

@@ -1,0 +1,362 @@
+// The event log on Kafka (kafkajs): the only file that imports kafkajs. One topic keyed by customerId.
+import { randomUUID } from 'node:crypto';
+import {
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  Kafka,
+  type LogEntry,
+  logLevel,
+  Partitioners,
+  type Producer,
+  type RetryOptions,
+} from 'kafkajs';
+import type { Logger } from '../runtime/logger.ts';
+import { fromMessage, kafkaError, sleep, toMessage, withDeadline } from './kafka-records.ts';
+import { byPosition, byTime, checkRecords } from './records.ts';
+import {
+  type ConsumeOptions,
+  type Consumption,
+  type EventLog,
+  OffsetRangeSchema,
+  type PartitionOffset,
+  type StoredRecord,
+} from './types.ts';
+
+export interface KafkaEventLogOptions {
+  /** KAFKA_BROKERS, split: `host:port` seeds. */
+  brokers: readonly string[];
+  topic: string;
+  clientId: string;
+  /** DEPENDENCY_TIMEOUT_MS: connection and request timeout; every call ends within a small multiple of it. */
+  timeoutMs: number;
+  log: Logger;
+  /**
+   * How long a consumer group waits for a silent member (default 30 s, kafkajs's). kafkajs heartbeats between
+   * batches only, so one onBatch call must finish within it; a member that crashed without leaving holds up
+   * its group's next rebalance for about as long.
+   */
+  sessionTimeoutMs?: number;
+}
+
+/**
+ * Creates the Kafka event log. Fail-fast by design: short timeouts, two retries, one request in flight (which
+ * keeps per-partition order across a retry), and a deadline on every call, so an unreachable broker gives a
+ * DependencyError within about 4 × timeoutMs instead of an offline queue. Clients are (re)created lazily on
+ * the next call after a failure, so the log recovers by itself. Topics are not created through the admin API
+ * (the broker auto-creates them on first use). Not idempotent: kafkajs initialises idempotence through the
+ * controller, which librdkafka's mock cluster does not report, so a retried batch may be written twice and
+ * readers dedupe by CloudEvent id + source.
+ */
+export function createKafkaEventLog(opts: KafkaEventLogOptions): EventLog {
+  const { topic, timeoutMs } = opts;
+  const log = opts.log.child({ dependency: 'kafka', topic });
+  const retry = { retries: 2, initialRetryTime: 100, maxRetryTime: timeoutMs };
+  const deadlineMs = 4 * timeoutMs;
+  /** A read makes progress at least this often or fails (the group join alone takes ~3 s on a broker). */
+  const stallMs = Math.max(15_000, 10 * timeoutMs);
+  const kafka = new Kafka({
+    clientId: opts.clientId,
+    brokers: [...opts.brokers],
+    connectionTimeout: timeoutMs,
+    requestTimeout: timeoutMs,
+    retry,
+    logLevel: log.isLevelEnabled('debug') ? logLevel.INFO : logLevel.WARN,
+    logCreator: () => (entry: LogEntry) => {
+      const { message, ...fields } = entry.log;
+      const line = { kafkajs: entry.namespace, ...fields };
+      if (entry.level <= logLevel.WARN) log.warn(line, `kafkajs: ${message}`);
+      else log.debug(line, `kafkajs: ${message}`);
+    },
+  });
+
+  /** A lazily connected client; a failure drops it, so the next call connects afresh. */
+  const lazy = <C extends { connect(): Promise<void>; disconnect(): Promise<void> }>(make: () => C) => {
+    let current: Promise<C> | undefined;
+    return {
+      get: (): Promise<C> => {
+        current ??= (async () => {
+          const client = make();
+          try {
+            await client.connect();
+            return client;
+          } catch (err) {
+            current = undefined;
+            client.disconnect().catch(() => undefined);
+            throw err;
+          }
+        })();
+        return current;
+      },
+      drop: async () => {
+        const old = current;
+        current = undefined;
+        await old?.then((c) => c.disconnect()).catch(() => undefined);
+      },
+    };
+  };
+  const producer = lazy<Producer>(() =>
+    kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, maxInFlightRequests: 1, retry }),
+  );
+  const admin = lazy<Admin>(() => kafka.admin({ retry }));
+  const consumers = new Set<Consumption>();
+
+  const offsets = async () => {
+    const work = admin.get().then((a) => a.fetchTopicOffsets(topic));
+    return withDeadline({ what: 'offsets', ms: deadlineMs, work }).catch((err) => {
+      void admin.drop();
+      throw err;
+    });
+  };
+
+  /** Reads `start <= offset < end` of each partition with a throwaway group that never commits. */
+  const scan = async (plan: Map<number, { start: bigint; end: bigint }>): Promise<StoredRecord[]> => {
+    const pending = new Map([...plan].filter(([, r]) => r.start < r.end));
+    if (pending.size === 0) return [];
+    const found = new Map<string, StoredRecord>();
+    const consumer = kafka.consumer({
+      groupId: `${opts.clientId}.read.${randomUUID()}`,
+      maxWaitTimeInMs: 100,
+      retry: { ...retry, restartOnFailure: async () => false },
+    });
+    return new Promise<StoredRecord[]>((resolve, reject) => {
+      let done = false;
+      let idle: NodeJS.Timeout | undefined;
+      const finish = (err?: unknown) => {
+        if (done) return;
+        done = true;
+        clearTimeout(idle);
+        const left = withDeadline({
+          what: 'read: leaving the group',
+          ms: deadlineMs,
+          work: consumer.disconnect(),
+        });
+        void left
+          .catch(() => undefined)
+          .then(() => (err ? reject(kafkaError('read', err)) : resolve([...found.values()])));
+      };
+      const progress = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => finish(new Error(`no progress for ${stallMs} ms`)), stallMs);
+      };
+      consumer.on(consumer.events.CRASH, (event) => finish(event.payload.error));
+      progress();
+      const eachBatch = async ({ batch }: EachBatchPayload) => {
+        progress();
+        const range = pending.get(batch.partition);
+        if (!range) return;
+        for (const message of batch.messages) {
+          const offset = BigInt(message.offset);
+          if (offset < range.start || offset >= range.end) continue;
+          const record = fromMessage({ ...message, partition: batch.partition });
+          if (record) found.set(`${record.partition}:${record.offset}`, record);
+        }
+        if (BigInt(batch.lastOffset()) + 1n >= range.end) {
+          pending.delete(batch.partition);
+          consumer.pause([{ topic, partitions: [batch.partition] }]);
+          if (pending.size === 0) finish();
+        }
+      };
+      (async () => {
+        await consumer.connect();
+        await consumer.subscribe({ topic, fromBeginning: true });
+        await consumer.run({ autoCommit: false, eachBatch });
+        for (const [partition, range] of pending) {
+          if (range.start > 0n) consumer.seek({ topic, partition, offset: String(range.start) });
+        }
+      })().catch(finish);
+    });
+  };
+
+  return {
+    kind: 'kafka',
+    async append(records) {
+      checkRecords(records);
+      if (records.length === 0) return;
+      const work = producer
+        .get()
+        .then((p) => p.send({ topic, acks: -1, timeout: timeoutMs, messages: records.map(toMessage) }));
+      await withDeadline({ what: 'append', ms: deadlineMs, work }).catch((err) => {
+        void producer.drop();
+        throw err;
+      });
+    },
+    async readRange({ from, to }) {
+      const plan = new Map(
+        (await offsets()).map((o) => [o.partition, { start: BigInt(o.low), end: BigInt(o.high) }]),
+      );
+      return (await scan(plan)).filter((r) => r.time >= from && r.time < to).sort(byTime);
+    },
+    async readOffsets(ranges) {
+      const checked = ranges.map((r) => OffsetRangeSchema.parse(r));
+      const bounds = new Map((await offsets()).map((o) => [o.partition, o]));
+      const plan = new Map<number, { start: bigint; end: bigint }>();
+      for (const r of checked) {
+        const b = bounds.get(r.partition);
+        if (!b) continue;
+        const start = BigInt(r.from) > BigInt(b.low) ? BigInt(r.from) : BigInt(b.low);
+        const end = r.to !== undefined && BigInt(r.to) < BigInt(b.high) ? BigInt(r.to) : BigInt(b.high);
+        plan.set(r.partition, { start, end });
+      }
+      return (await scan(plan)).sort(byPosition);
+    },
+    async endOffsets(): Promise<PartitionOffset[]> {
+      return (await offsets())
+        .map((o) => ({ partition: o.partition, offset: o.high }))
+        .sort((a, b) => a.partition - b.partition);
+    },
+    async consume(options) {
+      const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
+      const consumption = await startGroupConsumer({
+        kafka,
+        topic,
+        log,
+        retry,
+        stallMs,
+        sessionTimeout,
+        options,
+      });
+      const handle: Consumption = {
+        async stop() {
+          consumers.delete(handle);
+          await consumption.stop();
+        },
+      };
+      consumers.add(handle);
+      return handle;
+    },
+    async ping() {
+      const work = admin.get().then((a) => a.describeCluster());
+      return withDeadline({ what: 'ping', ms: deadlineMs, work }).then(
+        () => true,
+        () => {
+          void admin.drop();
+          return false;
+        },
+      );
+    },
+    async close() {
+      await Promise.all([...consumers].map((c) => c.stop()));
+      await Promise.all([producer.drop(), admin.drop()]);
+    },
+  };
+}
+
+/**
+ * A group consumer that keeps going: kafkajs restarts it after retriable crashes, and this supervisor after the
+ * others (a refused connection is one), with backoff, until stop(). Resolves once the group is joined.
+ */
+async function startGroupConsumer(a: {
+  kafka: Kafka;
+  topic: string;
+  log: Logger;
+  retry: RetryOptions;
+  stallMs: number;
+  sessionTimeout: number;
+  options: ConsumeOptions;
+}): Promise<Consumption> {
+  const { kafka, topic, options } = a;
+  const log = a.log.child({ groupId: options.groupId });
+  let stopped = false;
+  let current: Consumer | undefined;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let restarts = 0;
+  const failures = new Map<number, number>();
+
+  const eachBatch = async (p: EachBatchPayload) => {
+    const { batch } = p;
+    if (!p.isRunning() || p.isStale() || batch.messages.length === 0) return;
+    const records: StoredRecord[] = [];
+    for (const message of batch.messages) {
+      const record = fromMessage({ ...message, partition: batch.partition });
+      if (record) records.push(record);
+    }
+    if (records.length > 0) {
+      try {
+        await options.onBatch(records);
+        failures.delete(batch.partition);
+      } catch (err) {
+        const attempt = failures.get(batch.partition) ?? 0;
+        failures.set(batch.partition, attempt + 1);
+        log.warn(
+          { err, partition: batch.partition, attempt },
+          'event log: batch failed; delivering it again',
+        );
+        await sleep(Math.min(100 * 2 ** attempt, 5_000));
+        await p.heartbeat();
+        return; // Not resolved: kafkajs fetches from the last resolved offset, so the same records come again.
+      }
+    }
+    const last = batch.lastOffset();
+    p.resolveOffset(last);
+    const next = String(BigInt(last) + 1n);
+    await p.commitOffsetsIfNecessary({
+      topics: [{ topic, partitions: [{ partition: batch.partition, offset: next }] }],
+    });
+  };
+
+  const start = async (): Promise<void> => {
+    const consumer = kafka.consumer({
+      groupId: options.groupId,
+      maxWaitTimeInMs: 500,
+      sessionTimeout: a.sessionTimeout,
+      heartbeatInterval: Math.max(100, Math.floor(a.sessionTimeout / 10)),
+      retry: { ...a.retry, restartOnFailure: async () => true },
+    });
+    current = consumer;
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      log.warn({ err: payload.error, restart: payload.restart }, 'event log: consumer crashed');
+      if (!payload.restart) restartLater(consumer);
+    });
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      restarts = 0;
+    });
+    // The first fetch fixes the start positions ("latest" is resolved then), so records appended after
+    // consume() resolves are never skipped by a group that starts at the end.
+    const firstFetch = new Promise<void>((resolve) => {
+      const off = consumer.on(consumer.events.FETCH, () => {
+        off();
+        resolve();
+      });
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: options.fromBeginning });
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+    await firstFetch;
+    if (stopped) await consumer.disconnect();
+  };
+
+  const restartLater = (old: Consumer) => {
+    if (stopped || old !== current) return;
+    current = undefined;
+    const delay = Math.min(250 * 2 ** restarts++, 5_000);
+    restartTimer = setTimeout(async () => {
+      await old.disconnect().catch(() => undefined);
+      if (stopped) return;
+      await start().catch((err: unknown) => {
+        log.warn({ err }, 'event log: consumer restart failed');
+        if (current) restartLater(current);
+      });
+    }, delay);
+  };
+
+  const stop = async () => {
+    stopped = true;
+    clearTimeout(restartTimer);
+    const consumer = current;
+    current = undefined;
+    if (consumer) {
+      await withDeadline({ what: 'consume: stopping', ms: a.stallMs, work: consumer.disconnect() }).catch(
+        (err) => log.warn({ err }, 'event log: consumer did not leave its group cleanly'),
+      );
+    }
+  };
+
+  try {
+    await withDeadline({ what: 'consume', ms: a.stallMs + a.sessionTimeout, work: start() });
+  } catch (err) {
+    await stop();
+    throw kafkaError('consume', err);
+  }
+  return { stop };
+}

@@ -1,0 +1,108 @@
+// Helpers for the event-log tests: realistic records, a collecting group consumer, the positions to expect.
+import { partitionOf } from '../../../shared/log/records.ts';
+import {
+  DEFAULT_PARTITIONS,
+  type EventLog,
+  type LogRecord,
+  type StoredRecord,
+} from '../../../shared/log/types.ts';
+
+const TRANSACTION = 'dev.flywheel.transaction.accepted';
+
+/** A transaction.accepted record as ingest writes it: structured CloudEvent JSON keyed by customer. */
+export function transactionRecord(opts: { customerId: string; n: number; time: number }): LogRecord {
+  const id = `tx-${opts.customerId}-${opts.n}`;
+  const data = {
+    transactionId: id,
+    customerId: opts.customerId,
+    amount: 12.5 + opts.n,
+    currency: 'EUR',
+    merchantCategory: 'grocery',
+    channel: 'pos',
+    country: 'DE',
+    occurredAt: opts.time,
+    ingestedAt: opts.time + 5,
+  };
+  const event = {
+    specversion: '1.0',
+    id,
+    source: '/flywheel/ingest',
+    type: TRANSACTION,
+    time: new Date(opts.time).toISOString(),
+    datacontenttype: 'application/json',
+    data,
+  };
+  return {
+    key: opts.customerId,
+    id,
+    source: event.source,
+    type: TRANSACTION,
+    time: opts.time,
+    value: JSON.stringify(event),
+  };
+}
+
+/**
+ * The stored records a fresh topic must hold after `appends`, in call order: Kafka's default partitioner
+ * (murmur2 of the key) picks the partition and offsets count up from 0 per partition.
+ */
+export function expectedStored(appends: readonly (readonly LogRecord[])[]): StoredRecord[] {
+  const next = new Map<number, number>();
+  return appends.flat().map((record) => {
+    const partition = partitionOf(record.key, DEFAULT_PARTITIONS);
+    const offset = next.get(partition) ?? 0;
+    next.set(partition, offset + 1);
+    return { ...record, partition, offset: String(offset) };
+  });
+}
+
+/** `partition/offset`, to compare sets of positions. */
+export const position = (r: StoredRecord): string => `${r.partition}/${r.offset}`;
+
+/** Consumes as a group, recording every batch, until `done(all records so far)` holds; then stops. */
+export async function consumeUntil(opts: {
+  log: EventLog;
+  groupId: string;
+  fromBeginning: boolean;
+  done: (seen: readonly StoredRecord[]) => boolean;
+  /** Called with each batch before it is recorded; throwing makes that delivery fail. */
+  inspect?: (batch: readonly StoredRecord[], call: number) => void;
+  /** Runs once consume() has resolved (the group is running). */
+  started?: () => Promise<void>;
+  timeoutMs?: number;
+}): Promise<{ batches: StoredRecord[][]; failed: StoredRecord[][] }> {
+  const batches: StoredRecord[][] = [];
+  const failed: StoredRecord[][] = [];
+  let finished: () => void = () => undefined;
+  const reached = new Promise<void>((resolve) => {
+    finished = resolve;
+  });
+  let calls = 0;
+  const consumption = await opts.log.consume({
+    groupId: opts.groupId,
+    fromBeginning: opts.fromBeginning,
+    onBatch: async (records) => {
+      try {
+        opts.inspect?.(records, calls++);
+      } catch (err) {
+        failed.push(records);
+        throw err;
+      }
+      batches.push(records);
+      if (opts.done(batches.flat())) finished();
+    },
+  });
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`consumer did not get there in ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await opts.started?.();
+    await Promise.race([reached, timeout]);
+  } finally {
+    clearTimeout(timer);
+    await consumption.stop();
+  }
+  return { batches, failed };
+}
