@@ -1,0 +1,130 @@
+// Loads the deployment manifests: every YAML document under knative/ and eventing/, and the rendered kustomize overlays.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { z } from 'zod';
+
+/** The repository root. */
+export const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
+
+/** The six functions, each a Knative Service of the same name. */
+export const FUNCTIONS = [
+  'ingest',
+  'featurize',
+  'score',
+  'detect-drift',
+  'launch-training',
+  'promote',
+] as const;
+export type FunctionName = (typeof FUNCTIONS)[number];
+
+/** The kustomize directories that must render, relative to ROOT. */
+export const RENDERED = [
+  'knative/base',
+  'knative/overlays/dev',
+  'knative/overlays/production',
+  'eventing',
+] as const;
+export type RenderedDir = (typeof RENDERED)[number];
+
+const LabelsSchema = z.record(z.string(), z.string());
+
+/** The part of every Kubernetes object the tests rely on; the rest is checked by the model validators. */
+export const ObjectSchema = z.looseObject({
+  apiVersion: z.string().min(1),
+  kind: z.string().min(1),
+  metadata: z.looseObject({
+    name: z.string().min(1),
+    namespace: z.string().optional(),
+    labels: LabelsSchema.optional(),
+    annotations: LabelsSchema.optional(),
+  }),
+});
+export type K8sObject = z.infer<typeof ObjectSchema>;
+
+/** One YAML document and where it came from. */
+export interface Doc {
+  source: string;
+  index: number;
+  value: unknown;
+}
+
+/** Parses every document of a YAML text; YAML errors and warnings throw, naming the source. */
+export function parseDocs(text: string, source: string): Doc[] {
+  const docs: Doc[] = [];
+  parseAllDocuments(text).forEach((doc, index) => {
+    const problems = [...doc.errors, ...doc.warnings];
+    if (problems.length > 0)
+      throw new Error(`${source}#${index}: ${problems.map((p) => p.message).join('; ')}`);
+    const value: unknown = doc.toJS();
+    if (value !== null && value !== undefined) docs.push({ source, index, value });
+  });
+  return docs;
+}
+
+/** Every *.yaml / *.yml file under `dir` (relative to ROOT), sorted. */
+export function yamlFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    for (const entry of readdirSync(path.join(ROOT, rel), { withFileTypes: true })) {
+      const child = path.join(rel, entry.name);
+      if (entry.isDirectory()) walk(child);
+      else if (/\.ya?ml$/.test(entry.name)) out.push(child);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/** True for kustomize's own files, which are checked by rendering rather than against a schema. */
+export function isKustomization(file: string): boolean {
+  return /(^|\/)kustomization\.ya?ml$/.test(file);
+}
+
+/** The documents of one file under ROOT. */
+export function fileDocs(file: string): Doc[] {
+  return parseDocs(readFileSync(path.join(ROOT, file), 'utf8'), file);
+}
+
+const rendered = new Map<RenderedDir, K8sObject[]>();
+
+/** `kubectl kustomize <dir>`, parsed; cached per directory. A missing kubectl fails with how to get it. */
+export function render(dir: RenderedDir): K8sObject[] {
+  const cached = rendered.get(dir);
+  if (cached) return cached;
+  let text: string;
+  try {
+    text = execFileSync('kubectl', ['kustomize', path.join(ROOT, dir)], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `kubectl kustomize ${dir} failed (kubectl ≥ 1.27 with kustomize v5 is needed: install kubectl from the Kubernetes release binaries): ${detail}`,
+      { cause: err },
+    );
+  }
+  const objects = parseDocs(text, `kubectl kustomize ${dir}`).map((d) => ObjectSchema.parse(d.value));
+  rendered.set(dir, objects);
+  return objects;
+}
+
+/** Objects of one kind (and apiVersion prefix, e.g. `serving.knative.dev/`), parsed with a zod schema. */
+export function ofKind<S extends z.ZodType>(
+  objects: readonly K8sObject[],
+  opts: { apiVersion: string; kind: string; schema: S },
+): z.infer<S>[] {
+  return objects
+    .filter((o) => o.apiVersion === opts.apiVersion && o.kind === opts.kind)
+    .map((o) => opts.schema.parse(o));
+}
+
+/** The one object of a kind and name; throws when it is missing. */
+export function named(objects: readonly K8sObject[], kind: string, name: string): K8sObject {
+  const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
+  if (!found) throw new Error(`no ${kind} named ${name}`);
+  return found;
+}
