@@ -3,3 +3,4 @@ export * from './compute.ts';
 export * from './customer-features.ts';
 export * from './definition.ts';
 export * from './offline.ts';
+export * from './serving.ts';

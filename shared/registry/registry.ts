@@ -4,6 +4,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConflictError, InvalidEventError, NotFoundError } from '../errors/index.ts';
 import type { ModelName } from '../events/index.ts';
+import { MetadataKeys } from '../inference/model-file.ts';
+import { describeSignature } from '../inference/onnx.ts';
+import { checkSignature } from '../inference/scoring.ts';
 import type { OnlineStore } from '../store/index.ts';
 import { ALIAS_CHANNEL, registryKeys as k } from './keys.ts';
 import {
@@ -21,17 +24,37 @@ import {
   ModelVersionSchema,
 } from './schemas.ts';
 
-/** What an ONNX file declares about its input and outputs (read by the inference adapter). */
+/** What an ONNX file declares about its input and outputs, as the registry records it. */
 export interface Signature {
   inputName: string;
   width: number;
   outputs: string[];
 }
 
+/** Reads and checks an ONNX file for a model of `kind` on `columns`; rejects with the reasons it cannot be served. */
+export async function inspectOnnx(
+  bytes: Uint8Array,
+  kind: ModelName,
+  columns: readonly string[],
+): Promise<Signature> {
+  const signature = await describeSignature(bytes);
+  const check = checkSignature({ signature, kind, columns });
+  const declared = signature.file.metadata[MetadataKeys.kind];
+  const reasons = check.kind === 'incompatible' ? [...check.reasons] : [];
+  if (declared !== undefined && declared !== kind)
+    reasons.push(`the file declares itself a ${declared} model`);
+  if (reasons.length > 0) throw new Error(reasons.join('; '));
+  return {
+    inputName: signature.inputName,
+    width: signature.inputWidth ?? columns.length,
+    outputs: signature.outputs.map((o) => o.name),
+  };
+}
+
 export interface RegistryOptions {
   store: OnlineStore;
-  /** Reads an ONNX file's signature; rejects a file the runtime cannot load. */
-  inspect: (bytes: Uint8Array) => Promise<Signature>;
+  /** Reads and checks an ONNX file's signature (default: {@link inspectOnnx} with onnxruntime-node). */
+  inspect?: (bytes: Uint8Array, kind: ModelName, columns: readonly string[]) => Promise<Signature>;
   /** Artifacts larger than this go to `artifactDir` as files (URI); smaller ones are kept in the store. */
   inlineLimitBytes?: number;
   artifactDir?: string;
@@ -60,11 +83,11 @@ export interface MoveAliasInput {
 /** Model versions, aliases and their history, shared by every function through the online store. */
 export class ModelRegistry {
   readonly #store: OnlineStore;
-  readonly #opts: Required<Pick<RegistryOptions, 'inlineLimitBytes' | 'now'>> & RegistryOptions;
+  readonly #opts: Required<Pick<RegistryOptions, 'inlineLimitBytes' | 'now' | 'inspect'>> & RegistryOptions;
 
   constructor(opts: RegistryOptions) {
     this.#store = opts.store;
-    this.#opts = { inlineLimitBytes: 4 * 1024 * 1024, now: Date.now, ...opts };
+    this.#opts = { inlineLimitBytes: 4 * 1024 * 1024, now: Date.now, inspect: inspectOnnx, ...opts };
   }
 
   /**
@@ -75,17 +98,15 @@ export class ModelRegistry {
     const lineage = LineageSchema.parse(input.lineage);
     let signature: Signature;
     try {
-      signature = await this.#opts.inspect(input.artifact);
+      signature = await this.#opts.inspect(input.artifact, input.name, lineage.featureSet.columns);
     } catch (cause) {
-      throw new InvalidEventError('artifact', `not a loadable ONNX model: ${(cause as Error).message}`, {
-        cause,
-      });
-    }
-    const width = lineage.featureSet.columns.length;
-    if (signature.width !== width) {
+      const fs = `${lineage.featureSet.name}@${lineage.featureSet.version}`;
       throw new InvalidEventError(
         'artifact',
-        `the model takes ${signature.width} inputs but feature set ${lineage.featureSet.name}@${lineage.featureSet.version} has ${width} columns`,
+        `cannot serve this file as ${input.name} on ${fs}: ${(cause as Error).message}`,
+        {
+          cause,
+        },
       );
     }
     const holdout = input.holdout ? HoldoutSchema.parse(input.holdout) : undefined;

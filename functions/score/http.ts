@@ -1,0 +1,195 @@
+// score's HTTP API: POST /v1/score (by customer or by vector) and the Open Inference Protocol v2 endpoints.
+import type { Context, Hono } from 'hono';
+import { z } from 'zod';
+import { FlywheelError, InvalidEventError, NotFoundError } from '../../shared/errors/index.ts';
+import { MODEL_NAMES, type ModelName } from '../../shared/events/index.ts';
+import { defaultVector, type FeatureSet, latestVector, vectorOf } from '../../shared/features/index.ts';
+import { assignSegment, scoreRisk } from '../../shared/inference/scoring.ts';
+import { PROBLEM_CONTENT_TYPE, problemOf } from '../../shared/runtime/index.ts';
+import type { OnlineStore } from '../../shared/store/index.ts';
+import type { ModelSet } from './models.ts';
+import { champions, type Scored, scoreRows } from './scorer.ts';
+
+const MAX_BATCH = 1000;
+const Vector = z.union([z.array(z.number()), z.record(z.string(), z.number())]);
+const ScoreRequestSchema = z.union([
+  z.object({ customerId: z.string().min(1) }).strict(),
+  z.object({ customerIds: z.array(z.string().min(1)).min(1).max(MAX_BATCH) }).strict(),
+  z.object({ features: Vector }).strict(),
+  z.object({ instances: z.array(Vector).min(1).max(MAX_BATCH) }).strict(),
+]);
+
+export interface ScoreHttpDeps {
+  models: ModelSet;
+  store: Pick<OnlineStore, 'readCustomers'>;
+  featureSet: FeatureSet;
+  now: () => number;
+}
+
+/** Adds /v1/score and /v2/... to the function's app. */
+export function scoreRoutes(app: Hono, deps: ScoreHttpDeps): void {
+  app.post('/v1/score', (c) => answer(c, () => scoreRest(c, deps)));
+
+  // Open Inference Protocol v2 (KServe): health, model metadata, readiness, inference.
+  app.get('/v2/health/live', (c) => c.json({ live: true }));
+  app.get('/v2/health/ready', (c) => {
+    const ready = deps.models.ready();
+    return c.json({ ready }, ready ? 200 : 400);
+  });
+  app.get('/v2/models/:name', (c) =>
+    v2(c, async () => c.json(await metadata(deps, modelName(c.req.param('name'))))),
+  );
+  app.get('/v2/models/:name/ready', (c) =>
+    v2(c, async () => {
+      const name = modelName(c.req.param('name'));
+      const ready = deps.models.peek(name, 'champion') !== null;
+      return c.json({ name, ready }, ready ? 200 : 400);
+    }),
+  );
+  app.post('/v2/models/:name/infer', (c) => v2(c, () => infer(c, deps, modelName(c.req.param('name')))));
+}
+
+async function scoreRest(c: Context, deps: ScoreHttpDeps): Promise<Response> {
+  const req = parse(ScoreRequestSchema, await body(c));
+  const champs = await champions(deps.models);
+  const columns = champs.risk.columns;
+  let rows: number[][];
+  let meta: { customerId?: string; defaults?: boolean }[];
+  if ('customerId' in req || 'customerIds' in req) {
+    const ids = 'customerId' in req ? [req.customerId] : req.customerIds;
+    const state = await deps.store.readCustomers(ids);
+    rows = [];
+    meta = ids.map((id) => {
+      const s = state.get(id);
+      const v = s ? latestVector(deps.featureSet, s.history, s.firstSeen) : null;
+      rows.push(v ?? defaultVector(deps.featureSet, deps.now()));
+      return v ? { customerId: id } : { customerId: id, defaults: true };
+    });
+  } else {
+    const instances = 'features' in req ? [req.features] : req.instances;
+    rows = instances.map((v, i) => toRow(v, columns, 'features' in req ? 'features' : `instances.${i}`));
+    meta = rows.map(() => ({}));
+  }
+  const scored = await scoreRows(champs, rows);
+  return c.json({ results: scored.map((s: Scored, i) => ({ ...meta[i], ...s })) });
+}
+
+function toRow(v: number[] | Record<string, number>, columns: readonly string[], field: string): number[] {
+  if (!Array.isArray(v)) return vectorOf(columns, v, field);
+  if (v.length !== columns.length) {
+    throw new InvalidEventError(
+      field,
+      `expected ${columns.length} features (${columns.join(', ')}), got ${v.length}`,
+    );
+  }
+  v.forEach((x, i) => {
+    if (!Number.isFinite(x)) throw new InvalidEventError(`${field}.${i}`, 'not a finite number');
+  });
+  return v;
+}
+
+const V2Input = z.object({
+  name: z.string(),
+  shape: z.array(z.number().int().nonnegative()).min(1).max(2),
+  datatype: z.enum(['FP32', 'FP64']),
+  data: z.array(z.union([z.number(), z.array(z.number())])),
+});
+const V2RequestSchema = z.object({ id: z.string().optional(), inputs: z.array(V2Input).length(1) });
+
+async function infer(c: Context, deps: ScoreHttpDeps, name: ModelName): Promise<Response> {
+  const req = parse(V2RequestSchema, await body(c));
+  const loaded = await deps.models.get(name, 'champion');
+  if (!loaded) throw new NotFoundError(`model ${name} has no champion loaded`);
+  const input = req.inputs[0] as z.infer<typeof V2Input>;
+  const width = loaded.columns.length;
+  const flat = input.data.flat();
+  const nRows = input.shape.length === 2 ? (input.shape[0] ?? 0) : 1;
+  const declaredWidth = input.shape.length === 2 ? input.shape[1] : input.shape[0];
+  if (declaredWidth !== width)
+    throw new InvalidEventError('inputs.0.shape', `model ${name} takes [N, ${width}]`);
+  if (flat.length !== nRows * width)
+    throw new InvalidEventError('inputs.0.data', `shape needs ${nRows * width} values, got ${flat.length}`);
+  if (!flat.every(Number.isFinite))
+    throw new InvalidEventError('inputs.0.data', 'every value must be a finite number');
+  const rows = Float32Array.from(flat);
+  const output =
+    name === 'risk'
+      ? {
+          name: 'probability',
+          shape: [nRows, 1],
+          datatype: 'FP32',
+          data: Array.from(await scoreRisk(loaded.model, rows, nRows)),
+        }
+      : {
+          name: 'segment',
+          shape: [nRows],
+          datatype: 'INT64',
+          data: Array.from(await assignSegment(loaded.model, rows, nRows)),
+        };
+  return c.json({
+    model_name: name,
+    model_version: String(loaded.version),
+    ...(req.id ? { id: req.id } : {}),
+    outputs: [output],
+  });
+}
+
+async function metadata(deps: ScoreHttpDeps, name: ModelName) {
+  const loaded = await deps.models.get(name, 'champion');
+  if (!loaded) throw new NotFoundError(`model ${name} has no champion loaded`);
+  return {
+    name,
+    versions: [String(loaded.version)],
+    platform: 'onnxruntime',
+    inputs: [{ name: loaded.model.inputName, datatype: 'FP32', shape: [-1, loaded.columns.length] }],
+    outputs:
+      name === 'risk'
+        ? [{ name: 'probability', datatype: 'FP32', shape: [-1, 1] }]
+        : [{ name: 'segment', datatype: 'INT64', shape: [-1] }],
+    parameters: { columns: loaded.columns, featureSet: loaded.featureSet },
+  };
+}
+
+function modelName(raw: string): ModelName {
+  if (!(MODEL_NAMES as readonly string[]).includes(raw))
+    throw new NotFoundError(`unknown model ${raw}; known: ${MODEL_NAMES.join(', ')}`);
+  return raw as ModelName;
+}
+
+async function body(c: Context): Promise<unknown> {
+  try {
+    return await c.req.json();
+  } catch (cause) {
+    throw new InvalidEventError('body', 'the body must be JSON', { cause });
+  }
+}
+
+function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const path = issue?.path.map(String).join('.') ?? '';
+  throw new InvalidEventError(path || 'body', issue?.message ?? 'invalid request', { cause: r.error });
+}
+
+/** REST errors as problem+json with the error's status (400 naming the field, 503 with no champion). */
+async function answer(c: Context, run: () => Promise<Response>): Promise<Response> {
+  try {
+    return await run();
+  } catch (err) {
+    const p = problemOf(err);
+    if (!(err instanceof FlywheelError)) throw err;
+    c.header('content-type', PROBLEM_CONTENT_TYPE);
+    return c.body(JSON.stringify(p), p.status as 400);
+  }
+}
+
+/** v2 errors as the protocol's `{ "error": "..." }` body with the error's status. */
+async function v2(c: Context, run: () => Promise<Response>): Promise<Response> {
+  try {
+    return await run();
+  } catch (err) {
+    if (!(err instanceof FlywheelError)) throw err;
+    return c.json({ error: err.message }, err.status as 400);
+  }
+}

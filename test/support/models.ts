@@ -1,0 +1,115 @@
+// Small real ONNX models for tests: hand-set weights exported by the trainer's exporter, registered with lineage.
+import { customerFeatures } from '../../shared/features/index.ts';
+import type { ModelRegistry, ModelVersion } from '../../shared/registry/index.ts';
+import { exportRiskOnnx, exportSegmentOnnx } from '../../shared/training/onnx-export.ts';
+import type { TrainedRiskModel } from '../../shared/training/risk-model.ts';
+import type { TrainedSegmentModel } from '../../shared/training/segment-model.ts';
+
+const columns = [...customerFeatures.columns];
+const width = columns.length;
+
+/**
+ * A risk model whose probability is sigmoid(slope · amount/100 + bias): different biases make versions tell
+ * themselves apart in a response. (One ReLU unit on amount, then a sigmoid.)
+ */
+export function riskOnnx(opts: { bias: number; slope?: number }): Uint8Array {
+  const amountIndex = columns.indexOf('amount');
+  const model: TrainedRiskModel = {
+    kind: 'risk',
+    columns,
+    scaler: { mean: columns.map(() => 0), std: columns.map(() => 1) },
+    layers: [
+      { kernel: columns.map((_, i) => [i === amountIndex ? 0.01 : 0]), bias: [0] },
+      { kernel: [[opts.slope ?? 1]], bias: [opts.bias] },
+    ],
+    training: {
+      rows: 0,
+      positives: 0,
+      epochsRun: 0,
+      bestEpoch: 0,
+      trainLoss: [],
+      validationLoss: [],
+      classWeight: { negative: 1, positive: 1 },
+      config: {
+        hiddenUnits: [1],
+        epochs: 1,
+        batchSize: 1,
+        learningRate: 0.01,
+        l2: 0,
+        classWeight: 'none',
+        correctPriorShift: false,
+        validationFraction: 0,
+        patience: 1,
+        seed: 1,
+      },
+    },
+  };
+  return exportRiskOnnx(model, { name: 'risk', featureSet: customerFeatures.version });
+}
+
+/** A segment model with two centres on amount: segment 0 for amounts near 0, segment 1 for amounts near `split`·2. */
+export function segmentOnnx(split = 100): Uint8Array {
+  const amountIndex = columns.indexOf('amount');
+  const centre = (a: number) => columns.map((_, i) => (i === amountIndex ? a : 0));
+  const model: TrainedSegmentModel = {
+    kind: 'segment',
+    columns,
+    scaler: { mean: columns.map(() => 0), std: columns.map(() => 1) },
+    centroids: [centre(0), centre(2 * split)],
+    centroidsRaw: [centre(0), centre(2 * split)],
+    metrics: { k: 2, inertia: 0, silhouette: 0, silhouetteSampled: false, sizes: [1, 1], candidates: [] },
+    training: {
+      rows: 0,
+      iterations: 0,
+      config: { kRange: [2, 2], nInit: 1, maxIterations: 1, tolerance: 0, silhouetteSample: 10, seed: 1 },
+    },
+  };
+  return exportSegmentOnnx(model, { name: 'segment', featureSet: customerFeatures.version });
+}
+
+/** Lineage good enough for the registry (real feature set, fixed numbers). */
+export function lineage(metrics: Record<string, number> = { rocAuc: 0.9, brier: 0.05 }) {
+  return {
+    featureSet: { name: customerFeatures.name, version: customerFeatures.version, columns },
+    dataRange: { from: 0, to: 1000 },
+    metrics,
+    hyperParameters: {},
+    codeVersion: 'test',
+    backend: { name: 'cpu', reason: 'test' },
+    trainedBy: 'test',
+  };
+}
+
+/** Registers a risk and a segment version and makes them champions; returns the records. */
+export async function registerChampions(
+  registry: ModelRegistry,
+  riskBias = 0,
+): Promise<{ risk: ModelVersion; segment: ModelVersion }> {
+  const risk = await registry.register({
+    name: 'risk',
+    artifact: riskOnnx({ bias: riskBias }),
+    lineage: lineage(),
+  });
+  const segment = await registry.register({
+    name: 'segment',
+    artifact: segmentOnnx(),
+    lineage: lineage({ silhouette: 0.5 }),
+  });
+  await registry.moveAlias({
+    name: 'risk',
+    alias: 'champion',
+    to: risk.version,
+    actor: 'test',
+    reason: 'setup',
+  });
+  await registry.moveAlias({
+    name: 'segment',
+    alias: 'champion',
+    to: segment.version,
+    actor: 'test',
+    reason: 'setup',
+  });
+  return { risk, segment };
+}
+
+export { width as FEATURE_WIDTH };
