@@ -47,7 +47,7 @@ export async function champions(models: ModelSet): Promise<Champions> {
 export async function scoreRows(c: Champions, rows: readonly (readonly number[])[]): Promise<Scored[]> {
   const width = c.risk.columns.length;
   const flat = new Float32Array(rows.length * width);
-  rows.forEach((r, i) => flat.set(r, i * width));
+  for (const [i, r] of rows.entries()) flat.set(r, i * width);
   const sameColumns = sameOrder(c.segment.columns, c.risk.columns);
   const segmentInput = sameColumns ? flat : reorder(rows, c.risk.columns, c.segment.columns);
   const [risks, segments, shadow] = await Promise.all([
