@@ -12,12 +12,27 @@ import { champions, type Scored, scoreRows } from './scorer.ts';
 
 const MAX_BATCH = 1000;
 const Vector = z.union([z.array(z.number()), z.record(z.string(), z.number())]);
-const ScoreRequestSchema = z.union([
-  z.object({ customerId: z.string().min(1) }).strict(),
-  z.object({ customerIds: z.array(z.string().min(1)).min(1).max(MAX_BATCH) }).strict(),
-  z.object({ features: Vector }).strict(),
-  z.object({ instances: z.array(Vector).min(1).max(MAX_BATCH) }).strict(),
-]);
+/** The four request shapes, keyed by the one field that names them (so errors point inside the right one). */
+const ScoreRequestSchemas = {
+  customerId: z.object({ customerId: z.string().min(1) }).strict(),
+  customerIds: z.object({ customerIds: z.array(z.string().min(1)).min(1).max(MAX_BATCH) }).strict(),
+  features: z.object({ features: Vector }).strict(),
+  instances: z.object({ instances: z.array(Vector).min(1).max(MAX_BATCH) }).strict(),
+};
+type ScoreRequest = {
+  [K in keyof typeof ScoreRequestSchemas]: z.infer<(typeof ScoreRequestSchemas)[K]>;
+}[keyof typeof ScoreRequestSchemas];
+
+function parseScoreRequest(value: unknown): ScoreRequest {
+  const shape =
+    value !== null && typeof value === 'object'
+      ? Object.keys(value).find((k) => k in ScoreRequestSchemas)
+      : undefined;
+  if (shape === undefined) {
+    throw new InvalidEventError('body', `expected one of ${Object.keys(ScoreRequestSchemas).join(', ')}`);
+  }
+  return parse(ScoreRequestSchemas[shape as keyof typeof ScoreRequestSchemas], value);
+}
 
 export interface ScoreHttpDeps {
   models: ModelSet;
@@ -50,7 +65,7 @@ export function scoreRoutes(app: Hono, deps: ScoreHttpDeps): void {
 }
 
 async function scoreRest(c: Context, deps: ScoreHttpDeps): Promise<Response> {
-  const req = parse(ScoreRequestSchema, await body(c));
+  const req = parseScoreRequest(await body(c));
   const champs = await champions(deps.models);
   const columns = champs.risk.columns;
   let rows: number[][];
@@ -167,9 +182,22 @@ async function body(c: Context): Promise<unknown> {
 function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const issue = r.error.issues[0];
+  const issue = deepest(r.error.issues[0]);
   const path = issue?.path.map(String).join('.') ?? '';
   throw new InvalidEventError(path || 'body', issue?.message ?? 'invalid request', { cause: r.error });
+}
+
+/** For a union that failed every branch, the issue that got furthest into the value (it names the bad field). */
+function deepest(issue: z.core.$ZodIssue | undefined): z.core.$ZodIssue | undefined {
+  if (issue?.code !== 'invalid_union') return issue;
+  let best: z.core.$ZodIssue | undefined = issue;
+  for (const branch of issue.errors) {
+    for (const inner of branch) {
+      const d = deepest({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue);
+      if (d && d.path.length > (best?.path.length ?? 0)) best = d;
+    }
+  }
+  return best;
 }
 
 /** REST errors as problem+json with the error's status (400 naming the field, 503 with no champion). */
