@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// The `flywheel` command: `flywheel models …` (the registry) and `flywheel train …` (the trainer).
+import { register } from 'tsx/esm/api';
+
+register();
+const [command, ...args] = process.argv.slice(2);
+if (command === 'models') {
+  const { runModelsCli } = await import('../shared/registry/cli.ts');
+  process.exitCode = await runModelsCli(args);
+} else if (command === 'train') {
+  const { runTrainerCli } = await import('../shared/training/cli.ts');
+  process.exitCode = await runTrainerCli(args);
+} else {
+  console.log(
+    'usage: flywheel models <list|show|history|register|promote|rollback> …\n       flywheel train --model risk|segment --from ISO --to ISO',
+  );
+  process.exitCode = command ? 2 : 0;
+}
