@@ -133,7 +133,7 @@ function capture() {
 }
 
 describe('loadTrainingBackend on this machine', () => {
-  it('trains on wasm here (no native binding installed) and logs the reason', async () => {
+  it('trains on wasm here (no native binding installed), or cpu if wasm failed to start, and logs why', async () => {
     const { lines, log } = capture();
     const { tf, backend, probes: found } = await loadTrainingBackend({ log });
     assert.equal(
@@ -141,14 +141,19 @@ describe('loadTrainingBackend on this machine', () => {
       false,
       'tfjs-node-gpu is not installed on development machines',
     );
-    assert.equal(backend.name, 'wasm');
-    assert.equal(tf.getBackend(), 'wasm');
+    assert.equal(found.tfjsNode.available, false, 'tfjs-node is not installed on development machines');
+    const expected = found.wasm.available ? 'wasm' : 'cpu';
+    assert.equal(backend.name, expected);
+    assert.equal(tf.getBackend(), expected);
     assert.match(backend.reason, /tfjs-node-gpu: not installed; @tensorflow\/tfjs-node: not installed/);
-    assert.match(backend.reason, /SIMD (on|off), threads off/);
+    assert.match(
+      backend.reason,
+      expected === 'wasm' ? /SIMD (on|off), threads off/ : /tfjs-backend-wasm: failed/,
+    );
     const line = lines.find(
       (l) => typeof l.msg === 'string' && l.msg.includes('training on TensorFlow.js backend'),
     );
-    assert.deepEqual((line?.backend as { name?: string } | undefined)?.name, 'wasm');
+    assert.deepEqual((line?.backend as { name?: string } | undefined)?.name, expected);
     assert.deepEqual(
       tf.tidy(() => tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]])).arraySync()),
       [[11]],
