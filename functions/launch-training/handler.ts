@@ -1,0 +1,135 @@
+// launch-training: turns drift.detected / training.requested into one training run and replies training.launched.
+import {
+  type EventTypes as ET,
+  EventTypes,
+  Extensions,
+  type FlywheelEvent,
+  makeEvent,
+  type TimeRange,
+  TrainingLaunchedSchema,
+} from '../../shared/events/index.ts';
+import type { EventOf, HandlerContext, Outcome } from '../../shared/runtime/index.ts';
+import type { LaunchRequest, TrainingExecutor } from './executor.ts';
+
+export const LAUNCH_TRAINING_TYPES = [EventTypes.driftDetected, EventTypes.trainingRequested] as const;
+export type LaunchTrainingType = (typeof LAUNCH_TRAINING_TYPES)[number];
+
+export interface LaunchTrainingDeps {
+  executor: TrainingExecutor;
+  /** The CloudEvents source of the replies. */
+  source: string;
+  /** Dataset length when the event names no range (TRAINING_LOOKBACK_MS). */
+  lookbackMs: number;
+  now: () => number;
+}
+
+/**
+ * Launches training for the event's model through the executor and answers by outcome:
+ * - launched → reply training.launched, its id the run's name, so a redelivery replies with the same event;
+ * - already-exists (a redelivered event found its own run) → the same reply again: the first one may have been lost
+ *   on its way back (that is why the broker redelivered), and consumers de-duplicate by source + id;
+ * - skipped (another run of the model is in progress) → 202 with the running run named, logged and counted in
+ *   flywheel_training_skipped_total{model}; no second run.
+ */
+export async function handle(
+  event: EventOf<LaunchTrainingType>,
+  deps: LaunchTrainingDeps,
+  ctx: HandlerContext,
+): Promise<Outcome> {
+  const request = launchRequest(event, deps);
+  const outcome = await deps.executor.launch(request, { log: ctx.log });
+  const model = request.model;
+  switch (outcome.kind) {
+    case 'launched':
+      ctx.metrics
+        .counter('flywheel_training_launched_total', 'Training runs started, by model and executor', [
+          'model',
+          'executor',
+        ])
+        .inc({ model, executor: deps.executor.kind });
+      ctx.log.info({ model, jobName: outcome.jobName, namespace: outcome.namespace }, 'training.launched');
+      return { kind: 'reply', event: launched(request, outcome, deps) };
+    case 'already-exists':
+      ctx.metrics
+        .counter(
+          'flywheel_training_already_exists_total',
+          'Redelivered events whose training run already exists',
+          ['model'],
+        )
+        .inc({ model });
+      ctx.log.info(
+        { model, jobName: outcome.jobName },
+        'training already launched for this event: acknowledged',
+      );
+      return { kind: 'reply', event: launched(request, outcome, deps) };
+    case 'skipped':
+      ctx.metrics
+        .counter(
+          'flywheel_training_skipped_total',
+          'Training requests skipped because a run was in progress',
+          ['model'],
+        )
+        .inc({ model });
+      ctx.log.info({ model, running: outcome.running }, 'training.skipped: a run is in progress');
+      return {
+        kind: 'accepted',
+        detail: `training.skipped: ${outcome.running} is still running for model ${model}`,
+      };
+    default:
+      return unreachable(outcome);
+  }
+}
+
+/**
+ * The run to ask for. Without a range in the event, the dataset is the lookback window ending at the moment the event
+ * speaks for (the drift window's end, or the request's time; never later than now), so a redelivered event asks for
+ * exactly the same data and gets the same reply.
+ */
+export function launchRequest(
+  event: EventOf<LaunchTrainingType>,
+  deps: Pick<LaunchTrainingDeps, 'lookbackMs' | 'now'>,
+): LaunchRequest {
+  const triggeredBy = { id: event.id, source: event.source, type: event.type };
+  if (event.type === EventTypes.driftDetected) {
+    const d = event.data;
+    return { model: d.model.name, reason: d.reason, range: lookback(d.window.end, deps), triggeredBy };
+  }
+  const d = event.data;
+  const range = d.range ?? lookback(Date.parse(event.time), deps);
+  return { model: d.model, reason: d.reason, range, triggeredBy };
+}
+
+function lookback(anchor: number, deps: Pick<LaunchTrainingDeps, 'lookbackMs' | 'now'>): TimeRange {
+  const now = deps.now();
+  const to = Number.isFinite(anchor) ? Math.min(anchor, now) : now;
+  return { from: Math.max(0, to - deps.lookbackMs), to };
+}
+
+function launched(
+  request: LaunchRequest,
+  run: { jobName: string; namespace: string },
+  deps: LaunchTrainingDeps,
+): FlywheelEvent<typeof ET.trainingLaunched> {
+  const data = TrainingLaunchedSchema.parse({
+    model: request.model,
+    jobName: run.jobName,
+    namespace: run.namespace,
+    executor: deps.executor.kind,
+    reason: request.reason,
+    range: request.range,
+    triggeredBy: request.triggeredBy,
+  });
+  return makeEvent({
+    type: EventTypes.trainingLaunched,
+    source: deps.source,
+    id: `${run.namespace}/${run.jobName}`,
+    subject: run.jobName,
+    time: deps.now(),
+    data,
+    extensions: { [Extensions.model]: request.model },
+  });
+}
+
+function unreachable(outcome: never): never {
+  throw new Error(`unhandled launch outcome ${JSON.stringify(outcome)}`);
+}

@@ -1,0 +1,215 @@
+// launch-training over real HTTP with the Kubernetes executor against the API server fake: launch, redelivery,
+// one run per model, and the status each API server failure is answered with.
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { defaultConfig } from '../../shared/config/index.ts';
+import { EventTypes } from '../../shared/events/index.ts';
+import { eventHash } from '../../shared/k8s/job.ts';
+import { createLogger, type RunningFunction, serve } from '../../shared/runtime/index.ts';
+import { executorFromConfig, launchTrainingFunction } from '../../functions/launch-training/function.ts';
+import { type K8sFake, startK8sFake, writeKubeconfig } from '../support/k8s-fake.ts';
+
+const log = createLogger({ name: 'launch-training-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+const NOW = Date.parse('2025-03-01T12:00:00Z');
+const DAY = 24 * 3_600_000;
+
+function driftDetected(id: string, model: 'risk' | 'segment' = 'risk') {
+  return {
+    id,
+    source: 'flywheel/detect-drift',
+    type: EventTypes.driftDetected,
+    time: new Date(NOW).toISOString(),
+    data: {
+      model: { name: model, version: 3 },
+      window: { start: NOW - 300_000, end: NOW - 60_000, count: 500 },
+      features: { amount: { psi: 0.31, drifted: true } },
+      drifted: true,
+      driftedShare: 0.5,
+      threshold: { psi: 0.2 },
+      consecutiveWindows: 3,
+      reason: 'PSI above 0.2 on amount for 3 windows',
+    },
+  };
+}
+
+type Posted = { id: string; source: string; type: string; time?: string; data: unknown };
+
+/** Posts one CloudEvent in binary mode, as the broker's Trigger delivers it. */
+function post(url: string, e: Posted): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'ce-specversion': '1.0',
+      'ce-id': e.id,
+      'ce-source': e.source,
+      'ce-type': e.type,
+      ...(e.time ? { 'ce-time': e.time } : {}),
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify(e.data),
+  });
+}
+
+describe('launch-training with the Kubernetes executor', () => {
+  let fake: K8sFake;
+  let fn: RunningFunction;
+
+  beforeEach(async () => {
+    fake = await startK8sFake();
+    const config = defaultConfig({
+      TRAINING_EXECUTOR: 'kubernetes',
+      TRAINING_NAMESPACE: 'flywheel',
+      TRAINING_LOOKBACK_MS: String(30 * DAY),
+      DEPENDENCY_TIMEOUT_MS: '500',
+    });
+    const executor = executorFromConfig({ config, log, kubeconfigPath: await writeKubeconfig(fake.url) });
+    fn = await serve(launchTrainingFunction({ executor, config, now: () => NOW }), {
+      port: 0,
+      host: '127.0.0.1',
+      log,
+      maxBodyBytes: 64 * 1024,
+      shutdownGraceMs: 1000,
+    });
+  });
+  afterEach(async () => {
+    await fn.close();
+    await fake.stop();
+  });
+
+  it('answers drift.detected with training.launched, and the API server holds exactly one labelled Job', async () => {
+    const event = driftDetected('drift-1');
+    const res = await post(fn.url, event);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('ce-type'), EventTypes.trainingLaunched);
+    assert.equal(res.headers.get('ce-source'), 'flywheel/launch-training');
+    assert.equal(res.headers.get('ce-flywheelmodel'), 'risk');
+    const data = (await res.json()) as Record<string, unknown>;
+    const jobs = fake.jobs('flywheel');
+    assert.equal(jobs.length, 1);
+    const name = jobs[0]?.metadata?.name ?? '';
+    assert.match(name, /^train-risk-[0-9a-f]{10}$/);
+    assert.equal(res.headers.get('ce-id'), `flywheel/${name}`);
+    assert.deepEqual(data, {
+      model: 'risk',
+      jobName: name,
+      namespace: 'flywheel',
+      executor: 'kubernetes',
+      reason: 'PSI above 0.2 on amount for 3 windows',
+      range: { from: NOW - 60_000 - 30 * DAY, to: NOW - 60_000 },
+      triggeredBy: { id: 'drift-1', source: 'flywheel/detect-drift', type: EventTypes.driftDetected },
+    });
+    const labels = jobs[0]?.metadata?.labels ?? {};
+    assert.equal(labels['flywheel.dev/role'], 'trainer');
+    assert.equal(labels['flywheel.dev/model'], 'risk');
+    assert.equal(labels['flywheel.dev/reason'], 'PSI-above-0.2-on-amount-for-3-windows');
+    assert.equal(labels['flywheel.dev/event-id'], eventHash(event).slice(0, 32));
+    const list = fake.requests.find((r) => r.verb === 'list');
+    assert.equal(list?.labelSelector, 'flywheel.dev/role=trainer,flywheel.dev/model=risk');
+  });
+
+  it('acknowledges a redelivered event with the same reply and no second Job (the create answers 409)', async () => {
+    const event = driftDetected('drift-2');
+    const first = await post(fn.url, event);
+    const firstBody = await first.text();
+    const second = await post(fn.url, event);
+    assert.equal(second.status, 200);
+    assert.equal(second.headers.get('ce-id'), first.headers.get('ce-id'));
+    assert.equal(await second.text(), firstBody);
+    assert.equal(fake.jobs('flywheel').length, 1);
+    assert.deepEqual(
+      fake.requests.filter((r) => r.verb === 'create').map((r) => r.status),
+      [201, 409],
+    );
+  });
+
+  it('skips a different event while a Job for the model is active: 202, still one Job, counter moved', async () => {
+    await post(fn.url, driftDetected('drift-3'));
+    const running = fake.jobs('flywheel')[0]?.metadata?.name ?? '';
+    fake.setJobState(running, 'active');
+    const res = await post(fn.url, driftDetected('drift-4'));
+    assert.equal(res.status, 202);
+    const { results } = (await res.json()) as { results: { outcome: string; detail?: string }[] };
+    assert.equal(results[0]?.outcome, 'accepted');
+    assert.equal(results[0]?.detail, `training.skipped: ${running} is still running for model risk`);
+    assert.equal(fake.jobs('flywheel').length, 1);
+    const metrics = await (await fetch(`${fn.url}/metrics`)).text();
+    assert.match(metrics, /flywheel_training_skipped_total\{[^}]*model="risk"[^}]*\} 1\b/);
+  });
+
+  it('launches for another model while one model trains, and again once the running Job has finished', async () => {
+    await post(fn.url, driftDetected('drift-5'));
+    const first = fake.jobs('flywheel')[0]?.metadata?.name ?? '';
+    fake.setJobState(first, 'active');
+    assert.equal((await post(fn.url, driftDetected('drift-6', 'segment'))).status, 200);
+    fake.setJobState(first, 'succeeded');
+    assert.equal((await post(fn.url, driftDetected('drift-7'))).status, 200);
+    const models = fake.jobs('flywheel').map((j) => j.metadata?.labels?.['flywheel.dev/model']);
+    assert.deepEqual(models.sort(), ['risk', 'risk', 'segment']);
+  });
+
+  it('trains on the range a training.requested names', async () => {
+    const from = Date.parse('2024-12-01T00:00:00Z');
+    const to = Date.parse('2025-01-01T00:00:00Z');
+    const res = await post(fn.url, {
+      id: 'req-1',
+      source: 'operator',
+      type: EventTypes.trainingRequested,
+      data: { model: 'segment', reason: 'quarterly refresh', range: { from, to } },
+    });
+    assert.equal(res.status, 200);
+    const data = (await res.json()) as { range: unknown };
+    assert.deepEqual(data.range, { from, to });
+    const command = fake.jobs('flywheel')[0]?.spec?.template.spec?.containers[0]?.command;
+    assert.deepEqual(command?.slice(-4), [
+      '--from',
+      '2024-12-01T00:00:00.000Z',
+      '--to',
+      '2025-01-01T00:00:00.000Z',
+    ]);
+  });
+
+  it('answers a 403 from the API server with a non-retriable 403 naming the missing permission', async () => {
+    fake.failNext({ kind: 'forbidden' }, { verb: 'create' });
+    const res = await post(fn.url, driftDetected('drift-8'));
+    assert.equal(res.status, 403);
+    assert.equal(res.headers.get('content-type'), 'application/problem+json');
+    const problem = (await res.json()) as { retriable: boolean; detail: string };
+    assert.equal(problem.retriable, false);
+    assert.match(
+      problem.detail,
+      /serviceaccount flywheel\/launch-training cannot create jobs\.batch in namespace flywheel: grant "create" on "jobs" in apiGroup "batch"/,
+    );
+    assert.equal(fake.jobs('flywheel').length, 0);
+  });
+
+  it('answers a 500 from the API server with 503 so the broker retries', async () => {
+    fake.failNext({ kind: 'error', status: 500 }, { verb: 'create' });
+    const res = await post(fn.url, driftDetected('drift-9'));
+    assert.equal(res.status, 503);
+    const problem = (await res.json()) as { retriable: boolean; detail: string };
+    assert.equal(problem.retriable, true);
+    assert.match(problem.detail, /^kubernetes: API server answered 500/);
+    // The retry succeeds once the API server recovers.
+    assert.equal((await post(fn.url, driftDetected('drift-9'))).status, 200);
+    assert.equal(fake.jobs('flywheel').length, 1);
+  });
+
+  it('answers 503 when the API server never answers, after the request timeout', {
+    timeout: 10_000,
+  }, async () => {
+    fake.failNext({ kind: 'hang' });
+    const res = await post(fn.url, driftDetected('drift-10'));
+    assert.equal(res.status, 503);
+    const problem = (await res.json()) as { detail: string };
+    assert.match(problem.detail, /no answer from .* within 500 ms/);
+  });
+
+  it('answers 503 when the API server refuses connections', { timeout: 10_000 }, async () => {
+    await fake.stop();
+    const res = await post(fn.url, driftDetected('drift-11'));
+    assert.equal(res.status, 503);
+    const problem = (await res.json()) as { detail: string; retriable: boolean };
+    assert.equal(problem.retriable, true);
+    assert.match(problem.detail, /unreachable \(ECONNREFUSED\)/);
+  });
+});
