@@ -136,6 +136,15 @@ describe('launch-training with the Kubernetes executor', () => {
     assert.match(metrics, /flywheel_training_skipped_total\{[^}]*model="risk"[^}]*\} 1\b/);
   });
 
+  it('starts one Job when two events for the same model arrive together; the other is skipped', async () => {
+    const answers = await Promise.all([
+      post(fn.url, driftDetected('burst-1')),
+      post(fn.url, driftDetected('burst-2')),
+    ]);
+    assert.deepEqual(answers.map((r) => r.status).sort(), [200, 202]);
+    assert.equal(fake.jobs('flywheel').length, 1);
+  });
+
   it('launches for another model while one model trains, and again once the running Job has finished', async () => {
     await post(fn.url, driftDetected('drift-5'));
     const first = fake.jobs('flywheel')[0]?.metadata?.name ?? '';
