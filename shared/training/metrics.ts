@@ -70,8 +70,12 @@ export function averagePrecision(labels: Numbers, scores: Numbers): number {
   return ap;
 }
 
-/** Mean binary cross-entropy with probabilities clipped to [eps, 1 - eps] (sklearn's log_loss with that eps). */
-export function logLoss(labels: Numbers, probabilities: Numbers, eps = 1e-15): number {
+/** Probabilities are clipped to [LOG_LOSS_EPS, 1 − LOG_LOSS_EPS] so one confident mistake stays finite. */
+export const LOG_LOSS_EPS = 1e-15;
+
+/** Mean binary cross-entropy with clipped probabilities (sklearn's log_loss with eps=1e-15). */
+export function logLoss(labels: Numbers, probabilities: Numbers): number {
+  const eps = LOG_LOSS_EPS;
   classCounts(labels, probabilities);
   let sum = 0;
   for (let i = 0; i < labels.length; i++) {

@@ -35,12 +35,12 @@ function scalingNodes(scaler: { mean: number[]; std: number[] }) {
   const width = scaler.mean.length;
   return {
     initializers: [
-      floatTensor('scaler_mean', [width], scaler.mean),
-      floatTensor('scaler_std', [width], scaler.std),
+      floatTensor({ name: 'scaler_mean', dims: [width], values: scaler.mean }),
+      floatTensor({ name: 'scaler_std', dims: [width], values: scaler.std }),
     ],
     nodes: [
-      node('Sub', { inputs: [INPUT_NAME, 'scaler_mean'], outputs: ['centred'] }),
-      node('Div', { inputs: ['centred', 'scaler_std'], outputs: ['scaled'] }),
+      node({ op: 'Sub', inputs: [INPUT_NAME, 'scaler_mean'], outputs: ['centred'] }),
+      node({ op: 'Div', inputs: ['centred', 'scaler_std'], outputs: ['scaled'] }),
     ],
   };
 }
@@ -58,21 +58,25 @@ export function exportRiskOnnx(model: TrainedRiskModel, meta: ExportMetadata): U
   model.layers.forEach((layer, l) => {
     const fanIn = layer.kernel.length;
     const fanOut = layer.bias.length;
-    initializers.push(floatTensor(`dense${l}_kernel`, [fanIn, fanOut], layer.kernel.flat()));
-    initializers.push(floatTensor(`dense${l}_bias`, [fanOut], layer.bias));
+    initializers.push(
+      floatTensor({ name: `dense${l}_kernel`, dims: [fanIn, fanOut], values: layer.kernel.flat() }),
+    );
+    initializers.push(floatTensor({ name: `dense${l}_bias`, dims: [fanOut], values: layer.bias }));
     const last = l === model.layers.length - 1;
     const gemmOut = last ? 'logit' : `dense${l}_linear`;
-    nodes.push(node('Gemm', { inputs: [current, `dense${l}_kernel`, `dense${l}_bias`], outputs: [gemmOut] }));
+    nodes.push(
+      node({ op: 'Gemm', inputs: [current, `dense${l}_kernel`, `dense${l}_bias`], outputs: [gemmOut] }),
+    );
     current = last ? 'probability' : `dense${l}_relu`;
-    nodes.push(node(last ? 'Sigmoid' : 'Relu', { inputs: [gemmOut], outputs: [current] }));
+    nodes.push(node({ op: last ? 'Sigmoid' : 'Relu', inputs: [gemmOut], outputs: [current] }));
   });
   return encodeModel({
     graph: {
       name: 'risk',
       node: nodes,
       initializer: initializers,
-      input: [valueInfo(INPUT_NAME, 'float32', ['N', width])],
-      output: [valueInfo('probability', 'float32', ['N', 1])],
+      input: [valueInfo({ name: INPUT_NAME, type: 'float32', shape: ['N', width] })],
+      output: [valueInfo({ name: 'probability', type: 'float32', shape: ['N', 1] })],
     },
     metadata: metadataProps('risk', model.columns, meta),
     docString: `Flywheel risk model: MLP ${[width, ...model.layers.map((l) => l.bias.length)].join('-')}, P(fraud)`,
@@ -94,25 +98,36 @@ export function exportSegmentOnnx(model: TrainedSegmentModel, meta: ExportMetada
       name: 'segment',
       node: [
         ...scaling.nodes,
-        node('Unsqueeze', { inputs: ['scaled', 'axis_1'], outputs: ['scaled_3d'] }),
-        node('Sub', { inputs: ['scaled_3d', 'centroids'], outputs: ['diff'] }),
-        node('Mul', { inputs: ['diff', 'diff'], outputs: ['diff_sq'] }),
-        node('ReduceSum', { inputs: ['diff_sq', 'axis_2'], outputs: ['distances'] }, [
-          { name: 'keepdims', int: 0 },
-        ]),
-        node('ArgMin', { inputs: ['distances'], outputs: ['segment'] }, [
-          { name: 'axis', int: 1 },
-          { name: 'keepdims', int: 0 },
-        ]),
+        node({ op: 'Unsqueeze', inputs: ['scaled', 'axis_1'], outputs: ['scaled_3d'] }),
+        node({ op: 'Sub', inputs: ['scaled_3d', 'centroids'], outputs: ['diff'] }),
+        node({ op: 'Mul', inputs: ['diff', 'diff'], outputs: ['diff_sq'] }),
+        node({
+          op: 'ReduceSum',
+          inputs: ['diff_sq', 'axis_2'],
+          outputs: ['distances'],
+          attributes: [{ name: 'keepdims', int: 0 }],
+        }),
+        node({
+          op: 'ArgMin',
+          inputs: ['distances'],
+          outputs: ['segment'],
+          attributes: [
+            { name: 'axis', int: 1 },
+            { name: 'keepdims', int: 0 },
+          ],
+        }),
       ],
       initializer: [
         ...scaling.initializers,
-        int64Tensor('axis_1', [1], [1]),
-        int64Tensor('axis_2', [1], [2]),
-        floatTensor('centroids', [1, k, width], model.centroids.flat()),
+        int64Tensor({ name: 'axis_1', dims: [1], values: [1] }),
+        int64Tensor({ name: 'axis_2', dims: [1], values: [2] }),
+        floatTensor({ name: 'centroids', dims: [1, k, width], values: model.centroids.flat() }),
       ],
-      input: [valueInfo(INPUT_NAME, 'float32', ['N', width])],
-      output: [valueInfo('segment', 'int64', ['N']), valueInfo('distances', 'float32', ['N', k])],
+      input: [valueInfo({ name: INPUT_NAME, type: 'float32', shape: ['N', width] })],
+      output: [
+        valueInfo({ name: 'segment', type: 'int64', shape: ['N'] }),
+        valueInfo({ name: 'distances', type: 'float32', shape: ['N', k] }),
+      ],
     },
     metadata: metadataProps('segment', model.columns, meta),
     docString: `Flywheel segment model: k-means, k=${k}, nearest centroid in standardised space`,

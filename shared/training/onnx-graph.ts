@@ -11,41 +11,40 @@ export const OPSET = 13;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
 
+type TensorSpec = { name: string; dims: readonly number[]; values: readonly number[] };
+
 /** A float32 initializer; values are rounded to float32 by the encoding, exactly as the trainer holds them. */
-export function floatTensor(
-  name: string,
-  dims: readonly number[],
-  values: readonly number[],
-): OnnxTypes.ITensorProto {
-  const size = dims.reduce((a, b) => a * b, 1);
-  if (size !== values.length)
-    throw new Error(`initializer ${name}: ${values.length} values for dims [${dims.join(', ')}]`);
-  return { name, dims: [...dims], dataType: FLOAT, floatData: [...values] };
+export function floatTensor(spec: TensorSpec): OnnxTypes.ITensorProto {
+  const size = spec.dims.reduce((a, b) => a * b, 1);
+  if (size !== spec.values.length) {
+    throw new Error(
+      `initializer ${spec.name}: ${spec.values.length} values for dims [${spec.dims.join(', ')}]`,
+    );
+  }
+  return { name: spec.name, dims: [...spec.dims], dataType: FLOAT, floatData: [...spec.values] };
 }
 
 /** An int64 initializer (axes and shapes). */
-export function int64Tensor(
-  name: string,
-  dims: readonly number[],
-  values: readonly number[],
-): OnnxTypes.ITensorProto {
-  return { name, dims: [...dims], dataType: INT64, int64Data: [...values] };
+export function int64Tensor(spec: TensorSpec): OnnxTypes.ITensorProto {
+  return { name: spec.name, dims: [...spec.dims], dataType: INT64, int64Data: [...spec.values] };
 }
 
 type Attribute = { name: string; int: number } | { name: string; float: number };
 
 /** One operator node in the default domain; integer and float attributes only (all these graphs need). */
-export function node(
-  opType: string,
-  io: { inputs: readonly string[]; outputs: readonly string[]; name?: string },
-  attributes: readonly Attribute[] = [],
-): OnnxTypes.INodeProto {
+export function node(spec: {
+  op: string;
+  inputs: readonly string[];
+  outputs: readonly string[];
+  attributes?: readonly Attribute[];
+  name?: string;
+}): OnnxTypes.INodeProto {
   return {
-    opType,
-    name: io.name ?? `${opType}_${io.outputs[0] ?? ''}`,
-    input: [...io.inputs],
-    output: [...io.outputs],
-    attribute: attributes.map((a) =>
+    opType: spec.op,
+    name: spec.name ?? `${spec.op}_${spec.outputs[0] ?? ''}`,
+    input: [...spec.inputs],
+    output: [...spec.outputs],
+    attribute: (spec.attributes ?? []).map((a) =>
       'int' in a
         ? { name: a.name, type: onnx.AttributeProto.AttributeType.INT, i: a.int }
         : { name: a.name, type: onnx.AttributeProto.AttributeType.FLOAT, f: a.float },
@@ -54,17 +53,17 @@ export function node(
 }
 
 /** A graph input or output: element type and shape, where a string dimension is symbolic (the batch, `N`). */
-export function valueInfo(
-  name: string,
-  elemType: 'float32' | 'int64',
-  shape: readonly (number | string)[],
-): OnnxTypes.IValueInfoProto {
+export function valueInfo(spec: {
+  name: string;
+  type: 'float32' | 'int64';
+  shape: readonly (number | string)[];
+}): OnnxTypes.IValueInfoProto {
   return {
-    name,
+    name: spec.name,
     type: {
       tensorType: {
-        elemType: elemType === 'float32' ? FLOAT : INT64,
-        shape: { dim: shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+        elemType: spec.type === 'float32' ? FLOAT : INT64,
+        shape: { dim: spec.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
       },
     },
   };

@@ -31,7 +31,8 @@ export function createMlp(opts: { tf: Tf; sizes: readonly number[]; rng: Rng }):
 }
 
 /** Logits of the MLP for an already-scaled batch `x` [n, input] → [n, 1]. */
-export function mlpLogits(tf: Tf, mlp: Mlp, x: Tensor): Tensor {
+export function mlpLogits(opts: { tf: Tf; mlp: Mlp; x: Tensor }): Tensor {
+  const { tf, mlp, x } = opts;
   let h = x;
   mlp.kernels.forEach((kernel, l) => {
     const bias = mlp.biases[l];

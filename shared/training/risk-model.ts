@@ -127,7 +127,7 @@ export async function trainRiskModel(opts: {
   const mlp = createMlp({ tf, sizes: [width, ...config.hiddenUnits, 1], rng });
   const optimizer = tf.train.adam(config.learningRate);
   const loss = (x: TfTensor, y: TfTensor, w: TfTensor, withPenalty: boolean) => {
-    const z = mlpLogits(tf, mlp, x);
+    const z = mlpLogits({ tf, mlp, x });
     // Weighted binary cross-entropy from logits: max(z,0) − z·y + log(1 + e^−|z|), numerically stable.
     const bce = tf.add(tf.sub(tf.relu(z), tf.mul(z, y)), tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
     const data = tf.div(tf.sum(tf.mul(bce, w)), tf.sum(w)).asScalar();

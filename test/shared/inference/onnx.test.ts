@@ -49,16 +49,32 @@ function twoClassModel(): Uint8Array {
     graph: {
       name: 'sk',
       node: [
-        node('Gemm', { inputs: ['float_input', 'W', 'B'], outputs: ['logits'] }),
-        node('Softmax', { inputs: ['logits'], outputs: ['probabilities'] }, [{ name: 'axis', int: 1 }]),
-        node('ArgMax', { inputs: ['logits'], outputs: ['label'] }, [
-          { name: 'axis', int: 1 },
-          { name: 'keepdims', int: 0 },
-        ]),
+        node({ op: 'Gemm', inputs: ['float_input', 'W', 'B'], outputs: ['logits'] }),
+        node({
+          op: 'Softmax',
+          inputs: ['logits'],
+          outputs: ['probabilities'],
+          attributes: [{ name: 'axis', int: 1 }],
+        }),
+        node({
+          op: 'ArgMax',
+          inputs: ['logits'],
+          outputs: ['label'],
+          attributes: [
+            { name: 'axis', int: 1 },
+            { name: 'keepdims', int: 0 },
+          ],
+        }),
       ],
-      initializer: [floatTensor('W', [2, 2], [0, 1, 0, -1]), floatTensor('B', [2], [0, 0])],
-      input: [valueInfo('float_input', 'float32', ['N', 2])],
-      output: [valueInfo('label', 'int64', ['N']), valueInfo('probabilities', 'float32', ['N', 2])],
+      initializer: [
+        floatTensor({ name: 'W', dims: [2, 2], values: [0, 1, 0, -1] }),
+        floatTensor({ name: 'B', dims: [2], values: [0, 0] }),
+      ],
+      input: [valueInfo({ name: 'float_input', type: 'float32', shape: ['N', 2] })],
+      output: [
+        valueInfo({ name: 'label', type: 'int64', shape: ['N'] }),
+        valueInfo({ name: 'probabilities', type: 'float32', shape: ['N', 2] }),
+      ],
     },
     metadata: {},
     docString: 'two-class test model',
@@ -70,9 +86,9 @@ function int64InputModel(): Uint8Array {
   return encodeModel({
     graph: {
       name: 'ints',
-      node: [node('Cast', { inputs: ['ids'], outputs: ['out'] }, [{ name: 'to', int: 1 }])],
-      input: [valueInfo('ids', 'int64', ['N', 2])],
-      output: [valueInfo('out', 'float32', ['N', 2])],
+      node: [node({ op: 'Cast', inputs: ['ids'], outputs: ['out'], attributes: [{ name: 'to', int: 1 }] })],
+      input: [valueInfo({ name: 'ids', type: 'int64', shape: ['N', 2] })],
+      output: [valueInfo({ name: 'out', type: 'float32', shape: ['N', 2] })],
     },
     metadata: {},
     docString: 'int64 input',
