@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DependencyError, FlywheelError } from '../errors/index.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { startFileConsumer } from './file-consumer.ts';
-import { byPosition, byTime, checkRecords, partitionOf } from './records.ts';
+import { byPosition, byTime, checkRanges, checkRecords, partitionOf } from './records.ts';
 import { PartitionReader, partitionEnd } from './segments.ts';
 import { acquireTopicWriter, partitionDir } from './topic-writer.ts';
 import {
@@ -13,7 +13,6 @@ import {
   type EventLog,
   type LogRecord,
   type OffsetRange,
-  OffsetRangeSchema,
 } from './types.ts';
 
 export interface FileEventLogOptions {
@@ -90,7 +89,7 @@ export function createFileEventLog(opts: FileEventLogOptions): EventLog {
       });
     },
     async readOffsets(ranges: readonly OffsetRange[]) {
-      const checked = ranges.map((r) => OffsetRangeSchema.parse(r));
+      const checked = checkRanges(ranges);
       return io('readOffsets', async () => {
         const parts = await Promise.all(
           checked

@@ -1,6 +1,6 @@
-// How a LogRecord maps to a Kafka record and back, plus the Kafka adapter's error and deadline rules (no kafkajs here).
+// The Kafka adapter's parts that need no kafkajs: record mapping, error and deadline rules, lazy clients, read plans.
 import { DependencyError } from '../errors/index.ts';
-import { type LogRecord, type StoredRecord, StoredRecordSchema } from './types.ts';
+import { type LogRecord, type OffsetRange, type StoredRecord, StoredRecordSchema } from './types.ts';
 
 /**
  * Record headers. The value is a structured-mode CloudEvent, announced by `content-type` as the Kafka protocol
@@ -104,4 +104,58 @@ export async function withDeadline<T>(opts: { what: string; ms: number; work: Pr
 /** Waits `ms`. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((done) => setTimeout(done, ms));
+}
+
+/** A client that is connected on first use; after a failure it is dropped, so the next call connects afresh. */
+export function lazyClient<C extends { connect(): Promise<void>; disconnect(): Promise<void> }>(
+  make: () => C,
+): {
+  get(): Promise<C>;
+  drop(): Promise<void>;
+} {
+  let current: Promise<C> | undefined;
+  return {
+    get() {
+      current ??= (async () => {
+        const client = make();
+        try {
+          await client.connect();
+          return client;
+        } catch (err) {
+          current = undefined;
+          client.disconnect().catch(() => undefined);
+          throw err;
+        }
+      })();
+      return current;
+    },
+    async drop() {
+      const old = current;
+      current = undefined;
+      await old?.then((c) => c.disconnect()).catch(() => undefined);
+    },
+  };
+}
+
+/** Offsets `start <= offset < end` to read, per partition. */
+export type ReadPlan = Map<number, { start: bigint; end: bigint }>;
+
+/** Clamps requested offset ranges to what the partitions hold (`low`..`high` from ListOffsets). */
+export function planOffsets(
+  ranges: readonly OffsetRange[],
+  bounds: readonly { partition: number; low: string; high: string }[],
+): ReadPlan {
+  const plan: ReadPlan = new Map();
+  for (const r of ranges) {
+    const b = bounds.find((x) => x.partition === r.partition);
+    if (!b) continue;
+    const max = (x: bigint, y: bigint) => (x > y ? x : y);
+    const min = (x: bigint, y: bigint) => (x < y ? x : y);
+    const high = BigInt(b.high);
+    plan.set(r.partition, {
+      start: max(BigInt(r.from), BigInt(b.low)),
+      end: r.to === undefined ? high : min(BigInt(r.to), high),
+    });
+  }
+  return plan;
 }

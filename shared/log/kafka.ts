@@ -12,16 +12,18 @@ import {
   type RetryOptions,
 } from 'kafkajs';
 import type { Logger } from '../runtime/logger.ts';
-import { fromMessage, kafkaError, sleep, toMessage, withDeadline } from './kafka-records.ts';
-import { byPosition, byTime, checkRecords } from './records.ts';
 import {
-  type ConsumeOptions,
-  type Consumption,
-  type EventLog,
-  OffsetRangeSchema,
-  type PartitionOffset,
-  type StoredRecord,
-} from './types.ts';
+  fromMessage,
+  kafkaError,
+  lazyClient,
+  planOffsets,
+  type ReadPlan,
+  sleep,
+  toMessage,
+  withDeadline,
+} from './kafka-support.ts';
+import { byPosition, byTime, checkRanges, checkRecords } from './records.ts';
+import type { ConsumeOptions, Consumption, EventLog, PartitionOffset, StoredRecord } from './types.ts';
 
 export interface KafkaEventLogOptions {
   /** KAFKA_BROKERS, split: `host:port` seeds. */
@@ -70,35 +72,10 @@ export function createKafkaEventLog(opts: KafkaEventLogOptions): EventLog {
     },
   });
 
-  /** A lazily connected client; a failure drops it, so the next call connects afresh. */
-  const lazy = <C extends { connect(): Promise<void>; disconnect(): Promise<void> }>(make: () => C) => {
-    let current: Promise<C> | undefined;
-    return {
-      get: (): Promise<C> => {
-        current ??= (async () => {
-          const client = make();
-          try {
-            await client.connect();
-            return client;
-          } catch (err) {
-            current = undefined;
-            client.disconnect().catch(() => undefined);
-            throw err;
-          }
-        })();
-        return current;
-      },
-      drop: async () => {
-        const old = current;
-        current = undefined;
-        await old?.then((c) => c.disconnect()).catch(() => undefined);
-      },
-    };
-  };
-  const producer = lazy<Producer>(() =>
+  const producer = lazyClient<Producer>(() =>
     kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, maxInFlightRequests: 1, retry }),
   );
-  const admin = lazy<Admin>(() => kafka.admin({ retry }));
+  const admin = lazyClient<Admin>(() => kafka.admin({ retry }));
   const consumers = new Set<Consumption>();
 
   const offsets = async () => {
@@ -110,7 +87,7 @@ export function createKafkaEventLog(opts: KafkaEventLogOptions): EventLog {
   };
 
   /** Reads `start <= offset < end` of each partition with a throwaway group that never commits. */
-  const scan = async (plan: Map<number, { start: bigint; end: bigint }>): Promise<StoredRecord[]> => {
+  const scan = async (plan: ReadPlan): Promise<StoredRecord[]> => {
     const pending = new Map([...plan].filter(([, r]) => r.start < r.end));
     if (pending.size === 0) return [];
     const found = new Map<string, StoredRecord>();
@@ -188,16 +165,8 @@ export function createKafkaEventLog(opts: KafkaEventLogOptions): EventLog {
       return (await scan(plan)).filter((r) => r.time >= from && r.time < to).sort(byTime);
     },
     async readOffsets(ranges) {
-      const checked = ranges.map((r) => OffsetRangeSchema.parse(r));
-      const bounds = new Map((await offsets()).map((o) => [o.partition, o]));
-      const plan = new Map<number, { start: bigint; end: bigint }>();
-      for (const r of checked) {
-        const b = bounds.get(r.partition);
-        if (!b) continue;
-        const start = BigInt(r.from) > BigInt(b.low) ? BigInt(r.from) : BigInt(b.low);
-        const end = r.to !== undefined && BigInt(r.to) < BigInt(b.high) ? BigInt(r.to) : BigInt(b.high);
-        plan.set(r.partition, { start, end });
-      }
+      const checked = checkRanges(ranges);
+      const plan = planOffsets(checked, await offsets());
       return (await scan(plan)).sort(byPosition);
     },
     async endOffsets(): Promise<PartitionOffset[]> {

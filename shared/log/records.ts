@@ -1,22 +1,33 @@
 // Helpers both event-log adapters share: record validation, Kafka-compatible key partitioning, result ordering.
+import type { z } from 'zod';
 import { InvalidEventError } from '../errors/index.ts';
-import { type LogRecord, LogRecordSchema, type StoredRecord } from './types.ts';
+import {
+  type LogRecord,
+  LogRecordSchema,
+  type OffsetRange,
+  OffsetRangeSchema,
+  type StoredRecord,
+} from './types.ts';
 
 /** Checks every record before anything is written; throws InvalidEventError naming `records[i].field`. */
 export function checkRecords(records: readonly LogRecord[]): void {
-  records.forEach((record, i) => {
-    const parsed = LogRecordSchema.safeParse(record);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const path = issue ? issue.path.join('.') : '';
-      throw new InvalidEventError(
-        `records[${i}]${path ? `.${path}` : ''}`,
-        issue?.message ?? 'invalid record',
-        {
-          cause: parsed.error,
-        },
-      );
-    }
+  check('records', records, LogRecordSchema);
+}
+
+/** Checks offset ranges; throws InvalidEventError naming `ranges[i].field`. */
+export function checkRanges(ranges: readonly OffsetRange[]): OffsetRange[] {
+  return check('ranges', ranges, OffsetRangeSchema);
+}
+
+function check<T>(name: string, items: readonly T[], schema: z.ZodType<T>): T[] {
+  return items.map((item, i) => {
+    const parsed = schema.safeParse(item);
+    if (parsed.success) return parsed.data;
+    const issue = parsed.error.issues[0];
+    const path = issue?.path.length ? `.${issue.path.join('.')}` : '';
+    throw new InvalidEventError(`${name}[${i}]${path}`, issue?.message ?? `invalid ${name}`, {
+      cause: parsed.error,
+    });
   });
 }
 

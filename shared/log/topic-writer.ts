@@ -41,17 +41,22 @@ export function acquireTopicWriter(opts: { dir: string; segmentBytes: number }):
         state.writers ??= await lockAndOpen(dir);
         const writers = state.writers;
         try {
-          for (const [partition, records] of byPartition) {
-            let writer = writers.get(partition);
-            if (!writer) {
-              writer = await PartitionWriter.open({
-                dir: partitionDir(dir, partition),
-                segmentBytes: opts.segmentBytes,
-              });
-              writers.set(partition, writer);
-            }
-            await writer.append(records);
-          }
+          // Partitions are separate files: write and fsync them side by side (all settle before any cleanup).
+          const outcomes = await Promise.allSettled(
+            [...byPartition].map(async ([partition, records]) => {
+              let writer = writers.get(partition);
+              if (!writer) {
+                writer = await PartitionWriter.open({
+                  dir: partitionDir(dir, partition),
+                  segmentBytes: opts.segmentBytes,
+                });
+                writers.set(partition, writer);
+              }
+              await writer.append(records);
+            }),
+          );
+          const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+          if (failed) throw failed.reason;
         } catch (err) {
           // A failed write may leave a torn line: reopen (which cuts it off) before the next append.
           await closeAll(writers);

@@ -1,0 +1,139 @@
+// Benchmark: event-log appends per second on Kafka (librdkafka's mock broker via kcat) and on the file log.
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createFileEventLog } from '../shared/log/file.ts';
+import { createKafkaEventLog } from '../shared/log/kafka.ts';
+import type { EventLog, LogRecord } from '../shared/log/types.ts';
+import { createLogger } from '../shared/runtime/logger.ts';
+import { startKafka } from '../test/support/kafka.ts';
+import { transactionRecord } from '../test/shared/log/support.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    batches: { type: 'string', default: '1,100,1000' },
+    /** Records appended per case (rounded up to whole batches); each case also stops after `seconds`. */
+    records: { type: 'string', default: '50000' },
+    seconds: { type: 'string', default: '3' },
+    /** Each case runs this many times; the table shows the median round (by records/s). */
+    rounds: { type: 'string', default: '3' },
+    concurrency: { type: 'string', default: '1' },
+  },
+});
+const BATCHES = args.batches.split(',').map(Number);
+const RECORDS = Number(args.records);
+const SECONDS = Number(args.seconds);
+const CONCURRENCY = Number(args.concurrency);
+const ROUNDS = Number(args.rounds);
+const CUSTOMERS = 1_000;
+
+/** A pool of realistic transaction.accepted records over CUSTOMERS customers (so all 4 partitions get some). */
+const pool: LogRecord[] = Array.from({ length: 4_000 }, (_, i) =>
+  transactionRecord({ customerId: `cust-${i % CUSTOMERS}`, n: i, time: 1_700_000_000_000 + i }),
+);
+
+interface Result {
+  log: string;
+  batch: number;
+  appends: number;
+  records: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+}
+
+/** Appends batches of `batch` records, CONCURRENCY calls in flight, until RECORDS records or SECONDS pass. */
+async function measure(name: string, events: EventLog, batch: number): Promise<Result> {
+  const make = (i: number) =>
+    Array.from({ length: batch }, (_, j) => pool[(i * batch + j) % pool.length] as LogRecord);
+  for (let i = 0; i < 3; i++) await events.append(make(i)); // warm-up: connections, topic, files
+  const wanted = Math.ceil(RECORDS / batch);
+  const latencies: number[] = [];
+  let issued = 0;
+  const start = process.hrtime.bigint();
+  const deadline = Date.now() + SECONDS * 1000;
+  const worker = async () => {
+    while (issued < wanted && Date.now() < deadline) {
+      const records = make(issued++);
+      const t0 = process.hrtime.bigint();
+      await events.append(records);
+      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return {
+    log: name,
+    batch,
+    appends: latencies.length,
+    records: latencies.length * batch,
+    seconds,
+    p50: at(0.5),
+    p99: at(0.99),
+  };
+}
+
+/** The round with the median throughput. */
+function median(rounds: Result[]): Result {
+  const sorted = [...rounds].sort((a, b) => a.records / a.seconds - b.records / b.seconds);
+  const middle = sorted[Math.floor(sorted.length / 2)];
+  if (!middle) throw new Error('no rounds');
+  return middle;
+}
+
+const log = createLogger({ name: 'bench-log', level: 'silent' });
+const dataDir = await mkdtemp(join(os.tmpdir(), 'flywheel-bench-log-'));
+const broker = await startKafka();
+const results: Result[] = [];
+try {
+  for (const batch of BATCHES) {
+    const file: Result[] = [];
+    const kafka: Result[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const topic = `bench.${batch}.${round}`;
+      const fileLog = createFileEventLog({ dataDir, topic, log });
+      file.push(await measure('file (write + fdatasync per append)', fileLog, batch));
+      await fileLog.close();
+      const kafkaLog = createKafkaEventLog({
+        brokers: [broker.brokers],
+        topic,
+        clientId: 'bench',
+        timeoutMs: 5_000,
+        log,
+      });
+      kafka.push(await measure('kafka (mock broker, acks=all)', kafkaLog, batch));
+      await kafkaLog.close();
+    }
+    results.push(median(file), median(kafka));
+  }
+} finally {
+  await broker.stop();
+  await rm(dataDir, { recursive: true, force: true });
+}
+
+const recordBytes = Math.round(pool.reduce((n, r) => n + Buffer.byteLength(r.value), 0) / pool.length);
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+const fsType =
+  spawnSync('stat', ['-f', '-c', '%T', os.tmpdir()], { encoding: 'utf8' }).stdout.trim() || 'unknown';
+console.log('## Event log appends\n');
+console.log(
+  `- machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`,
+);
+console.log(`- date: ${new Date().toISOString()}`);
+console.log(
+  `- method: \`npx tsx bench/log.ts\`; EventLog.append through the adapter, ${CONCURRENCY} call(s) in flight, ` +
+    `each case up to ${RECORDS} records or ${SECONDS} s after 3 warm-up appends, median of ${ROUNDS} rounds; records are transaction.accepted ` +
+    `CloudEvents (~${recordBytes} B value) over ${CUSTOMERS} customers; the file log is on ${os.tmpdir()} (${fsType}), ` +
+    'Kafka is one librdkafka mock broker (kcat) on loopback, producer with acks=all and one request in flight.\n',
+);
+console.log('| log | records/append | appends | records/s | appends/s | p50 ms/append | p99 ms/append |');
+console.log('|---|---:|---:|---:|---:|---:|---:|');
+for (const r of results) {
+  console.log(
+    `| ${r.log} | ${r.batch} | ${r.appends} | ${Math.round(r.records / r.seconds)} | ${Math.round(r.appends / r.seconds)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`,
+  );
+}
