@@ -1,0 +1,206 @@
+// knative/package.ts: bundles each function into a self-contained directory that starts with `node index.js`.
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { z } from 'zod';
+import {
+  listFunctions,
+  packageFunction,
+  packageNameOf,
+  packageTrainer,
+  TRAINER_GPU_PACKAGE,
+} from '../../knative/package.ts';
+import { NotFoundError } from '../../shared/errors/index.ts';
+import { freePort } from '../support/redis.ts';
+import { ROOT } from './support/manifests.ts';
+
+const run = promisify(execFile);
+
+const PackagedManifestSchema = z.strictObject({
+  name: z.string(),
+  version: z.string(),
+  private: z.literal(true),
+  type: z.literal('module'),
+  main: z.literal('index.js'),
+  engines: z.record(z.string(), z.string()).optional(),
+  scripts: z.strictObject({ start: z.literal('node index.js') }),
+  dependencies: z.record(z.string(), z.string()),
+  optionalDependencies: z.record(z.string(), z.string()).optional(),
+});
+
+const readManifest = async (dir: string) =>
+  PackagedManifestSchema.parse(JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8')));
+
+/** A small project root: a function importing a bundled package, a native external and a CommonJS file. */
+async function fixtureRoot(): Promise<string> {
+  const root = await mkdtemp(path.join(tmpdir(), 'flywheel-package-'));
+  await symlink(path.join(ROOT, 'node_modules'), path.join(root, 'node_modules'), 'dir');
+  await writeFile(
+    path.join(root, 'package.json'),
+    JSON.stringify({
+      version: '9.9.9',
+      engines: { node: '>=20.11' },
+      dependencies: { zod: '^4.1.0', 'onnxruntime-node': '^1.23.0', '@tensorflow/tfjs': '^4.22.0' },
+      optionalDependencies: { [TRAINER_GPU_PACKAGE]: '^4.22.0' },
+    }),
+  );
+  const demo = path.join(root, 'functions', 'demo');
+  await mkdir(demo, { recursive: true });
+  await writeFile(path.join(demo, 'func.yaml'), 'specVersion: 0.36.0\nname: demo\nruntime: node\n');
+  await writeFile(
+    path.join(demo, 'legacy.cjs'),
+    "const os = require('node:os');\nmodule.exports = { host: () => os.hostname(), arch: () => os.arch() };\n",
+  );
+  await writeFile(
+    path.join(demo, 'main.ts'),
+    [
+      "import * as ort from 'onnxruntime-node';",
+      "import { z } from 'zod';",
+      "import legacy from './legacy.cjs';",
+      'const parsed = z.object({ arch: z.string().min(1) }).parse({ arch: legacy.arch() });',
+      "process.stdout.write(JSON.stringify({ session: typeof ort.InferenceSession, arch: parsed.arch, host: legacy.host().length > 0 }) + '\\n');",
+    ].join('\n'),
+  );
+  await mkdir(path.join(root, 'functions', 'no-entry'), { recursive: true });
+  const bare = path.join(root, 'functions', 'bare');
+  await mkdir(bare, { recursive: true });
+  await writeFile(path.join(bare, 'main.ts'), "process.stdout.write('bare\\n');\n");
+  return root;
+}
+
+describe('knative/package.ts on a fixture project', () => {
+  let root = '';
+  before(async () => {
+    root = await fixtureRoot();
+  });
+  after(async () => {
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it('lists the functions that have a main.ts, sorted', async () => {
+    assert.deepEqual(await listFunctions(root), ['bare', 'demo']);
+  });
+
+  it('writes index.js, a package.json with only the external dependencies, .npmrc and func.yaml', async () => {
+    const outDir = path.join(root, 'dist');
+    const unit = await packageFunction({ root, outDir, name: 'demo' });
+    assert.equal(unit.dir, path.join(outDir, 'functions', 'demo'));
+    const manifest = await readManifest(unit.dir);
+    assert.equal(manifest.name, 'flywheel-demo');
+    assert.equal(manifest.version, '9.9.9');
+    assert.deepEqual(manifest.dependencies, { 'onnxruntime-node': '^1.23.0' });
+    assert.equal(manifest.optionalDependencies, undefined);
+    assert.equal(await readFile(path.join(unit.dir, '.npmrc'), 'utf8'), 'onnxruntime-node-install=skip\n');
+    assert.match(await readFile(path.join(unit.dir, 'func.yaml'), 'utf8'), /^name: demo$/m);
+    const code = await readFile(unit.entry, 'utf8');
+    assert.match(code, /^import \{ createRequire as __flywheelCreateRequire \} from 'node:module';/);
+    assert.match(code, /from "onnxruntime-node"|from 'onnxruntime-node'/, 'onnxruntime-node stays external');
+  });
+
+  it('runs from its directory: bundled zod, external onnxruntime-node and CommonJS require() all work', async () => {
+    const dir = path.join(root, 'dist', 'functions', 'demo');
+    // Stands in for `npm install` in the packaged directory (no registry here).
+    await symlink(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+    const { stdout } = await run(process.execPath, ['index.js'], { cwd: dir, timeout: 20_000 });
+    const out = z
+      .object({ session: z.string(), arch: z.string(), host: z.boolean() })
+      .parse(JSON.parse(stdout));
+    assert.deepEqual(out, { session: 'function', arch: process.arch, host: true });
+  });
+
+  it('refuses a function without func.yaml', async () => {
+    await assert.rejects(
+      packageFunction({ root, outDir: path.join(root, 'dist'), name: 'bare' }),
+      (err: unknown) => err instanceof NotFoundError && /functions\/bare\/func\.yaml/.test(err.message),
+    );
+  });
+
+  it('skips the trainer until shared/training/cli.ts exists, then lists the GPU binding as optional', async () => {
+    assert.equal(await packageTrainer({ root, outDir: path.join(root, 'dist') }), undefined);
+    const training = path.join(root, 'shared', 'training');
+    await mkdir(training, { recursive: true });
+    await writeFile(
+      path.join(training, 'cli.ts'),
+      "import * as tf from '@tensorflow/tfjs';\nprocess.stdout.write(typeof tf.tensor + '\\n');\n",
+    );
+    const unit = await packageTrainer({ root, outDir: path.join(root, 'dist') });
+    assert.ok(unit);
+    assert.equal(unit.dir, path.join(root, 'dist', 'trainer'));
+    const manifest = await readManifest(unit.dir);
+    assert.deepEqual(manifest.dependencies, { '@tensorflow/tfjs': '^4.22.0' });
+    assert.deepEqual(manifest.optionalDependencies, { [TRAINER_GPU_PACKAGE]: '^4.22.0' });
+  });
+
+  it('names packages from import specifiers', () => {
+    assert.equal(packageNameOf('@tensorflow/tfjs-core/dist/ops'), '@tensorflow/tfjs-core');
+    assert.equal(packageNameOf('onnxruntime-node'), 'onnxruntime-node');
+    assert.equal(packageNameOf('yaml/util'), 'yaml');
+  });
+});
+
+/** Polls until `url` answers 200 or the deadline passes. */
+async function waitForOk(url: string, child: ChildProcess, deadlineMs: number): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  let last = 'no answer';
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`the packaged function exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(url);
+      if (res.status === 200) return;
+      last = `status ${res.status}`;
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} not ready: ${last}`);
+}
+
+describe('a real function, packaged', () => {
+  it('starts from its packaged directory alone and serves health and metrics', async () => {
+    const names = await listFunctions(ROOT);
+    const name = names.includes('featurize') ? 'featurize' : names[0];
+    assert.ok(name, 'no functions/<name>/main.ts exists yet: nothing to package');
+    const outDir = await mkdtemp(path.join(tmpdir(), 'flywheel-dist-'));
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'flywheel-data-'));
+    let child: ChildProcess | undefined;
+    try {
+      const unit = await packageFunction({ root: ROOT, outDir, name });
+      assert.equal((await readManifest(unit.dir)).scripts.start, 'node index.js');
+      if (Object.keys(unit.dependencies).length > 0) {
+        await symlink(path.join(ROOT, 'node_modules'), path.join(unit.dir, 'node_modules'), 'dir');
+      }
+      assert.equal(
+        existsSync(path.join(outDir, 'node_modules')),
+        false,
+        'nothing above the package to fall back on',
+      );
+      const port = await freePort();
+      child = spawn(process.execPath, ['index.js'], {
+        cwd: unit.dir,
+        env: {
+          PATH: process.env.PATH ?? '',
+          PORT: String(port),
+          FLYWHEEL_DATA_DIR: dataDir,
+          LOG_LEVEL: 'silent',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      await waitForOk(`http://127.0.0.1:${port}/health/readiness`, child, 15_000);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      assert.match(metrics, new RegExp(`function="${name}"`));
+      const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+    } finally {
+      if (child && child.exitCode === null) child.kill('SIGKILL');
+      await rm(outDir, { recursive: true, force: true });
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

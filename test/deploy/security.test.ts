@@ -1,0 +1,230 @@
+// RBAC, service-account tokens, NetworkPolicies and the Secret template of the rendered overlays.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { z } from 'zod';
+import { fileDocs, FUNCTIONS, type K8sObject, ofKind, ROOT, render } from './support/manifests.ts';
+import { KnativeServiceSchema, selects } from './support/wiring.ts';
+
+const RuleSchema = z.strictObject({
+  apiGroups: z.array(z.string()),
+  resources: z.array(z.string()),
+  verbs: z.array(z.string()),
+  resourceNames: z.array(z.string()).optional(),
+});
+const RoleSchema = z.looseObject({
+  metadata: z.looseObject({ name: z.string() }),
+  rules: z.array(RuleSchema),
+});
+
+const SelectorSchema = z.looseObject({
+  matchLabels: z.record(z.string(), z.string()).optional(),
+  matchExpressions: z
+    .array(z.looseObject({ key: z.string(), operator: z.string(), values: z.array(z.string()).optional() }))
+    .optional(),
+});
+const PeerSchema = z.strictObject({
+  namespaceSelector: SelectorSchema.optional(),
+  podSelector: SelectorSchema.optional(),
+});
+const NetworkPolicySchema = z.looseObject({
+  metadata: z.looseObject({ name: z.string() }),
+  spec: z.looseObject({
+    podSelector: SelectorSchema,
+    policyTypes: z.array(z.string()),
+    ingress: z
+      .array(
+        z.looseObject({
+          from: z.array(PeerSchema).optional(),
+          ports: z.array(z.looseObject({ protocol: z.string(), port: z.int() })).optional(),
+        }),
+      )
+      .optional(),
+  }),
+});
+type NetworkPolicyView = z.infer<typeof NetworkPolicySchema>;
+
+/** The permissions launch-training needs, and no others: `group/resource verb`. */
+const LAUNCH_TRAINING_PERMISSIONS = [
+  'batch/jobs create',
+  'batch/jobs get',
+  'batch/jobs list',
+  'batch/jobs watch',
+  '/pods get',
+  '/pods list',
+  '/pods/log get',
+];
+
+/** The namespaces of the Knative data path (serving, eventing, the supported ingress layers). */
+const KNATIVE_NAMESPACES = [
+  'knative-serving',
+  'knative-eventing',
+  'kourier-system',
+  'istio-system',
+  'contour-internal',
+  'contour-external',
+];
+
+/** Which policies admit traffic from a peer with these namespace and pod labels to a pod with these labels. */
+function admits(
+  policies: readonly NetworkPolicyView[],
+  to: Record<string, string>,
+  from: { namespace: string; labels: Record<string, string> },
+  port?: number,
+): boolean {
+  const applying = policies.filter(
+    (p) => p.spec.policyTypes.includes('Ingress') && selects(p.spec.podSelector, to),
+  );
+  return applying.some((p) =>
+    (p.spec.ingress ?? []).some((rule) => {
+      const portOk = port === undefined || !rule.ports || rule.ports.some((x) => x.port === port);
+      const peerOk = (rule.from ?? []).some((peer) => {
+        const nsLabels = { 'kubernetes.io/metadata.name': from.namespace };
+        // A podSelector alone means "pods in the policy's own namespace" (flywheel).
+        const nsOk = peer.namespaceSelector
+          ? selects(peer.namespaceSelector, nsLabels)
+          : from.namespace === 'flywheel';
+        const podOk = peer.podSelector ? selects(peer.podSelector, from.labels) : true;
+        return nsOk && podOk;
+      });
+      return portOk && peerOk;
+    }),
+  );
+}
+
+for (const overlay of ['knative/overlays/dev', 'knative/overlays/production'] as const) {
+  describe(`security of ${overlay}`, () => {
+    const objects = render(overlay);
+    const policies = ofKind(objects, {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      schema: NetworkPolicySchema,
+    });
+    const fnServices = ofKind(
+      objects.filter((o: K8sObject) => (FUNCTIONS as readonly string[]).includes(o.metadata.name)),
+      { apiVersion: 'serving.knative.dev/v1', kind: 'Service', schema: KnativeServiceSchema },
+    );
+
+    it('grants launch-training exactly jobs create/get/list/watch, pods get/list and pods/log get, in its namespace', () => {
+      assert.equal(
+        objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding').length,
+        0,
+      );
+      const roles = ofKind(objects, {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        schema: RoleSchema,
+      });
+      assert.deepEqual(
+        roles.map((r) => r.metadata.name),
+        ['launch-training'],
+      );
+      const granted = (roles[0]?.rules ?? []).flatMap((r) =>
+        r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}/${res} ${v}`))),
+      );
+      assert.deepEqual(granted.sort(), [...LAUNCH_TRAINING_PERMISSIONS].sort());
+      const binding = z
+        .looseObject({
+          metadata: z.looseObject({ namespace: z.string() }),
+          roleRef: z.looseObject({ kind: z.string(), name: z.string() }),
+          subjects: z.array(z.looseObject({ kind: z.string(), name: z.string(), namespace: z.string() })),
+        })
+        .parse(objects.find((o) => o.kind === 'RoleBinding'));
+      assert.deepEqual(binding.roleRef, {
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'Role',
+        name: 'launch-training',
+      });
+      assert.deepEqual(binding.subjects, [
+        { kind: 'ServiceAccount', name: 'launch-training', namespace: 'flywheel' },
+      ]);
+    });
+
+    it('runs launch-training as its ServiceAccount and every other function without an API token', () => {
+      assert.equal(fnServices.length, FUNCTIONS.length);
+      for (const svc of fnServices) {
+        const pod = svc.spec.template.spec;
+        if (svc.metadata.name === 'launch-training') {
+          assert.equal(pod.serviceAccountName, 'launch-training');
+          assert.notEqual(pod.automountServiceAccountToken, false);
+        } else {
+          assert.equal(pod.serviceAccountName, undefined, svc.metadata.name);
+          assert.equal(pod.automountServiceAccountToken, false, svc.metadata.name);
+        }
+        const sc = z
+          .looseObject({
+            runAsNonRoot: z.literal(true),
+            allowPrivilegeEscalation: z.literal(false),
+            capabilities: z.looseObject({ drop: z.array(z.string()) }),
+          })
+          .parse(svc.spec.template.spec.containers[0]?.securityContext);
+        assert.deepEqual(sc.capabilities.drop, ['ALL']);
+      }
+    });
+
+    it('denies ingress by default and admits function traffic only from the Knative data path and Flywheel pods', () => {
+      const deny = policies.find((p) => p.metadata.name === 'default-deny-ingress');
+      assert.ok(deny);
+      assert.deepEqual(deny.spec.podSelector, {});
+      assert.deepEqual(deny.spec.ingress ?? [], []);
+      for (const svc of fnServices) {
+        const pod = svc.spec.template.metadata.labels;
+        for (const ns of KNATIVE_NAMESPACES) {
+          assert.ok(admits(policies, pod, { namespace: ns, labels: {} }), `${svc.metadata.name} from ${ns}`);
+        }
+        const peer = { 'app.kubernetes.io/part-of': 'flywheel', 'flywheel.dev/role': 'function' };
+        assert.ok(
+          admits(policies, pod, { namespace: 'flywheel', labels: peer }),
+          `${svc.metadata.name} from a function`,
+        );
+        assert.ok(
+          !admits(policies, pod, { namespace: 'default', labels: {} }),
+          `${svc.metadata.name} from default`,
+        );
+        assert.ok(
+          !admits(policies, pod, { namespace: 'flywheel', labels: { app: 'other' } }),
+          'from a stranger pod',
+        );
+        assert.ok(
+          !admits(policies, pod, { namespace: 'kafka', labels: peer }),
+          'from flywheel-looking pods elsewhere',
+        );
+      }
+    });
+
+    it('admits Redis connections only from functions and trainer pods', () => {
+      const redis = { 'app.kubernetes.io/name': 'redis' };
+      const from = (role: string) => ({ namespace: 'flywheel', labels: { 'flywheel.dev/role': role } });
+      assert.ok(admits(policies, redis, from('function'), 6379));
+      assert.ok(admits(policies, redis, from('trainer'), 6379));
+      assert.ok(!admits(policies, redis, from('dead-letters'), 6379));
+      assert.ok(!admits(policies, redis, { namespace: 'knative-eventing', labels: {} }, 6379));
+      assert.ok(!admits(policies, redis, { namespace: 'flywheel', labels: {} }, 6379));
+    });
+
+    it('ships no Secret: flywheel-secrets is created with kubectl, never overwritten by apply', () => {
+      assert.equal(objects.filter((o) => o.kind === 'Secret').length, 0);
+    });
+  });
+}
+
+describe('the Secret template', () => {
+  it('holds placeholders only and says to create the real Secret with kubectl', () => {
+    const file = 'knative/base/secret.template.yaml';
+    const [doc, ...rest] = fileDocs(file);
+    assert.equal(rest.length, 0);
+    const secret = z
+      .looseObject({
+        metadata: z.looseObject({ name: z.literal('flywheel-secrets') }),
+        stringData: z.record(z.string(), z.string()),
+      })
+      .parse(doc?.value);
+    assert.deepEqual(Object.keys(secret.stringData).sort(), ['PROMOTE_TOKEN', 'REDIS_URL']);
+    for (const value of Object.values(secret.stringData)) assert.match(value, /CHANGE-ME/);
+    assert.match(
+      readFileSync(path.join(ROOT, file), 'utf8'),
+      /^# .*kubectl create secret generic flywheel-secrets/m,
+    );
+  });
+});
