@@ -48,6 +48,8 @@ const hasNumberCode = (e: unknown): e is { code: number; body?: unknown } =>
  * there"), 403 → ForbiddenError naming the missing permission, 401 → UnauthorizedError, 404 → NotFoundError,
  * 429 → OverCapacityError, 5xx, refused connections and timeouts → DependencyError (503, retried). Anything else is
  * returned wrapped as it is (500).
+ * A 403 stays a 403 on purpose: the Knative data plane does not redeliver it, so the event goes to the Trigger's
+ * dead-letter sink at once; a missing RBAC grant needs an operator, and retrying would only repeat the denial.
  */
 export function mapK8sError(err: unknown, op: K8sOperation, timeoutMs: number): Error {
   const target = `${op.resource}.${op.group}${op.name ? ` "${op.name}"` : ''} in namespace ${op.namespace}`;
