@@ -5,7 +5,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { fileDocs, FUNCTIONS, ofKind, ROOT, render } from './support/manifests.ts';
-import { KnativeServiceSchema, quantity } from './support/wiring.ts';
+import { KnativeServiceSchema } from './support/wiring.ts';
+import { quantity } from './support/values.ts';
 
 const QUANTITY = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/;
 const EnvSchema = z.strictObject({

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { fileDocs, FUNCTIONS, type K8sObject, ofKind, ROOT, render } from './support/manifests.ts';
-import { KnativeServiceSchema, selects } from './support/wiring.ts';
+import { KnativeServiceSchema } from './support/wiring.ts';
+import { selects } from './support/values.ts';
 
 const RuleSchema = z.strictObject({
   apiGroups: z.array(z.string()),

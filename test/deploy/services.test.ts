@@ -6,12 +6,8 @@ import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { ConfigSchema, loadConfig } from '../../shared/config/index.ts';
 import { FUNCTIONS, type K8sObject, named, ofKind, ROOT, render } from './support/manifests.ts';
-import {
-  goDurationSeconds,
-  KnativeServiceSchema,
-  type KnativeServiceView,
-  quantity,
-} from './support/wiring.ts';
+import { KnativeServiceSchema, type KnativeServiceView } from './support/wiring.ts';
+import { goDurationSeconds, quantity } from './support/values.ts';
 
 const OVERLAYS = ['knative/overlays/dev', 'knative/overlays/production'] as const;
 
@@ -130,6 +126,34 @@ for (const overlay of OVERLAYS) {
         }
       });
     }
+
+    it('FLYWHEEL_DATA_DIR lies on an emptyDir in every function, whose root filesystem is read-only', () => {
+      const dataDir = configData(objects).FLYWHEEL_DATA_DIR ?? '';
+      const PodSchema = z.looseObject({
+        spec: z.looseObject({
+          template: z.looseObject({
+            spec: z.looseObject({
+              volumes: z.array(z.looseObject({ name: z.string(), emptyDir: z.looseObject({}).optional() })),
+              containers: z.array(
+                z.looseObject({
+                  volumeMounts: z.array(z.looseObject({ name: z.string(), mountPath: z.string() })),
+                  securityContext: z.looseObject({ readOnlyRootFilesystem: z.literal(true) }),
+                }),
+              ),
+            }),
+          }),
+        }),
+      });
+      for (const fn of FUNCTIONS) {
+        const pod = PodSchema.parse(named(objects, 'Service', fn)).spec.template.spec;
+        const emptyDirs = pod.volumes.filter((v) => v.emptyDir).map((v) => v.name);
+        const mounts = (pod.containers[0]?.volumeMounts ?? []).filter((m) => emptyDirs.includes(m.name));
+        assert.ok(
+          mounts.some((m) => dataDir.startsWith(`${m.mountPath}/`)),
+          `${fn}: ${dataDir} is not under an emptyDir mount`,
+        );
+      }
+    });
 
     it('the ConfigMap has every required key, only keys the config module knows, and parses with it', () => {
       const data = configData(objects);

@@ -1,14 +1,14 @@
-// Event wiring of the rendered overlays: Triggers, their subscribers and delivery, producers of every consumed type, sources and bindings.
+// Event wiring of the rendered overlays: Triggers, their subscribers and delivery, and a producer for every consumed type.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { z } from 'zod';
 import { Catalog } from '../../shared/events/index.ts';
 import { FUNCTIONS, type K8sObject, ofKind, ROOT, render } from './support/manifests.ts';
 import {
   EXPECTED_CONSUMERS,
-  isoDurationSeconds,
+  scheduleProducesTrainingRequests,
+  trainerJobsReachTheBroker,
   OBSERVED_ONLY,
   PRODUCERS,
   SourceSchema,
@@ -16,9 +16,9 @@ import {
   type TriggerView,
   triggerTypes,
 } from './support/wiring.ts';
+import { isoDurationSeconds } from './support/values.ts';
 
 const SERVICE = { apiVersion: 'serving.knative.dev/v1', kind: 'Service' } as const;
-const BROKER_REF = { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'default' };
 
 const triggersOf = (objects: readonly K8sObject[]): TriggerView[] =>
   ofKind(objects, { apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', schema: TriggerSchema });
@@ -143,160 +143,5 @@ for (const overlay of ['knative/overlays/dev', 'knative/overlays/production'] as
         );
       }
     });
-
-    it('reads raw transactions from Kafka into ingest through the KafkaSource', () => {
-      const [source, ...rest] = ofKind(objects, {
-        apiVersion: 'sources.knative.dev/v1beta1',
-        kind: 'KafkaSource',
-        schema: z.looseObject({
-          spec: z.looseObject({
-            topics: z.array(z.string()),
-            sink: z.looseObject({ ref: z.looseObject({ kind: z.string(), name: z.string() }) }),
-            delivery: z.looseObject({
-              deadLetterSink: z.looseObject({ ref: z.looseObject({ name: z.string() }) }),
-            }),
-          }),
-        }),
-      });
-      assert.equal(rest.length, 0);
-      assert.ok(source);
-      assert.deepEqual(source.spec.topics, ['flywheel.transactions.raw']);
-      assert.deepEqual(source.spec.sink.ref, {
-        apiVersion: 'serving.knative.dev/v1',
-        kind: 'Service',
-        name: 'ingest',
-      });
-    });
-
-    it('binds K_SINK to the broker for ingest and for Jobs labelled flywheel.dev/role=trainer', () => {
-      const bindings = ofKind(objects, {
-        apiVersion: 'sources.knative.dev/v1',
-        kind: 'SinkBinding',
-        schema: z.looseObject({
-          spec: z.looseObject({
-            subject: z.looseObject({ apiVersion: z.string(), kind: z.string() }),
-            sink: z.looseObject({ ref: z.looseObject({}) }),
-          }),
-        }),
-      });
-      const subjects = bindings.map((b) => b.spec.subject).sort((a, b) => a.kind.localeCompare(b.kind));
-      assert.deepEqual(subjects, [
-        {
-          apiVersion: 'batch/v1',
-          kind: 'Job',
-          selector: { matchLabels: { 'flywheel.dev/role': 'trainer' } },
-        },
-        { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'ingest' },
-      ]);
-      for (const b of bindings) assert.deepEqual(b.spec.sink.ref, BROKER_REF);
-    });
   });
 }
-
-/** PingSources for both models feed an EventTransform that emits training.requested to the broker. */
-function scheduleProducesTrainingRequests(objects: readonly K8sObject[]): boolean {
-  const pings = ofKind(objects, {
-    apiVersion: 'sources.knative.dev/v1',
-    kind: 'PingSource',
-    schema: z.looseObject({
-      spec: z.looseObject({
-        schedule: z.string(),
-        data: z.string(),
-        sink: z.looseObject({
-          ref: z.looseObject({ apiVersion: z.string(), kind: z.string(), name: z.string() }),
-        }),
-      }),
-    }),
-  });
-  const models = pings.map((p) =>
-    z.object({ model: z.string(), reason: z.string() }).parse(JSON.parse(p.spec.data)),
-  );
-  if (
-    models
-      .map((m) => m.model)
-      .sort()
-      .join() !== 'risk,segment'
-  )
-    return false;
-  return pings.every((p) => {
-    const transform = objects.find(
-      (o) =>
-        o.apiVersion === p.spec.sink.ref.apiVersion &&
-        o.kind === 'EventTransform' &&
-        o.metadata.name === p.spec.sink.ref.name,
-    );
-    if (!transform) return false;
-    const spec = z
-      .looseObject({
-        spec: z.looseObject({
-          sink: z.looseObject({ ref: z.looseObject({}) }),
-          jsonata: z.looseObject({ expression: z.string() }),
-        }),
-      })
-      .parse(transform).spec;
-    return (
-      JSON.stringify(spec.sink.ref) === JSON.stringify(BROKER_REF) &&
-      spec.jsonata.expression.includes('"type": "dev.flywheel.training.requested"')
-    );
-  });
-}
-
-/** A SinkBinding gives Jobs labelled flywheel.dev/role=trainer the broker as K_SINK. */
-function trainerJobsReachTheBroker(objects: readonly K8sObject[]): boolean {
-  return objects.some((o) => {
-    if (o.kind !== 'SinkBinding') return false;
-    const text = JSON.stringify(o);
-    return (
-      text.includes('"kind":"Job"') &&
-      text.includes('"flywheel.dev/role":"trainer"') &&
-      text.includes('"kind":"Broker"')
-    );
-  });
-}
-
-describe('broker class and dead letters per overlay', () => {
-  const brokerOf = (objects: readonly K8sObject[]) => {
-    const broker = objects.find((o) => o.kind === 'Broker' && o.metadata.name === 'default');
-    assert.ok(broker, 'no Broker named default');
-    return broker;
-  };
-
-  it('dev uses the channel-based broker and the dead-letters Service', () => {
-    const objects = render('knative/overlays/dev');
-    assert.equal(
-      brokerOf(objects).metadata.annotations?.['eventing.knative.dev/broker.class'],
-      'MTChannelBasedBroker',
-    );
-    for (const t of triggersOf(objects))
-      assert.equal(t.spec.delivery?.deadLetterSink?.ref?.name, 'dead-letters');
-  });
-
-  it('production uses the Kafka broker with its config and the flywheel.dead-letters KafkaSink', () => {
-    const objects = render('knative/overlays/production');
-    const broker = z
-      .looseObject({
-        metadata: z.looseObject({ annotations: z.record(z.string(), z.string()) }),
-        spec: z.looseObject({ config: z.looseObject({ kind: z.string(), name: z.string() }) }),
-      })
-      .parse(brokerOf(objects));
-    assert.equal(broker.metadata.annotations['eventing.knative.dev/broker.class'], 'Kafka');
-    const config = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === broker.spec.config.name);
-    assert.ok(config, `Broker config ${broker.spec.config.name} is missing`);
-    const data = z.record(z.string(), z.string()).parse(Reflect.get(config, 'data'));
-    for (const key of ['bootstrap.servers', 'default.topic.partitions', 'default.topic.replication.factor']) {
-      assert.ok(data[key], `kafka broker config lacks ${key}`);
-    }
-    const sink = objects.find((o) => o.kind === 'KafkaSink');
-    assert.equal(
-      z.looseObject({ spec: z.looseObject({ topic: z.string() }) }).parse(sink).spec.topic,
-      'flywheel.dead-letters',
-    );
-    for (const t of triggersOf(objects)) {
-      assert.deepEqual(t.spec.delivery?.deadLetterSink?.ref, {
-        apiVersion: 'eventing.knative.dev/v1alpha1',
-        kind: 'KafkaSink',
-        name: 'flywheel-dead-letters',
-      });
-    }
-  });
-});

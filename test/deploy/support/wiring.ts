@@ -1,6 +1,10 @@
 // The expected event wiring (DESIGN §2) and typed views of the Knative objects the wiring tests read.
 import { z } from 'zod';
+import { type K8sObject, ofKind } from './manifests.ts';
 import { DeliverySchema, DestinationSchema } from './validate.ts';
+
+/** The one Broker every Flywheel event goes through, as a destination ref. */
+export const BROKER_REF = { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'default' };
 
 const T = (short: string) => `dev.flywheel.${short}`;
 
@@ -155,61 +159,63 @@ export const SourceSchema = z.looseObject({
   spec: z.looseObject({ sink: z.looseObject({ ref: RefSchema }) }),
 });
 
-/** A Kubernetes quantity (`250m`, `1`, `512Mi`, `1Gi`) as a number of base units. */
-export function quantity(q: string): number {
-  const match = /^(\d+(?:\.\d+)?)(m|k|M|G|Ki|Mi|Gi|Ti)?$/.exec(q);
-  if (!match) throw new Error(`not a quantity: ${q}`);
-  const factors: Record<string, number> = {
-    m: 1e-3,
-    k: 1e3,
-    M: 1e6,
-    G: 1e9,
-    Ki: 2 ** 10,
-    Mi: 2 ** 20,
-    Gi: 2 ** 30,
-    Ti: 2 ** 40,
-  };
-  return Number(match[1]) * (match[2] ? (factors[match[2]] ?? Number.NaN) : 1);
+/** PingSources for both models feed an EventTransform that emits training.requested to the broker. */
+export function scheduleProducesTrainingRequests(objects: readonly K8sObject[]): boolean {
+  const pings = ofKind(objects, {
+    apiVersion: 'sources.knative.dev/v1',
+    kind: 'PingSource',
+    schema: z.looseObject({
+      spec: z.looseObject({
+        schedule: z.string(),
+        data: z.string(),
+        sink: z.looseObject({
+          ref: z.looseObject({ apiVersion: z.string(), kind: z.string(), name: z.string() }),
+        }),
+      }),
+    }),
+  });
+  const models = pings.map((p) =>
+    z.object({ model: z.string(), reason: z.string() }).parse(JSON.parse(p.spec.data)),
+  );
+  if (
+    models
+      .map((m) => m.model)
+      .sort()
+      .join() !== 'risk,segment'
+  )
+    return false;
+  return pings.every((p) => {
+    const transform = objects.find(
+      (o) =>
+        o.apiVersion === p.spec.sink.ref.apiVersion &&
+        o.kind === 'EventTransform' &&
+        o.metadata.name === p.spec.sink.ref.name,
+    );
+    if (!transform) return false;
+    const spec = z
+      .looseObject({
+        spec: z.looseObject({
+          sink: z.looseObject({ ref: z.looseObject({}) }),
+          jsonata: z.looseObject({ expression: z.string() }),
+        }),
+      })
+      .parse(transform).spec;
+    return (
+      JSON.stringify(spec.sink.ref) === JSON.stringify(BROKER_REF) &&
+      spec.jsonata.expression.includes('"type": "dev.flywheel.training.requested"')
+    );
+  });
 }
 
-/** Seconds in a Knative/Go duration such as `30s`, `2m`, `1h30m`. */
-export function goDurationSeconds(d: string): number {
-  const parts = [...d.matchAll(/(\d+(?:\.\d+)?)(h|m|s)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== d) throw new Error(`not a duration: ${d}`);
-  const unit: Record<string, number> = { h: 3600, m: 60, s: 1 };
-  return parts.reduce((sum, p) => sum + Number(p[1]) * (unit[p[2] ?? 's'] ?? Number.NaN), 0);
-}
-
-/** Seconds in an ISO-8601 duration limited to the PTnHnMnS forms Knative delivery uses. */
-export function isoDurationSeconds(d: string): number {
-  const match = /^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?$/.exec(d);
-  if (!match || d === 'PT') throw new Error(`not a PTnHnMnS duration: ${d}`);
-  return Number(match[1] ?? 0) * 3600 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0);
-}
-
-/** Does a Kubernetes label selector (matchLabels + matchExpressions) select these labels? */
-export function selects(
-  selector: {
-    matchLabels?: Record<string, string> | undefined;
-    matchExpressions?: { key: string; operator: string; values?: string[] | undefined }[] | undefined;
-  },
-  labels: Record<string, string>,
-): boolean {
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
-  for (const e of selector.matchExpressions ?? []) {
-    const value = labels[e.key];
-    const values = e.values ?? [];
-    const ok =
-      e.operator === 'In'
-        ? value !== undefined && values.includes(value)
-        : e.operator === 'NotIn'
-          ? value === undefined || !values.includes(value)
-          : e.operator === 'Exists'
-            ? value !== undefined
-            : e.operator === 'DoesNotExist'
-              ? value === undefined
-              : false;
-    if (!ok) return false;
-  }
-  return true;
+/** A SinkBinding gives Jobs labelled flywheel.dev/role=trainer the broker as K_SINK. */
+export function trainerJobsReachTheBroker(objects: readonly K8sObject[]): boolean {
+  return objects.some((o) => {
+    if (o.kind !== 'SinkBinding') return false;
+    const text = JSON.stringify(o);
+    return (
+      text.includes('"kind":"Job"') &&
+      text.includes('"flywheel.dev/role":"trainer"') &&
+      text.includes('"kind":"Broker"')
+    );
+  });
 }
