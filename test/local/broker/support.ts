@@ -129,3 +129,12 @@ export function postStructured(url: string, event: unknown): Promise<Response> {
 export function ce(type: string, id: string, extra: Record<string, string> = {}): Record<string, string> {
   return { specversion: '1.0', id, source: 'test/source', type, ...extra };
 }
+
+/** Waits until `cond()` holds (checked every 5 ms), failing after `limitMs`; for states that have no event. */
+export async function until(cond: () => boolean, what: string, limitMs = 5000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

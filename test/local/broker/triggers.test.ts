@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError } from '../../../shared/config/index.ts';
+import { EventTypes, FUNCTION_NAMES } from '../../../shared/events/index.ts';
 import { parseDuration } from '../../../local/broker/duration.ts';
 import {
   DEFAULT_DELIVERY,
@@ -219,5 +220,35 @@ describe('parseDuration', () => {
     const month = parseDuration('P1M');
     assert.ok(!month.ok);
     assert.match(month.error, /years and months are not supported/);
+  });
+});
+
+describe('the real eventing/ directory', () => {
+  const dir = path.join(import.meta.dirname, '../../../eventing');
+
+  it('parses every Trigger, each on the default broker and delivering to one of the functions', async () => {
+    const triggers = await loadTriggers(dir);
+    assert.ok(triggers.length >= FUNCTION_NAMES.length, `only ${triggers.length} triggers in ${dir}`);
+    const functions = new Set<string>(FUNCTION_NAMES);
+    for (const t of triggers) {
+      assert.equal(t.broker, 'default', t.name);
+      assert.equal(t.subscriber.kind, 'service', t.name);
+      if (t.subscriber.kind === 'service')
+        assert.ok(functions.has(t.subscriber.service), `${t.name} → ${t.subscriber.service}`);
+    }
+  });
+
+  it('routes features.updated to score and detect-drift, as the loop in DESIGN §1 has it', async () => {
+    const triggers = await loadTriggers(dir);
+    const attrs = {
+      specversion: '1.0',
+      id: '1',
+      source: 'flywheel/featurize',
+      type: EventTypes.featuresUpdated,
+    };
+    const services = triggers
+      .filter((t) => t.filter(attrs))
+      .map((t) => (t.subscriber.kind === 'service' ? t.subscriber.service : t.subscriber.url));
+    assert.deepEqual(services.sort(), ['detect-drift', 'score']);
   });
 });
