@@ -35,6 +35,8 @@ export interface PackagedUnit {
   entry: string;
   dependencies: Record<string, string>;
   optionalDependencies: Record<string, string>;
+  /** Optional require()s of bundled dependencies that esbuild left unresolved; absent at run time. */
+  unresolved: string[];
   bundleBytes: number;
 }
 
@@ -74,20 +76,40 @@ function versionOf(pkg: RootPackage, name: string): string | undefined {
   return pkg.dependencies?.[name] ?? pkg.optionalDependencies?.[name] ?? pkg.devDependencies?.[name];
 }
 
-/** The external packages a bundle imports statically, with the versions the root package.json pins. */
-function externalDependencies(meta: Metafile, pkg: RootPackage): Record<string, string> {
+/** Is `name` one of EXTERNAL_PACKAGES (`@scope/*` patterns included)? */
+function isDeclaredExternal(name: string): boolean {
+  return EXTERNAL_PACKAGES.some((p) => (p.endsWith('/*') ? name.startsWith(p.slice(0, -1)) : name === p));
+}
+
+/**
+ * The packages of EXTERNAL_PACKAGES a bundle imports, with the versions the root package.json pins. Other
+ * externals in the metafile are require() calls esbuild could not resolve inside a try block (optional
+ * packages of dependencies, e.g. node-fetch's `encoding`): they stay optional and are reported, not installed.
+ */
+function externalDependencies(
+  meta: Metafile,
+  pkg: RootPackage,
+): { deps: Record<string, string>; unresolved: string[] } {
   const deps: Record<string, string> = {};
+  const unresolved = new Set<string>();
   for (const output of Object.values(meta.outputs)) {
     for (const imported of output.imports) {
       if (!imported.external || isBuiltin(imported.path)) continue;
       const name = packageNameOf(imported.path);
+      if (!isDeclaredExternal(name)) {
+        unresolved.add(name);
+        continue;
+      }
       const version = versionOf(pkg, name);
       if (version === undefined)
         throw new NotFoundError(`${name} is imported but not in the root package.json`);
       deps[name] = version;
     }
   }
-  return Object.fromEntries(Object.entries(deps).sort(([a], [b]) => a.localeCompare(b)));
+  return {
+    deps: Object.fromEntries(Object.entries(deps).sort(([a], [b]) => a.localeCompare(b))),
+    unresolved: [...unresolved].sort(),
+  };
 }
 
 /** Optional packages loaded by computed name (e.g. the GPU backend probe) that the bundle mentions by name. */
@@ -126,7 +148,7 @@ async function bundle(opts: {
     logLevel: 'silent',
   });
   const code = await readFile(entry, 'utf8');
-  const dependencies = externalDependencies(result.metafile, pkg);
+  const { deps: dependencies, unresolved } = externalDependencies(result.metafile, pkg);
   const optional = optionalDependencies(code, pkg);
   for (const extra of opts.alsoOptional ?? []) {
     const version = pkg.optionalDependencies?.[extra];
@@ -152,6 +174,7 @@ async function bundle(opts: {
     entry,
     dependencies,
     optionalDependencies: optional,
+    unresolved,
     bundleBytes: Buffer.byteLength(code),
   };
 }
@@ -214,14 +237,18 @@ export async function packageAll(opts: {
 function describe(unit: PackagedUnit, root: string): string {
   const deps = Object.keys(unit.dependencies).join(', ') || '—';
   const optional = Object.keys(unit.optionalDependencies).join(', ') || '—';
-  return `| ${unit.name} | ${path.relative(root, unit.dir)} | ${(unit.bundleBytes / 1024).toFixed(0)} KiB | ${deps} | ${optional} |`;
+  const unresolved = unit.unresolved.join(', ') || '—';
+  return `| ${unit.name} | ${path.relative(root, unit.dir)} | ${(unit.bundleBytes / 1024).toFixed(0)} KiB | ${deps} | ${optional} | ${unresolved} |`;
 }
 
 async function main(): Promise<void> {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   const outDir = path.join(root, 'dist');
   const { functions, trainer } = await packageAll({ root, outDir, only: process.argv.slice(2) });
-  const lines = ['| unit | directory | bundle | dependencies | optional |', '|---|---|---|---|---|'];
+  const lines = [
+    '| unit | directory | bundle | dependencies | optional | left unresolved (optional) |',
+    '|---|---|---|---|---|---|',
+  ];
   for (const unit of functions) lines.push(describe(unit, root));
   if (trainer) lines.push(describe(trainer, root));
   process.stdout.write(`${lines.join('\n')}\n`);

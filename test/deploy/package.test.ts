@@ -54,7 +54,13 @@ async function fixtureRoot(): Promise<string> {
   await writeFile(path.join(demo, 'func.yaml'), 'specVersion: 0.36.0\nname: demo\nruntime: node\n');
   await writeFile(
     path.join(demo, 'legacy.cjs'),
-    "const os = require('node:os');\nmodule.exports = { host: () => os.hostname(), arch: () => os.arch() };\n",
+    [
+      "const os = require('node:os');",
+      // An optional package a dependency may require (like node-fetch's `encoding`): left unresolved.
+      'let absent = false;',
+      "try { require('flywheel-absent-optional'); } catch { absent = true; }",
+      'module.exports = { host: () => os.hostname(), arch: () => os.arch(), absent: () => absent };',
+    ].join('\n'),
   );
   await writeFile(
     path.join(demo, 'main.ts'),
@@ -63,7 +69,7 @@ async function fixtureRoot(): Promise<string> {
       "import { z } from 'zod';",
       "import legacy from './legacy.cjs';",
       'const parsed = z.object({ arch: z.string().min(1) }).parse({ arch: legacy.arch() });',
-      "process.stdout.write(JSON.stringify({ session: typeof ort.InferenceSession, arch: parsed.arch, host: legacy.host().length > 0 }) + '\\n');",
+      "process.stdout.write(JSON.stringify({ session: typeof ort.InferenceSession, arch: parsed.arch, host: legacy.host().length > 0, absent: legacy.absent() }) + '\\n');",
     ].join('\n'),
   );
   await mkdir(path.join(root, 'functions', 'no-entry'), { recursive: true });
@@ -95,6 +101,7 @@ describe('knative/package.ts on a fixture project', () => {
     assert.equal(manifest.version, '9.9.9');
     assert.deepEqual(manifest.dependencies, { 'onnxruntime-node': '^1.23.0' });
     assert.equal(manifest.optionalDependencies, undefined);
+    assert.deepEqual(unit.unresolved, ['flywheel-absent-optional']);
     assert.equal(await readFile(path.join(unit.dir, '.npmrc'), 'utf8'), 'onnxruntime-node-install=skip\n');
     assert.match(await readFile(path.join(unit.dir, 'func.yaml'), 'utf8'), /^name: demo$/m);
     const code = await readFile(unit.entry, 'utf8');
