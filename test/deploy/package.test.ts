@@ -1,7 +1,7 @@
 // knative/package.ts: bundles each function into a self-contained directory that starts with `node index.js`.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -168,46 +168,69 @@ async function waitForOk(url: string, child: ChildProcess, deadlineMs: number): 
   throw new Error(`${url} not ready: ${last}`);
 }
 
-describe('a real function, packaged', () => {
-  it('starts from its packaged directory alone and serves health and metrics', async () => {
-    const names = await listFunctions(ROOT);
-    const name = names.includes('featurize') ? 'featurize' : names[0];
-    assert.ok(name, 'no functions/<name>/main.ts exists yet: nothing to package');
-    const outDir = await mkdtemp(path.join(tmpdir(), 'flywheel-dist-'));
-    const dataDir = await mkdtemp(path.join(tmpdir(), 'flywheel-data-'));
-    let child: ChildProcess | undefined;
-    try {
-      const unit = await packageFunction({ root: ROOT, outDir, name });
-      assert.equal((await readManifest(unit.dir)).scripts.start, 'node index.js');
-      if (Object.keys(unit.dependencies).length > 0) {
-        await symlink(path.join(ROOT, 'node_modules'), path.join(unit.dir, 'node_modules'), 'dir');
-      }
-      assert.equal(
-        existsSync(path.join(outDir, 'node_modules')),
-        false,
-        'nothing above the package to fall back on',
-      );
-      const port = await freePort();
-      child = spawn(process.execPath, ['index.js'], {
-        cwd: unit.dir,
-        env: {
-          PATH: process.env.PATH ?? '',
-          PORT: String(port),
-          FLYWHEEL_DATA_DIR: dataDir,
-          LOG_LEVEL: 'silent',
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      await waitForOk(`http://127.0.0.1:${port}/health/readiness`, child, 15_000);
-      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      assert.match(metrics, new RegExp(`function="${name}"`));
-      const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
-      child.kill('SIGTERM');
-      assert.equal(await exited, 0);
-    } finally {
-      if (child && child.exitCode === null) child.kill('SIGKILL');
-      await rm(outDir, { recursive: true, force: true });
-      await rm(dataDir, { recursive: true, force: true });
-    }
+describe('the real functions, packaged', () => {
+  let outDir = '';
+  before(async () => {
+    outDir = await mkdtemp(path.join(tmpdir(), 'flywheel-dist-'));
   });
+  after(async () => {
+    if (outDir) await rm(outDir, { recursive: true, force: true });
+  });
+
+  it('finds functions to package (functions/<name>/main.ts)', async () => {
+    assert.ok(
+      (await listFunctions(ROOT)).length > 0,
+      'no functions/<name>/main.ts exists yet: nothing to package',
+    );
+  });
+
+  for (const name of existingFunctions()) {
+    it(`${name} starts from its packaged directory alone and serves liveness and metrics`, async () => {
+      const dataDir = await mkdtemp(path.join(tmpdir(), 'flywheel-data-'));
+      let child: ChildProcess | undefined;
+      try {
+        const unit = await packageFunction({ root: ROOT, outDir, name });
+        assert.equal((await readManifest(unit.dir)).scripts.start, 'node index.js');
+        if (Object.keys(unit.dependencies).length > 0) {
+          // Stands in for `npm install` of the listed native dependencies.
+          await symlink(path.join(ROOT, 'node_modules'), path.join(unit.dir, 'node_modules'), 'dir');
+        }
+        assert.equal(
+          existsSync(path.join(outDir, 'node_modules')),
+          false,
+          'nothing above the package to fall back on',
+        );
+        const port = await freePort();
+        child = spawn(process.execPath, ['index.js'], {
+          cwd: unit.dir,
+          env: {
+            PATH: process.env.PATH ?? '',
+            PORT: String(port),
+            FLYWHEEL_DATA_DIR: dataDir,
+            LOG_LEVEL: 'silent',
+          },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        await waitForOk(`http://127.0.0.1:${port}/health/liveness`, child, 15_000);
+        const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        assert.match(metrics, new RegExp(`function="${name}"`));
+        const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
+        child.kill('SIGTERM');
+        assert.equal(await exited, 0);
+      } finally {
+        if (child && child.exitCode === null) child.kill('SIGKILL');
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    });
+  }
 });
+
+/** The functions present now (read synchronously: node:test registers tests before running them). */
+function existingFunctions(): string[] {
+  const dir = path.join(ROOT, 'functions');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(path.join(dir, e.name, 'main.ts')))
+    .map((e) => e.name)
+    .sort();
+}
