@@ -98,7 +98,7 @@ describe('Kafka event log under broker faults', { timeout: 120_000, concurrency:
       const consumer = await survivor(events);
       await waitFor('the first records', () => before.every((r) => consumer.ids.has(r.id)));
 
-      broker.pause();
+      await broker.pause();
       const lost = batch(100, 1);
       const failedIn = [
         await rejectsAsUnavailable(events.append(lost)),

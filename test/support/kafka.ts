@@ -1,5 +1,6 @@
 // A real Kafka-protocol broker for tests: librdkafka's mock cluster run through kcat (see TESTING.md).
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket, connect } from 'node:net';
 import { createKafkaEventLog } from '../../shared/log/kafka.ts';
 import { createLogger } from '../../shared/runtime/logger.ts';
@@ -7,8 +8,11 @@ import { createLogger } from '../../shared/runtime/logger.ts';
 export interface KafkaBroker {
   /** `127.0.0.1:PORT`, for KAFKA_BROKERS. */
   brokers: string;
-  /** Freezes the broker process (SIGSTOP): connections stay open and nothing answers, like a hung broker. */
-  pause(): void;
+  /**
+   * Freezes the broker process (SIGSTOP): connections stay open and nothing answers, like a hung broker.
+   * Resolves once every thread of it has stopped (a stop is not instant, and the mock answers in microseconds).
+   */
+  pause(): Promise<void>;
   /** Lets a paused broker run again (SIGCONT); its topics and committed offsets are intact. */
   resume(): void;
   /** Kills the broker (its data goes with it) and waits for the process to end. */
@@ -40,7 +44,10 @@ export async function startKafka(opts: { port?: number } = {}): Promise<KafkaBro
   const brokers = forwarder ? `127.0.0.1:${opts.port}` : mockAddress;
   const broker: KafkaBroker = {
     brokers,
-    pause: () => child.kill('SIGSTOP'),
+    async pause() {
+      child.kill('SIGSTOP');
+      if (child.pid !== undefined) await allThreadsStopped(child.pid);
+    },
     resume: () => child.kill('SIGCONT'),
     async stop() {
       await forwarder?.close();
@@ -58,6 +65,18 @@ export async function startKafka(opts: { port?: number } = {}): Promise<KafkaBro
     throw err;
   }
   return broker;
+}
+
+/** Waits until /proc shows every thread of `pid` stopped (state T), for up to 5 s. */
+async function allThreadsStopped(pid: number): Promise<void> {
+  const state = async (task: string) =>
+    (await readFile(`/proc/${pid}/task/${task}/stat`, 'utf8')).split(') ')[1]?.[0];
+  for (const until = Date.now() + 5_000; Date.now() < until; ) {
+    const states = await Promise.all((await readdir(`/proc/${pid}/task`)).map(state));
+    if (states.every((s) => s === 'T')) return;
+    await new Promise((done) => setTimeout(done, 1));
+  }
+  throw new Error(`the broker process ${pid} did not stop within 5 s`);
 }
 
 /** Reads `127.0.0.1:PORT` from kcat's start-up notice; stderr keeps being drained afterwards. */
