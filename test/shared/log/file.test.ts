@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConflictError, DependencyError } from '../../../shared/errors/index.ts';
 import { createFileEventLog, fileLogDir } from '../../../shared/log/file.ts';
+import type { EventLog } from '../../../shared/log/types.ts';
 import { partitionOf } from '../../../shared/log/records.ts';
 import { createLogger } from '../../../shared/runtime/logger.ts';
 import { consumeUntil, transactionRecord } from './support.ts';
@@ -24,6 +25,23 @@ const records = (customerId: string, count: number, from = 0) =>
   );
 const partitionPath = (topic: string, key: string) =>
   join(fileLogDir(dataDir, topic), `partition-${partitionOf(key, 4)}`);
+
+/** Every partition holds offsets 0..end-1 without gaps, and every segment starts at the offset its name says. */
+async function assertSegmentsConsistent(topic: string, events: EventLog): Promise<void> {
+  for (const { partition, offset: end } of await events.endOffsets()) {
+    const all = await events.readOffsets([{ partition, from: '0' }]);
+    assert.deepEqual(
+      all.map((r) => r.offset),
+      Array.from({ length: Number(end) }, (_, i) => String(i)),
+    );
+    const dir = join(fileLogDir(dataDir, topic), `partition-${partition}`);
+    for (const name of await readdir(dir).catch(() => [])) {
+      const firstLine = (await readFile(join(dir, name), 'utf8')).split('\n')[0] ?? '';
+      const base = Number(name.slice(0, 20));
+      assert.equal(all[base]?.id, JSON.parse(firstLine).id, `${name} starts at offset ${base}`);
+    }
+  }
+}
 
 describe('file event log', () => {
   it('rolls segments by size, naming each by its first offset, and reads across them without gaps', async () => {
@@ -89,8 +107,9 @@ describe('file event log', () => {
   });
 
   it('serialises appends from several event logs of one process on the same directory', async () => {
-    const a = createFileEventLog({ dataDir, topic: 'shared', log });
-    const b = createFileEventLog({ dataDir, topic: 'shared', log });
+    // Small segments, so concurrent appends would also race on rolling if they were not queued.
+    const a = createFileEventLog({ dataDir, topic: 'shared', log, segmentBytes: 4_000 });
+    const b = createFileEventLog({ dataDir, topic: 'shared', log, segmentBytes: 4_000 });
     try {
       const keys = ['cust-a', 'cust-b', 'cust-c'];
       await Promise.all(
@@ -113,6 +132,7 @@ describe('file event log', () => {
           Array.from({ length: 30 }, (_, n) => `tx-${key}-${n}`),
         );
       }
+      await assertSegmentsConsistent('shared', a);
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
