@@ -41,7 +41,8 @@ export function fileLogDir(dataDir: string, topic: string): string {
  * offset is the line number in the partition) and `groups/<group>.json` committed offsets. Every append is
  * written and fsynced (data) before it resolves. It is the single-process embedded default: any number of
  * event logs in one process may append (one queue per directory), other processes may read and consume, and a
- * second appending process is refused. There is no retention: segments stay until removed by hand.
+ * second appending process is refused. A group is consumed by one consumer at a time (checked within a process,
+ * not across processes). There is no retention: segments stay until removed by hand.
  */
 export function createFileEventLog(opts: FileEventLogOptions): EventLog {
   const dir = fileLogDir(opts.dataDir, opts.topic);
@@ -79,6 +80,7 @@ export function createFileEventLog(opts: FileEventLogOptions): EventLog {
       await io('append', () => writer.append(byPartition));
     },
     async readRange({ from, to }) {
+      if (from >= to) return [];
       return io('readRange', async () => {
         const ends = await Promise.all(all.map((p) => partitionEnd(partitionDir(dir, p))));
         const parts = await Promise.all(all.map((p) => readPartition(p, 0, ends[p])));

@@ -46,7 +46,8 @@ export interface KafkaEventLogOptions {
  * keeps per-partition order across a retry), and a deadline on every call, so an unreachable broker gives a
  * DependencyError within about 4 × timeoutMs instead of an offline queue. Clients are (re)created lazily on
  * the next call after a failure, so the log recovers by itself. Topics are not created through the admin API
- * (the broker auto-creates them on first use). Not idempotent: kafkajs initialises idempotence through the
+ * (the broker auto-creates them on first use); the topic must keep producer timestamps (CreateTime, Kafka's
+ * default), since the record timestamp is the event time readRange selects on. Not idempotent: kafkajs initialises idempotence through the
  * controller, which librdkafka's mock cluster does not report, so a retried batch may be written twice and
  * readers dedupe by CloudEvent id + source.
  */
@@ -159,6 +160,7 @@ export function createKafkaEventLog(opts: KafkaEventLogOptions): EventLog {
       });
     },
     async readRange({ from, to }) {
+      if (from >= to) return [];
       const plan = new Map(
         (await offsets()).map((o) => [o.partition, { start: BigInt(o.low), end: BigInt(o.high) }]),
       );
