@@ -15,38 +15,54 @@ export interface Connectable {
  * Nothing is queued inside the client (its offline queue is off): a waiting call holds only its own timer.
  */
 export class ReadyGate {
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Set<(err?: Error) => void>();
   private readonly conn: Connectable;
   private readonly timeoutMs: number;
-  closed = false;
+  private closed = false;
 
   constructor(opts: { conn: Connectable; timeoutMs: number }) {
     this.conn = opts.conn;
     this.timeoutMs = opts.timeoutMs;
-    this.conn.on('ready', () => {
-      for (const wake of this.waiters) wake();
-      this.waiters.clear();
-    });
+    this.conn.on('ready', () => this.settleAll());
   }
 
-  /** Resolves when the connection is ready; rejects after the timeout or at once when the store is closed. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Resolves when the connection is ready; rejects after the timeout, or at once when the store is closed. */
   wait(): Promise<void> {
-    if (this.closed) return Promise.reject(new DependencyError('redis', 'store is closed'));
+    if (this.closed) return Promise.reject(closedError());
     if (this.conn.status === 'ready') return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const wake = () => {
+      const settle = (err?: Error) => {
         clearTimeout(timer);
-        resolve();
+        this.waiters.delete(settle);
+        if (err) reject(err);
+        else resolve();
       };
       const timer = setTimeout(() => {
-        this.waiters.delete(wake);
-        reject(
+        settle(
           new DependencyError('redis', `not connected (${this.conn.status}) after ${this.timeoutMs} ms`),
         );
       }, this.timeoutMs);
-      this.waiters.add(wake);
+      this.waiters.add(settle);
     });
   }
+
+  /** Refuses every later wait and fails the pending ones: the store is being closed. */
+  close(): void {
+    this.closed = true;
+    this.settleAll(closedError());
+  }
+
+  private settleAll(err?: Error): void {
+    for (const settle of [...this.waiters]) settle(err);
+  }
+}
+
+function closedError(): DependencyError {
+  return new DependencyError('redis', 'store is closed');
 }
 
 const TYPE_ERROR = /^(WRONGTYPE|ERR value is not|ERR hash value is not)/;
@@ -84,6 +100,26 @@ const ApplyReplySchema = z.union([
   z.tuple([z.enum(['applied', 'duplicate']), z.array(z.string()), z.array(z.string().nullable())]),
 ]);
 
+type ApplyReply = z.infer<typeof ApplyReplySchema>;
+
+const isStrings = (v: unknown, nullable: boolean): boolean =>
+  Array.isArray(v) && v.every((x) => typeof x === 'string' || (nullable && x === null));
+
+/**
+ * The hot path's check of an apply reply, equivalent to ApplyReplySchema without copying the arrays it checks
+ * (the reply carries the whole prior window); anything it refuses goes through the schema for a precise error.
+ */
+function isApplyReply(v: unknown): v is ApplyReply {
+  if (!Array.isArray(v)) return false;
+  if (v[0] === 'too-late') return v.length === 2 && typeof v[1] === 'string';
+  return (
+    v.length === 3 &&
+    (v[0] === 'applied' || v[0] === 'duplicate') &&
+    isStrings(v[1], false) &&
+    isStrings(v[2], true)
+  );
+}
+
 /** Flat `member, score, …` pairs (ZRANGE WITHSCORES) as history entries. */
 export function historyEntries(flat: readonly string[]): HistoryEntry[] {
   const out: HistoryEntry[] = [];
@@ -95,11 +131,15 @@ export function historyEntries(flat: readonly string[]): HistoryEntry[] {
 
 /** Turns the script's reply into the interface's result; a malformed reply is a DependencyError. */
 export function parseApplyReply(reply: unknown, fields: readonly string[]): CustomerEventResult {
-  const parsed = ApplyReplySchema.safeParse(reply);
-  if (!parsed.success) {
-    throw new DependencyError('redis', 'unexpected reply from the apply script', { cause: parsed.error });
+  let r: ApplyReply;
+  if (isApplyReply(reply)) r = reply;
+  else {
+    const parsed = ApplyReplySchema.safeParse(reply);
+    if (!parsed.success) {
+      throw new DependencyError('redis', 'unexpected reply from the apply script', { cause: parsed.error });
+    }
+    r = parsed.data;
   }
-  const r = parsed.data;
   if (r[0] === 'too-late') return { kind: 'too-late', newest: Number(r[1]) };
   const firstSeen: Record<string, number | null> = {};
   fields.forEach((field, i) => {

@@ -1,5 +1,6 @@
 // The Redis online store (the only module that imports ioredis): fail-fast connections, Lua scripts, pub/sub.
 import { Redis, type RedisOptions, type Result } from 'ioredis';
+import { DependencyError } from '../errors/index.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { claimKey, customerKeys, lockKey, prefixed } from './keys.ts';
 import { APPLY_CUSTOMER_EVENT, COMPARE_AND_SET, HASH_INCREMENT, RELEASE_LOCK } from './lua.ts';
@@ -72,17 +73,21 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
   const subscribing = new Map<string, Promise<unknown>>();
 
   /** Runs one operation once the connection is ready, mapping every failure into the error hierarchy. */
-  async function call<T>(op: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      if (client.status !== 'ready') await gate.wait();
-      return await fn();
-    } catch (err) {
+  function call<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    const fail = (err: unknown): never => {
       throw storeError(op, err);
+    };
+    if (client.status !== 'ready' || gate.isClosed) return gate.wait().then(fn).catch(fail);
+    try {
+      return fn().catch(fail);
+    } catch (err) {
+      return Promise.reject(storeError(op, err));
     }
   }
 
   function subscriberConnection(): { conn: Redis; gate: ReadyGate } {
     if (subscriber) return subscriber;
+    if (gate.isClosed) throw new DependencyError('redis', 'store is closed');
     const conn = client.duplicate({ enableAutoPipelining: false, connectionName: 'flywheel-sub' });
     watch(conn, log, 'redis subscriber');
     conn.on('message', (channel: string, message: string) => {
@@ -109,22 +114,23 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
 
     applyCustomerEvent: async (input) => {
       const p = planApply(input);
-      return call('applyCustomerEvent', async () => {
-        const reply = await client.fwApplyCustomerEvent(
-          p.history,
-          p.firstSeenKey,
-          p.claim,
-          String(p.eventTime),
-          p.member,
-          String(p.retentionMs),
-          p.maxEvents,
-          String(p.allowedLatenessMs),
-          p.claimTtlMs,
-          p.idleTtlMs,
-          ...p.fields,
-        );
-        return parseApplyReply(reply, p.fields);
-      });
+      return call('applyCustomerEvent', () =>
+        client
+          .fwApplyCustomerEvent(
+            p.history,
+            p.firstSeenKey,
+            p.claim,
+            String(p.eventTime),
+            p.member,
+            String(p.retentionMs),
+            p.maxEvents,
+            String(p.allowedLatenessMs),
+            p.claimTtlMs,
+            p.idleTtlMs,
+            ...p.fields,
+          )
+          .then((reply) => parseApplyReply(reply, p.fields)),
+      );
     },
 
     readCustomers: async (customerIds) => {
@@ -291,6 +297,7 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
         if (set.size > 0 || handlers.get(name) !== set) return;
         handlers.delete(name);
         subscribing.delete(name);
+        if (sub.gate.isClosed) return; // closing dropped every subscription already
         try {
           if (sub.conn.status !== 'ready') await sub.gate.wait();
           await sub.conn.unsubscribe(name);
@@ -308,9 +315,9 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
       }
     },
     close: async () => {
-      gate.closed = true;
+      gate.close();
+      subscriber?.gate.close();
       const conns = subscriber ? [client, subscriber.conn] : [client];
-      if (subscriber) subscriber.gate.closed = true;
       await Promise.all(conns.map((c) => quit(c)));
     },
   };

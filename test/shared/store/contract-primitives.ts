@@ -2,7 +2,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConflictError, DependencyError, InvalidEventError } from '../../../shared/errors/index.ts';
-import { collect, SHORT_TTL_MS, type StoreSubject, unique, waitPastTtl } from './contract-support.ts';
+import {
+  collect,
+  customerEvent,
+  SHORT_TTL_MS,
+  type StoreSubject,
+  unique,
+  waitPastTtl,
+} from './contract-support.ts';
 
 /** The contract of every primitive besides the customer operations, run unchanged against every implementation. */
 export function primitivesContract(subject: StoreSubject): void {
@@ -156,6 +163,10 @@ export function primitivesContract(subject: StoreSubject): void {
       await store().hincrby(d, { x: 0.1 });
       assert.deepEqual(await store().hincrby(d, { x: 0.2, y: -3 }), { x: 0.1 + 0.2, y: -3 });
       assert.deepEqual(await store().hgetall(d), { x: String(0.1 + 0.2), y: '-3' });
+      const big = unique('big');
+      assert.deepEqual(await store().hincrby(big, { n: 2 ** 40, m: 1e12 }), { n: 2 ** 40, m: 1e12 });
+      assert.deepEqual(await store().hincrby(big, { n: 0.5, m: -1e12 }), { n: 2 ** 40 + 0.5, m: 0 });
+      assert.deepEqual(await store().hgetall(big), { n: String(2 ** 40 + 0.5), m: '0' });
     });
 
     it('refuses to increment a non-numeric field and changes no field then', async () => {
@@ -249,6 +260,11 @@ export function primitivesContract(subject: StoreSubject): void {
       );
       assert.ok(err instanceof DependencyError, `got ${String(err)}`);
       assert.equal(err.retriable, true);
+      await assert.rejects(
+        s.subscribe('ch', () => {}),
+        DependencyError,
+      );
+      await assert.rejects(s.applyCustomerEvent(customerEvent({ customerId: 'c' })), DependencyError);
     });
   });
 }
