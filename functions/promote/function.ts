@@ -1,0 +1,82 @@
+// promote as a servable function: the gate's handler and the admin API bound to the registry and the live features.
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../../shared/config/index.ts';
+import { EventTypes } from '../../shared/events/index.ts';
+import { customerFeatures } from '../../shared/features/index.ts';
+import { loadOnnxModel, type OnnxModel } from '../../shared/inference/onnx.ts';
+import { ModelRegistry } from '../../shared/registry/index.ts';
+import type { FunctionDefinition, Logger } from '../../shared/runtime/index.ts';
+import type { OnlineStore } from '../../shared/store/index.ts';
+import { type GateConfig, GateConfigSchema } from './gate.ts';
+import { handle, type PromoteType } from './handler.ts';
+import { adminRoutes } from './http.ts';
+import { type LiveFeatureSet, measure } from './measure.ts';
+
+export type PromoteSettings = Pick<
+  Config,
+  | 'PROMOTE_TOKEN'
+  | 'PROMOTE_AUC_MARGIN'
+  | 'PROMOTE_BRIER_MARGIN'
+  | 'PROMOTE_LATENCY_BUDGET_MS'
+  | 'PROMOTE_MIN_AUC'
+>;
+
+export interface PromoteWiring {
+  store: OnlineStore;
+  config: PromoteSettings;
+  log: Logger;
+  /** Defaults to a registry on the same store. */
+  registry?: ModelRegistry;
+  /** The feature set live rows have (default: shared/features customerFeatures). */
+  featureSet?: LiveFeatureSet;
+  /** Gate settings that have no variable (silhouette floor, minimum holdout rows). */
+  gate?: Partial<GateConfig>;
+  /** Loads ONNX bytes (default loadOnnxModel). */
+  load?: (bytes: Uint8Array) => Promise<OnnxModel>;
+  now?: () => number;
+  owner?: string;
+}
+
+/** The gate's settings from the PROMOTE_* variables, over the gate's defaults. */
+export function gateConfigFrom(config: PromoteSettings, overrides: Partial<GateConfig> = {}): GateConfig {
+  return GateConfigSchema.parse({
+    aucMargin: config.PROMOTE_AUC_MARGIN,
+    brierMargin: config.PROMOTE_BRIER_MARGIN,
+    latencyBudgetMs: config.PROMOTE_LATENCY_BUDGET_MS,
+    minAuc: config.PROMOTE_MIN_AUC,
+    ...overrides,
+  });
+}
+
+/** promote bound to a store (used by main.ts, the local runner and the tests). */
+export function promoteFunction(w: PromoteWiring): FunctionDefinition<PromoteType> {
+  const registry = w.registry ?? new ModelRegistry({ store: w.store });
+  const featureSet = w.featureSet ?? customerFeatures;
+  const measureDeps = {
+    registry,
+    load: w.load ?? ((bytes: Uint8Array) => loadOnnxModel(bytes)),
+    featureSet,
+    latencyRuns: 200,
+    latencyWarmup: 20,
+  };
+  const deps = {
+    registry,
+    store: w.store,
+    measure: (candidate: Parameters<typeof measure>[0]['candidate'], championVersion: number | null) =>
+      measure({ candidate, championVersion, deps: measureDeps }),
+    gate: gateConfigFrom(w.config, w.gate),
+    actor: 'promote',
+    owner: w.owner ?? `promote-${randomUUID()}`,
+    lockTtlMs: 120_000,
+    source: 'flywheel/promote',
+    now: w.now ?? Date.now,
+  };
+  return {
+    name: 'promote',
+    accepts: [EventTypes.modelTrained],
+    handle: (event, ctx) => handle(event, deps, ctx),
+    routes: adminRoutes({ registry, token: w.config.PROMOTE_TOKEN, featureSet, log: w.log }),
+    ready: () => w.store.ping(),
+    close: () => w.store.close(),
+  };
+}
