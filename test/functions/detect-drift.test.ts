@@ -1,5 +1,6 @@
 // detect-drift on generated streams through the function: silence when stationary, one detection after a shift.
 import assert from 'node:assert/strict';
+import { CloudEvent, HTTP } from 'cloudevents';
 import { after, before, describe, it } from 'node:test';
 import { detectDriftFunction } from '../../functions/detect-drift/function.ts';
 import type { DetectDriftType } from '../../functions/detect-drift/handler.ts';
@@ -15,6 +16,7 @@ import {
 } from '../../shared/events/index.ts';
 import { ModelRegistry } from '../../shared/registry/index.ts';
 import {
+  createApp,
   createLogger,
   createMetrics,
   type EventOf,
@@ -443,6 +445,41 @@ describe('detect-drift on a memory store', () => {
     );
     assert.equal(detected.prediction?.kind, 'categorical');
     assert.equal(replies[2]?.extensions[Extensions.model], 'segment');
+  });
+
+  it('replies over HTTP in binary mode: 202 while a window fills, 200 with drift.measured when it closes', async () => {
+    const store = createMemoryStore();
+    const clock = { t: 0 };
+    const risk = await champion({ store, name: 'risk', baseline: riskBaseline });
+    const { app } = createApp(replica(store, clock), { log, maxBodyBytes: 1 << 20 });
+    const next = transactionSource({ seed: 12 });
+    const answers: { status: number; type: string | null; body: string }[] = [];
+    for (let i = 0; i < WINDOW; i++) {
+      clock.t = i * 100;
+      for (const e of eventsOf({ i, t: next(), at: clock.t, risk })) {
+        const message = HTTP.binary(
+          new CloudEvent({
+            id: e.id,
+            source: e.source,
+            type: e.type,
+            datacontenttype: 'application/json',
+            data: e.data,
+          }),
+        );
+        const headers = Object.fromEntries(Object.entries(message.headers).map(([k, v]) => [k, String(v)]));
+        const res = await app.request('/', { method: 'POST', headers, body: String(message.body) });
+        answers.push({ status: res.status, type: res.headers.get('ce-type'), body: await res.text() });
+      }
+    }
+    // The 500th features.updated (the second-to-last event) closes the window.
+    const closing = answers.at(-2);
+    assert.deepEqual(
+      answers.filter((a) => a.status !== 202).map((a) => a.status),
+      [200],
+    );
+    assert.equal(closing?.status, 200);
+    assert.equal(closing?.type, EventTypes.driftMeasured);
+    assert.equal(DriftReportSchema.parse(JSON.parse(closing?.body ?? '')).window.count, WINDOW);
   });
 
   it('answers 202 with nothing to watch before any champion has a baseline', async () => {

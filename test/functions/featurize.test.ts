@@ -9,7 +9,7 @@ import { ingestFunction } from '../../functions/ingest/function.ts';
 import { AcceptedTransactionSchema, EventTypes, type FlywheelEvent } from '../../shared/events/index.ts';
 import { buildTrainingRows, customerFeatures } from '../../shared/features/index.ts';
 import { createFileEventLog, type EventLog } from '../../shared/log/index.ts';
-import { createLogger, type RunningFunction, serve, toStructured } from '../../shared/runtime/index.ts';
+import { createLogger, serve, toStructured } from '../../shared/runtime/index.ts';
 import { createRedisStore, type OnlineStore } from '../../shared/store/index.ts';
 import { createGenerator } from '../../local/demo/generator.ts';
 import { postEvent } from '../support/http.ts';

@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { CloudEvent, HTTP } from 'cloudevents';
+import { CloudEvent, } from 'cloudevents';
 import { ingestFunction } from '../../functions/ingest/function.ts';
 import { DependencyError } from '../../shared/errors/index.ts';
 import { EventTypes, type FlywheelEvent } from '../../shared/events/index.ts';
@@ -66,7 +66,7 @@ describe('ingest', () => {
   });
 
   const logged = async () =>
-    (await eventLog.readRange({ from: 0, to: Number.MAX_SAFE_INTEGER })).map((r) => r.key + '/' + r.id);
+    (await eventLog.readRange({ from: 0, to: Number.MAX_SAFE_INTEGER })).map((r) => `${r.key}/${r.id}`);
 
   it('normalises a transaction, logs it keyed by customer, publishes transaction.accepted and answers 202', async () => {
     const res = await postEvent(fn.url, {
