@@ -87,6 +87,15 @@ export function parseScore(text: string): number {
   return Number(text);
 }
 
+/** Flat `member, score, …` pairs (ZRANGEBYSCORE WITHSCORES) as objects. */
+export function scoredMembers(flat: readonly string[]): { member: string; score: number }[] {
+  const out: { member: string; score: number }[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    out.push({ member: flat[i] ?? '', score: parseScore(flat[i + 1] ?? '') });
+  }
+  return out;
+}
+
 /** Writes a score the way Redis reads it. */
 export function formatScore(score: number): string {
   if (score === Number.POSITIVE_INFINITY) return '+inf';
@@ -149,5 +158,8 @@ export function parseApplyReply(reply: unknown, fields: readonly string[]): Cust
   return { kind: r[0], prior: historyEntries(r[1]), firstSeen };
 }
 
-/** A flat HGETALL-free list of strings, checked (values read from Redis cross a process boundary). */
+/** A list reply of strings (values read from Redis cross a process boundary, so they are checked). */
 export const StringListSchema = z.array(z.string());
+
+/** An HGETALL reply as ioredis shapes it. */
+export const StringRecordSchema = z.record(z.string(), z.string());

@@ -1,16 +1,17 @@
 // The Redis online store (the only module that imports ioredis): fail-fast connections, Lua scripts, pub/sub.
 import { Redis, type RedisOptions, type Result } from 'ioredis';
-import { DependencyError } from '../errors/index.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { claimKey, customerKeys, lockKey, prefixed } from './keys.ts';
 import { APPLY_CUSTOMER_EVENT, COMPARE_AND_SET, HASH_INCREMENT, RELEASE_LOCK } from './lua.ts';
+import { Subscriptions } from './redis-pubsub.ts';
 import {
   formatScore,
   historyEntries,
   parseApplyReply,
-  parseScore,
+  scoredMembers,
   ReadyGate,
   StringListSchema,
+  StringRecordSchema,
   storeError,
 } from './redis-support.ts';
 import type { CustomerState, OnlineStore } from './types.ts';
@@ -68,9 +69,16 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
   const gate = new ReadyGate({ conn: client, timeoutMs });
   watch(client, log, 'redis');
 
-  let subscriber: { conn: Redis; gate: ReadyGate } | undefined;
-  const handlers = new Map<string, Set<(message: string) => void>>();
-  const subscribing = new Map<string, Promise<unknown>>();
+  let subscriber: Redis | undefined;
+  const subscriptions = new Subscriptions({
+    open: () => {
+      subscriber = client.duplicate({ enableAutoPipelining: false, connectionName: 'flywheel-sub' });
+      watch(subscriber, log, 'redis subscriber');
+      return subscriber;
+    },
+    timeoutMs,
+    log,
+  });
 
   /** Runs one operation once the connection is ready, mapping every failure into the error hierarchy. */
   function call<T>(op: string, fn: () => Promise<T>): Promise<T> {
@@ -83,24 +91,6 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
     } catch (err) {
       return Promise.reject(storeError(op, err));
     }
-  }
-
-  function subscriberConnection(): { conn: Redis; gate: ReadyGate } {
-    if (subscriber) return subscriber;
-    if (gate.isClosed) throw new DependencyError('redis', 'store is closed');
-    const conn = client.duplicate({ enableAutoPipelining: false, connectionName: 'flywheel-sub' });
-    watch(conn, log, 'redis subscriber');
-    conn.on('message', (channel: string, message: string) => {
-      for (const onMessage of handlers.get(channel) ?? []) {
-        try {
-          onMessage(message);
-        } catch (err) {
-          log.error({ err, channel }, 'store: a subscriber threw');
-        }
-      }
-    });
-    subscriber = { conn, gate: new ReadyGate({ conn, timeoutMs }) };
-    return subscriber;
   }
 
   const store: OnlineStore = {
@@ -149,7 +139,7 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
           if (hashErr) throw hashErr;
           const entries = historyEntries(StringListSchema.parse(history));
           const firstSeen: Record<string, number> = {};
-          for (const [field, v] of Object.entries(hash as Record<string, string>))
+          for (const [field, v] of Object.entries(StringRecordSchema.parse(hash)))
             firstSeen[field] = Number(v);
           if (entries.length > 0 || Object.keys(firstSeen).length > 0) {
             out.set(id, { history: entries, firstSeen });
@@ -247,65 +237,19 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
       checkScore('max', max);
       const limit = rangeOpts?.limit;
       if (limit !== undefined) checkIntegers({ limit });
-      return call('zrangeByScore', async () => {
-        const k = prefixed(key);
-        const flat =
+      const [k, lo, hi] = [prefixed(key), formatScore(min), formatScore(max)];
+      return call('zrangeByScore', async () =>
+        scoredMembers(
           limit === undefined
-            ? await client.zrangebyscore(k, formatScore(min), formatScore(max), 'WITHSCORES')
-            : await client.zrangebyscore(
-                k,
-                formatScore(min),
-                formatScore(max),
-                'WITHSCORES',
-                'LIMIT',
-                0,
-                limit,
-              );
-        const out: { member: string; score: number }[] = [];
-        for (let i = 0; i + 1 < flat.length; i += 2) {
-          out.push({ member: flat[i] ?? '', score: parseScore(flat[i + 1] ?? '') });
-        }
-        return out;
-      });
+            ? await client.zrangebyscore(k, lo, hi, 'WITHSCORES')
+            : await client.zrangebyscore(k, lo, hi, 'WITHSCORES', 'LIMIT', 0, limit),
+        ),
+      );
     },
 
     publish: (channel, message) =>
       call('publish', async () => void (await client.publish(prefixed(channel), message))),
-    subscribe: async (channel, onMessage) => {
-      const name = prefixed(channel);
-      const sub = subscriberConnection();
-      const set = handlers.get(name) ?? new Set();
-      handlers.set(name, set);
-      set.add(onMessage);
-      try {
-        let pending = subscribing.get(name);
-        if (!pending) {
-          pending = (async () => {
-            if (sub.conn.status !== 'ready') await sub.gate.wait();
-            await sub.conn.subscribe(name);
-          })();
-          subscribing.set(name, pending);
-          pending.catch(() => subscribing.delete(name));
-        }
-        await pending;
-      } catch (err) {
-        set.delete(onMessage);
-        throw storeError('subscribe', err);
-      }
-      return async () => {
-        set.delete(onMessage);
-        if (set.size > 0 || handlers.get(name) !== set) return;
-        handlers.delete(name);
-        subscribing.delete(name);
-        if (sub.gate.isClosed) return; // closing dropped every subscription already
-        try {
-          if (sub.conn.status !== 'ready') await sub.gate.wait();
-          await sub.conn.unsubscribe(name);
-        } catch (err) {
-          throw storeError('unsubscribe', err);
-        }
-      };
-    },
+    subscribe: (channel, onMessage) => subscriptions.subscribe(prefixed(channel), onMessage),
 
     ping: async () => {
       try {
@@ -316,8 +260,8 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
     },
     close: async () => {
       gate.close();
-      subscriber?.gate.close();
-      const conns = subscriber ? [client, subscriber.conn] : [client];
+      subscriptions.close();
+      const conns = subscriber ? [client, subscriber] : [client];
       await Promise.all(conns.map((c) => quit(c)));
     },
   };
