@@ -1,5 +1,5 @@
 // The online store's key layout and TTL policy, in one place: every Redis key Flywheel writes is named here.
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { InvalidEventError } from '../errors/index.ts';
 
 /*
@@ -66,8 +66,14 @@ export function customerClaimKey(customerId: string, eventHash: string): string 
 
 /** The sha1 (hex) of an event key: names its claim and makes its history member unique. */
 export function eventHash(eventKey: string): string {
-  return createHash('sha1').update(eventKey).digest('hex');
+  return sha1(eventKey);
 }
+
+/** One-shot crypto.hash where Node has it (20.12+, about 3x cheaper per call), createHash before that. */
+const sha1: (text: string) => string =
+  typeof crypto.hash === 'function'
+    ? (text) => crypto.hash('sha1', text, 'hex')
+    : (text) => crypto.createHash('sha1').update(text).digest('hex');
 
 /** The history member of an event: `<first 16 hex of its hash>:<record>`, so equal records stay distinct. */
 export function historyMember(hash: string, record: string): string {
