@@ -63,24 +63,34 @@ export function toTarget(url: string): Target {
 
 /** A keep-alive agent for the broker's deliveries: connections to each subscriber are reused across events. */
 export function createAgent(): http.Agent {
-  return new http.Agent({ keepAlive: true, maxFreeSockets: 64, scheduling: 'lifo' });
+  // Idle sockets close after 4 s, before the 5 s keep-alive timeout Node servers (the functions) default to.
+  return new http.Agent({ keepAlive: true, maxFreeSockets: 64, scheduling: 'lifo', timeout: 4000 });
 }
 
-/**
- * POSTs the event in binary mode with `Prefer: reply` (data-plane contract, "Derived (Reply) Events") and reads
- * the whole response, up to `maxResponseBytes`. Never rejects: failures come back as status -1 with `error`.
- */
-export function attempt(input: {
+interface AttemptInput {
   target: Target;
   event: BrokerEvent;
   agent: http.Agent;
   timeoutMs: number;
   maxResponseBytes: number;
-}): Promise<AttemptResult> {
+}
+
+/**
+ * POSTs the event in binary mode with `Prefer: reply` (data-plane contract, "Derived (Reply) Events") and reads
+ * the whole response, up to `maxResponseBytes`. Never rejects: failures come back as status -1 with `error`.
+ * A keep-alive connection the subscriber closed while it sat idle is not the subscriber's failure: that one case
+ * is sent again at once on a fresh connection, as Node's documentation for `request.reusedSocket` advises.
+ */
+export async function attempt(input: AttemptInput): Promise<AttemptResult> {
+  const first = await send(input);
+  return first.staleSocket ? send(input) : first;
+}
+
+function send(input: AttemptInput): Promise<AttemptResult & { staleSocket?: boolean }> {
   const { target, event } = input;
   return new Promise((resolve) => {
     let settled = false;
-    const finish = (r: AttemptResult) => {
+    const finish = (r: AttemptResult & { staleSocket?: boolean }) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -113,7 +123,15 @@ export function attempt(input: {
       input.timeoutMs,
     );
     req.setHeader('prefer', 'reply');
-    req.on('error', (err) => finish({ status: NO_RESPONSE, headers: {}, body: '', error: err.message }));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      finish({
+        status: NO_RESPONSE,
+        headers: {},
+        body: '',
+        error: err.message,
+        staleSocket: req.reusedSocket && err.code === 'ECONNRESET',
+      }),
+    );
     req.end(event.body);
   });
 }

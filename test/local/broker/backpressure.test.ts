@@ -8,7 +8,7 @@ const UP = 'dev.flywheel.transaction.accepted';
 const DOWN = 'dev.flywheel.features.updated';
 
 describe('back-pressure', () => {
-  it('holds replies while the downstream queue is full, refuses upstream events, and loses none', async () => {
+  it('holds replies while the downstream queue is full, refuses upstream events, and loses none', async (t) => {
     let open = false;
     const waiting: (() => void)[] = [];
     const down = await startSubscriber(() =>
@@ -32,6 +32,15 @@ describe('back-pressure', () => {
       queueCapacity: 1,
       concurrency: 1,
     });
+    const release = () => {
+      open = true;
+      for (const w of waiting.splice(0)) w();
+    };
+    t.after(async () => {
+      release();
+      await running.broker.stop();
+      await Promise.all([up.close(), down.close()]);
+    });
     const lane = (name: string) => running.broker.stats().triggers.find((t) => t.name === name);
     // down takes r-a-1 in flight, then queues r-a-2 and r-a-3 (replies may use up to twice the capacity).
     for (const [i, id] of ['a-1', 'a-2', 'a-3'].entries()) {
@@ -45,13 +54,10 @@ describe('back-pressure', () => {
     assert.equal((await postBinary(running.url, ce(UP, 'a-5'), {})).status, 202);
     assert.equal((await postBinary(running.url, ce(UP, 'a-6'), {})).status, 429);
     assert.deepEqual([lane('up')?.inFlight, lane('up')?.queued, lane('down')?.queued], [1, 1, 2]);
-    open = true;
-    for (const w of waiting.splice(0)) w();
+    release();
     await running.broker.whenIdle();
     const seen = down.received.map((r) => r.headers['ce-id']);
     assert.deepEqual(seen, ['r-a-1', 'r-a-2', 'r-a-3', 'r-a-4', 'r-a-5']);
     assert.deepEqual(running.broker.deadLetters(), []);
-    await running.broker.stop();
-    await Promise.all([up.close(), down.close()]);
   });
 });

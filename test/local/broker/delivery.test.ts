@@ -142,6 +142,26 @@ describe('delivery', () => {
   });
 });
 
+describe('connections', () => {
+  it('delivers over keep-alive connections: never more than the in-flight limit', async (t) => {
+    const sub = await startSubscriber();
+    const running = await startBroker({
+      yaml: [triggerYaml({ name: 'score', service: 'score', filter: 'filters: []' })],
+      services: { score: sub.url },
+      concurrency: 2,
+    });
+    t.after(async () => {
+      await running.broker.stop();
+      await sub.close();
+    });
+    for (let i = 0; i < 30; i++)
+      assert.equal((await postBinary(running.url, ce(TYPE, `k-${i}`), {})).status, 202);
+    await running.broker.whenIdle();
+    assert.equal(sub.received.length, 30);
+    assert.ok(sub.connections() <= 2, `${sub.connections()} connections for 30 deliveries`);
+  });
+});
+
 describe('retry policy', () => {
   it('retries network errors, 404, 409, 429 and 5xx; not 400, other 4xx, 3xx', () => {
     assert.deepEqual([-1, 404, 409, 429, 500, 503, 599].map(isRetriable), [

@@ -126,9 +126,13 @@ describe('ingress', () => {
 });
 
 describe('stop()', () => {
-  it('drains what it can, reports what is left, and refuses new events with 503', async () => {
+  it('drains what it can within the grace period and reports what is left', async (t) => {
     const held = gate();
     const sub = await startSubscriber(held.respond);
+    t.after(async () => {
+      held.release();
+      await sub.close();
+    });
     const running = await startBroker({
       yaml: [triggerYaml({ name: 'promote', service: 'promote', filter: 'filters: []' })],
       services: { promote: sub.url },
@@ -145,16 +149,19 @@ describe('stop()', () => {
         ['s-3', 'queued'],
       ],
     );
-    held.release();
-    await sub.close();
   });
 
-  it('refuses new events with 503 while draining, and reports a clean drain once all were delivered', async () => {
+  it('refuses new events with 503 while draining, and reports a clean drain once all were delivered', async (t) => {
     const held = gate();
     const sub = await startSubscriber(held.respond);
     const running = await startBroker({
       yaml: [triggerYaml({ name: 'promote', service: 'promote', filter: 'filters: []' })],
       services: { promote: sub.url },
+    });
+    t.after(async () => {
+      held.release();
+      await running.broker.stop();
+      await sub.close();
     });
     for (const id of ['c-1', 'c-2']) await postBinary(running.url, ce(SLOW, id), {});
     const stopping = running.broker.stop({ graceMs: 20_000 });
@@ -164,6 +171,5 @@ describe('stop()', () => {
     held.release();
     assert.deepEqual(await stopping, { drained: true, left: [] });
     assert.deepEqual(sub.received.map((r) => r.headers['ce-id']).sort(), ['c-1', 'c-2']);
-    await sub.close();
   });
 });

@@ -25,6 +25,8 @@ export interface Reply {
 export interface Subscriber {
   url: string;
   received: Received[];
+  /** TCP connections accepted so far (keep-alive reuse shows as few connections for many requests). */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -46,11 +48,14 @@ export async function startSubscriber(
       res.end(reply.body ?? '');
     });
   });
+  let connections = 0;
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
     received,
+    connections: () => connections,
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());
