@@ -1,5 +1,5 @@
 // Test support: a private redis-server per test file (persistence off), a raw RESP client, a round-trip counter.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -20,10 +20,35 @@ export interface RedisServer {
 }
 
 const BINARY = 'redis-server';
-const running = new Set<ChildProcess>();
+const running = new Set<Instance>();
 process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
+  for (const instance of running) instance.signal('SIGKILL');
 });
+
+/**
+ * Runs redis-server under a small shell that kills it when this process goes away in any way (crash, SIGKILL,
+ * a test-runner timeout): a watchdog blocks reading our pipe and gets EOF when we die. It prints the server's pid
+ * first and exits with the server.
+ */
+const WATCHDOG = `
+exec 3<&0
+"$0" "$@" </dev/null 3<&- 1>&2 &
+pid=$!
+echo "$pid"
+( read -r _ <&3; kill -9 "$pid" 2>/dev/null ) &
+watchdog=$!
+wait "$pid"
+code=$?
+kill "$watchdog" 2>/dev/null
+exit "$code"
+`;
+
+/** One redis-server process: its pid, a signal sender, and a promise of its exit. */
+interface Instance {
+  signal(sig: NodeJS.Signals): void;
+  exited: Promise<void>;
+  alive(): boolean;
+}
 
 /** A free loopback port: bind port 0, read the port, release it. */
 export async function freePort(): Promise<number> {
@@ -44,16 +69,14 @@ export async function startRedis(): Promise<RedisServer> {
   if (probe.error)
     throw new Error('redis-server not found: apt-get install -y redis-server', { cause: probe.error });
   const port = await freePort();
-  let child = await spawnServer(port);
+  let instance = await spawnServer(port);
 
-  const exit = async (signal: NodeJS.Signals) => {
-    const c = child;
-    if (c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise((resolve) => c.once('exit', resolve));
-    if (signal === 'SIGTERM') c.kill('SIGCONT'); // a frozen server cannot handle SIGTERM
-    c.kill(signal);
-    await exited;
-    running.delete(c);
+  const exit = async (sig: NodeJS.Signals) => {
+    const current = instance;
+    if (!current.alive()) return;
+    if (sig === 'SIGTERM') current.signal('SIGCONT'); // a frozen server cannot handle SIGTERM
+    current.signal(sig);
+    await current.exited;
   };
   return {
     url: `redis://127.0.0.1:${port}`,
@@ -62,31 +85,54 @@ export async function startRedis(): Promise<RedisServer> {
     kill: () => exit('SIGKILL'),
     restart: async () => {
       await exit('SIGKILL');
-      child = await spawnServer(port);
+      instance = await spawnServer(port);
     },
-    freeze: () => void child.kill('SIGSTOP'),
-    thaw: () => void child.kill('SIGCONT'),
+    freeze: () => instance.signal('SIGSTOP'),
+    thaw: () => instance.signal('SIGCONT'),
   };
 }
 
-async function spawnServer(port: number): Promise<ChildProcess> {
+async function spawnServer(port: number): Promise<Instance> {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const child = spawn(BINARY, [...args, '--loglevel', 'warning'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  running.add(child);
+  const shell = spawn('sh', ['-c', WATCHDOG, BINARY, ...args, '--loglevel', 'warning'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
+  shell.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  shell.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
+  let done = false;
+  const exited = new Promise<void>((resolve) =>
+    shell.once('exit', () => {
+      done = true;
+      running.delete(instance);
+      shell.stdin.end();
+      resolve();
+    }),
+  );
+  const pid = () => Number(/^(\d+)\n/.exec(stdout)?.[1] ?? Number.NaN);
+  const instance: Instance = {
+    signal: (sig) => {
+      if (!done && Number.isInteger(pid())) process.kill(pid(), sig);
+    },
+    exited,
+    alive: () => !done,
+  };
+  running.add(instance);
   for (let attempt = 0; attempt < 100; attempt++) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}): ${stderr}`);
+    if (done) throw new Error(`redis-server exited: ${stderr}`);
     try {
-      if ((await redisCommand(port, ['PING'])) === 'PONG') return child;
+      if (Number.isInteger(pid()) && (await redisCommand(port, ['PING'])) === 'PONG') return instance;
     } catch {
       // not listening yet
     }
     await sleep(50);
   }
-  child.kill('SIGKILL');
+  instance.signal('SIGKILL');
   throw new Error(`redis-server on port ${port} did not answer PING within 5 s: ${stderr}`);
 }
 
