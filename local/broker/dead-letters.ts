@@ -3,6 +3,12 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { type AttemptResult, isRetriable, NO_RESPONSE } from './delivery.ts';
+import { type BrokerEvent, toStructuredJson } from './event.ts';
+import { describeSink, type Trigger } from './triggers.ts';
+
+/** Knative truncates knativeerrordata to 1024 characters; 768 bytes are exactly 1024 base64 characters. */
+const ERROR_DATA_BYTES = 768;
 
 /** One dead-lettered delivery, as the dashboard shows it. */
 export interface DeadLetter {
@@ -65,5 +71,39 @@ export function createDeadLetterStore(opts: {
       stream = undefined;
       if (out) await new Promise<void>((resolve) => out.end(resolve));
     },
+  };
+}
+
+/**
+ * The dead letter for a failed delivery, with the extensions Knative's dispatcher adds: knativeerrordest (the
+ * subscriber URL), knativeerrorcode (the last status, -1 without a response) and knativeerrordata (the response
+ * body, base64, at most 1024 characters; the connection error's message when there was no response).
+ */
+export function deadLetterOf(input: {
+  trigger: Trigger;
+  dest: string;
+  event: BrokerEvent;
+  result: AttemptResult | undefined;
+  attempts: number;
+}): DeadLetter {
+  const { result, attempts } = input;
+  const code = result?.status ?? NO_RESPONSE;
+  const data = result?.error && result.body === '' ? result.error : (result?.body ?? '');
+  const event = toStructuredJson(input.event, {
+    knativeerrordest: input.dest,
+    knativeerrorcode: code,
+    knativeerrordata: Buffer.from(data).subarray(0, ERROR_DATA_BYTES).toString('base64'),
+  });
+  const status = code === NO_RESPONSE ? `no response (${result?.error ?? 'unknown'})` : `status ${code}`;
+  const why = isRetriable(code)
+    ? `retries exhausted after ${attempts} attempt${attempts === 1 ? '' : 's'}`
+    : 'not retriable';
+  return {
+    at: new Date().toISOString(),
+    trigger: input.trigger.name,
+    sink: describeSink(input.trigger.delivery.deadLetter),
+    attempts,
+    reason: `${status}, ${why}`,
+    event,
   };
 }

@@ -2,7 +2,7 @@
 import type http from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { DeadLetterStore } from './dead-letters.ts';
+import { type DeadLetterStore, deadLetterOf } from './dead-letters.ts';
 import {
   attempt,
   type AttemptResult,
@@ -12,9 +12,9 @@ import {
   type Target,
   toTarget,
 } from './delivery.ts';
-import { type BrokerEvent, looksLikeEvent, readEvents, toStructuredJson } from './event.ts';
+import { type BrokerEvent, looksLikeEvent, readEvents } from './event.ts';
 import { Fifo } from './queue.ts';
-import { describeSink, type Trigger } from './triggers.ts';
+import type { Trigger } from './triggers.ts';
 
 /** One trigger's queue, its in-flight deliveries and its counters. */
 export interface Lane {
@@ -51,9 +51,6 @@ export interface DispatcherOptions {
   deadLetters: DeadLetterStore;
   log: Logger;
 }
-
-/** Knative truncates knativeerrordata to 1024 characters; 768 bytes is exactly 1024 base64 characters. */
-const ERROR_DATA_BYTES = 768;
 
 export type Dispatcher = ReturnType<typeof createDispatcher>;
 
@@ -201,36 +198,20 @@ export function createDispatcher(opts: DispatcherOptions) {
     result: AttemptResult | undefined;
     attempts: number;
   }): Promise<void> {
-    const { lane, event, result, attempts } = input;
-    const code = result?.status ?? -1;
-    const data = result?.error && result.body === '' ? result.error : (result?.body ?? '');
-    const structured = toStructuredJson(event, {
-      knativeerrordest: lane.target.url,
-      knativeerrorcode: code,
-      knativeerrordata: Buffer.from(data).subarray(0, ERROR_DATA_BYTES).toString('base64'),
+    const { lane, event } = input;
+    const letter = deadLetterOf({
+      trigger: lane.trigger,
+      dest: lane.target.url,
+      event,
+      result: input.result,
+      attempts: input.attempts,
     });
-    const reason = `${code === -1 ? `no response (${result?.error ?? 'unknown'})` : `status ${code}`}, ${
-      isRetriable(code) ? `retries exhausted after ${attempts} attempts` : 'not retriable'
-    }`;
     lane.deadLettered++;
     opts.log.warn(
-      {
-        trigger: lane.trigger.name,
-        ...ids(event),
-        code,
-        attempts,
-        sink: describeSink(lane.trigger.delivery.deadLetter),
-      },
-      `dead letter: ${reason}`,
+      { trigger: letter.trigger, ...ids(event), attempts: letter.attempts, sink: letter.sink },
+      `dead letter: ${letter.reason}`,
     );
-    await opts.deadLetters.add({
-      at: new Date().toISOString(),
-      trigger: lane.trigger.name,
-      sink: describeSink(lane.trigger.delivery.deadLetter),
-      attempts,
-      reason,
-      event: structured,
-    });
+    await opts.deadLetters.add(letter);
   }
 
   return {

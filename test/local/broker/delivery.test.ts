@@ -97,6 +97,8 @@ describe('delivery', () => {
     assert.equal(letter?.attempts, 1);
     assert.match(letter?.reason ?? '', /status 400, not retriable/);
     assert.deepEqual(letter?.event, event);
+    const served = await fetch(`${running.url}/broker/dead-letters`);
+    assert.deepEqual(await served.json(), running.broker.deadLetters());
   });
 
   it('does not retry other 4xx codes such as 403', async () => {

@@ -55,6 +55,7 @@ describe('ingress', () => {
       services: { promote: slow.url, 'detect-drift': fast.url },
       queueCapacity: 2,
       concurrency: 1,
+      maxBodyBytes: 4096,
     });
   });
   after(async () => {
@@ -117,6 +118,12 @@ describe('ingress', () => {
     assert.deepEqual(ids(slow), ['q-1', 'q-2', 'q-3', 'q-8']);
     assert.deepEqual(ids(fast), ['q-7']);
     assert.equal(running.broker.stats().refused, 2);
+  });
+
+  it('answers 413 for a body over the limit', async () => {
+    const res = await postBinary(running.url, ce(FAST, 'big'), { pad: 'x'.repeat(5000) });
+    assert.equal(res.status, 413);
+    assert.equal(res.headers.get('content-type'), 'application/problem+json');
   });
 
   it('also takes events on the Knative broker path /<namespace>/<broker>, and 404 for another broker', async () => {

@@ -165,5 +165,16 @@ describe('routing', () => {
     const stats = running.broker.stats();
     assert.equal(stats.unrouted, before.unrouted + 1);
     assert.equal(stats.accepted, before.accepted + 1);
+    const served = (await (await fetch(`${running.url}/broker/stats`)).json()) as typeof stats;
+    assert.deepEqual(served, stats);
+    assert.deepEqual(
+      served.triggers.map((t) => [t.name, t.subscriber]),
+      [
+        ['featurize', `${featurize.url}/`],
+        ['score', `${score.url}/`],
+        ['drift-high', `${drift.url}/`],
+        ['audit', `${audit.url}/`],
+      ],
+    );
   });
 });

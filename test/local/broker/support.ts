@@ -96,6 +96,7 @@ export async function startBroker(input: {
   queueCapacity?: number;
   concurrency?: number;
   attemptTimeoutMs?: number;
+  maxBodyBytes?: number;
 }): Promise<Running> {
   const triggers = parseTriggers([{ file: 'test.yaml', text: input.yaml.join('\n---\n') }]);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'broker-'));
@@ -112,6 +113,7 @@ export async function startBroker(input: {
     log,
     ...(input.concurrency === undefined ? {} : { concurrency: input.concurrency }),
     ...(input.attemptTimeoutMs === undefined ? {} : { attemptTimeoutMs: input.attemptTimeoutMs }),
+    ...(input.maxBodyBytes === undefined ? {} : { maxBodyBytes: input.maxBodyBytes }),
   });
   const { url } = await broker.listen({ port: 0 });
   return { broker, url, deadLetterFile };
