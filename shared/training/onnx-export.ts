@@ -31,27 +31,37 @@ function metadataProps(
   };
 }
 
-function scalingNodes(scaler: { mean: number[]; std: number[] }) {
+function scalingNodes(scaler: { mean: number[]; std: number[] }, transform: 'none' | 'log1p' = 'none') {
   const width = scaler.mean.length;
+  const log1p = transform === 'log1p';
   return {
     initializers: [
       floatTensor({ name: 'scaler_mean', dims: [width], values: scaler.mean }),
       floatTensor({ name: 'scaler_std', dims: [width], values: scaler.std }),
+      ...(log1p ? [floatTensor({ name: 'one', dims: [1], values: [1] })] : []),
     ],
     nodes: [
-      node({ op: 'Sub', inputs: [INPUT_NAME, 'scaler_mean'], outputs: ['centred'] }),
+      // log1p(max(x, 0)) = Log(Relu(x) + 1), when the model was trained on log-scaled inputs
+      ...(log1p
+        ? [
+            node({ op: 'Relu', inputs: [INPUT_NAME], outputs: ['non_negative'] }),
+            node({ op: 'Add', inputs: ['non_negative', 'one'], outputs: ['shifted'] }),
+            node({ op: 'Log', inputs: ['shifted'], outputs: ['logged'] }),
+          ]
+        : []),
+      node({ op: 'Sub', inputs: [log1p ? 'logged' : INPUT_NAME, 'scaler_mean'], outputs: ['centred'] }),
       node({ op: 'Div', inputs: ['centred', 'scaler_std'], outputs: ['scaled'] }),
     ],
   };
 }
 
 /**
- * Risk MLP → ONNX (IR 8, opset 13): Sub(mean) → Div(std) → [Gemm → Relu]… → Gemm → Sigmoid.
+ * Risk MLP → ONNX (IR 8, opset 13): [Log(Relu(x) + 1)] → Sub(mean) → Div(std) → [Gemm → Relu]… → Gemm → Sigmoid.
  * Output `probability` float32 [N, 1] is P(fraud).
  */
 export function exportRiskOnnx(model: TrainedRiskModel, meta: ExportMetadata): Uint8Array {
   const width = model.columns.length;
-  const scaling = scalingNodes(model.scaler);
+  const scaling = scalingNodes(model.scaler, model.inputTransform ?? 'none');
   const initializers = [...scaling.initializers];
   const nodes = [...scaling.nodes];
   let current = 'scaled';

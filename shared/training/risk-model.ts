@@ -30,6 +30,11 @@ export const RiskTrainingConfigSchema = z.object({
   /** Epochs without a better validation loss before stopping; the best epoch's weights are kept. */
   patience: z.int().positive().default(10),
   seed: z.int().default(42),
+  /**
+   * `log1p` feeds log(1 + max(x, 0)) to the network (and bakes it into the ONNX graph): counts, amounts and seconds
+   * are heavy-tailed, and a small MLP learns them far better on a log scale. `none` feeds the raw values.
+   */
+  inputTransform: z.enum(['none', 'log1p']).default('log1p'),
 });
 export type RiskTrainingConfig = z.infer<typeof RiskTrainingConfigSchema>;
 
@@ -40,6 +45,8 @@ export type DenseLayer = z.infer<typeof DenseLayerSchema>;
 export const TrainedRiskModelSchema = z.object({
   kind: z.literal('risk'),
   columns: z.array(z.string()),
+  /** Applied to raw inputs before the scaler; absent means none. */
+  inputTransform: z.enum(['none', 'log1p']).optional(),
   scaler: ScalerSchema,
   layers: z.array(DenseLayerSchema).min(2),
   training: z.object({
@@ -103,9 +110,11 @@ export async function trainRiskModel(opts: {
           labels: opts.labels,
         })
       : { train: Int32Array.from(data.rows.keys()), holdout: new Int32Array(0) };
-  const fitRows = Array.from(split.train, (i) => data.rows[i] ?? []);
+  const inputs =
+    config.inputTransform === 'log1p' ? data.rows.map((r) => r.map(log1pNonNegative)) : data.rows;
+  const fitRows = Array.from(split.train, (i) => inputs[i] ?? []);
   const scaler = fitScaler(fitRows, width);
-  const allScaled = scaleRows(data.rows, scaler);
+  const allScaled = scaleRows(inputs, scaler);
   const pick = (idx: Int32Array) => {
     const x = new Float32Array(idx.length * width);
     const y = new Float32Array(idx.length);
@@ -173,6 +182,7 @@ export async function trainRiskModel(opts: {
     return {
       kind: 'risk',
       columns: [...data.columns],
+      inputTransform: config.inputTransform,
       scaler,
       layers,
       training: {
@@ -189,6 +199,11 @@ export async function trainRiskModel(opts: {
     tf.dispose([train.x, train.y, train.w, ...(valid ? [valid.x, valid.y, valid.w] : []), ...mlp.variables]);
     optimizer.dispose();
   }
+}
+
+/** log(1 + max(x, 0)), computed in float32 like the ONNX graph and tfjs do. */
+function log1pNonNegative(x: number): number {
+  return Math.fround(Math.log1p(Math.max(Math.fround(x), 0)));
 }
 
 function readLayers(mlp: Mlp): DenseLayer[] {
@@ -211,7 +226,8 @@ export function predictRisk(opts: {
       opts.rows.flatMap((r) => [...r]),
       [opts.rows.length, width],
     );
-    let h = tf.div(tf.sub(raw, tf.tensor1d(model.scaler.mean)), tf.tensor1d(model.scaler.std));
+    const input = model.inputTransform === 'log1p' ? tf.log1p(tf.relu(raw)) : raw;
+    let h = tf.div(tf.sub(input, tf.tensor1d(model.scaler.mean)), tf.tensor1d(model.scaler.std));
     model.layers.forEach((layer, i) => {
       h = tf.add(tf.matMul(h, tf.tensor2d(layer.kernel)), tf.tensor1d(layer.bias));
       h = i < model.layers.length - 1 ? tf.relu(h) : tf.sigmoid(h);

@@ -41,6 +41,7 @@ export function riskOnnx(opts: { bias: number; slope?: number }): Uint8Array {
         validationFraction: 0,
         patience: 1,
         seed: 1,
+        inputTransform: 'none',
       },
     },
   };
