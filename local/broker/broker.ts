@@ -15,7 +15,7 @@ import type { Trigger } from './triggers.ts';
 export interface BrokerOptions {
   /** Triggers as loadTriggers() returns them; only those whose spec.broker is `name` are served. */
   triggers: readonly Trigger[];
-  /** Base URL of a Knative Service by name (e.g. `score` → `http://127.0.0.1:8083`). */
+  /** Base URL of a Knative Service by name (`score` → `http://127.0.0.1:8083`); called once per trigger by createBroker, may throw for an unknown name. */
   resolve: (service: string) => string;
   /** Events each trigger's queue holds before the ingress answers 429. */
   queueCapacity: number;

@@ -93,7 +93,7 @@ export function createDispatcher(opts: DispatcherOptions) {
     while (running && !abort.signal.aborted && lane.inFlight < opts.concurrency && lane.queue.length > 0) {
       const event = lane.queue.shift() as BrokerEvent;
       lane.inFlight++;
-      for (const wake of lane.spaceWaiters.splice(0)) wake();
+      if (lane.spaceWaiters.length > 0) for (const wake of lane.spaceWaiters.splice(0)) wake();
       deliver(lane, event).then(
         () => settle(lane),
         (err: unknown) => {
@@ -141,8 +141,10 @@ export function createDispatcher(opts: DispatcherOptions) {
         if (result.status !== 202 && looksLikeEvent(result.headers)) await takeReply(lane, result);
         return;
       }
-      if (!isRetriable(result.status) || retry >= delivery.retry) break;
+      if (!isRetriable(result.status)) break;
+      // Cut short by stop(): still owed, not failed (its last attempt may have been the one stop() aborted).
       if (abort.signal.aborted) return leave(lane, event);
+      if (retry >= delivery.retry) break;
     }
     await deadLetter({ lane, event, result, attempts });
   }

@@ -140,8 +140,11 @@ describe('stop()', () => {
       held.release();
       await sub.close();
     });
+    // retry 0: the delivery stop() cuts short is still reported as owed, not dead-lettered.
     const running = await startBroker({
-      yaml: [triggerYaml({ name: 'promote', service: 'promote', filter: 'filters: []' })],
+      yaml: [
+        triggerYaml({ name: 'promote', service: 'promote', filter: 'filters: []', delivery: '{ retry: 0 }' }),
+      ],
       services: { promote: sub.url },
       concurrency: 1,
     });
@@ -156,6 +159,7 @@ describe('stop()', () => {
         ['s-3', 'queued'],
       ],
     );
+    assert.deepEqual(running.broker.deadLetters(), []);
   });
 
   it('refuses new events with 503 while draining, and reports a clean drain once all were delivered', async (t) => {
