@@ -43,7 +43,16 @@ export interface HighRiskScore {
 export interface LoopSnapshot {
   startedAt: number;
   now: number;
-  totals: { ingested: number; featurized: number; scored: number; labels: number; driftWindows: number; detections: number };
+  totals: {
+    ingested: number;
+    featurized: number;
+    scored: number;
+    labels: number;
+    driftWindows: number;
+    detections: number;
+  };
+  /** score.computed events by the risk model version that scored them. */
+  scoredByVersion: Record<string, number>;
   eventsPerSecond: number;
   scoreP99Ms: number | null;
   champions: Record<'risk' | 'segment', number | null>;
@@ -69,6 +78,7 @@ export class LoopState {
   readonly #models: ModelEvent[] = [];
   readonly #highRisk: HighRiskScore[] = [];
   readonly #scoreLatencies: number[] = [];
+  readonly #scoredByVersion: Record<string, number> = {};
   #second = { ingested: 0, scored: 0 };
 
   /** Records one event seen by the loop (an input a function took, or a reply it gave). */
@@ -89,8 +99,20 @@ export class LoopState {
         const d = (event as FlywheelEvent<typeof EventTypes.scoreComputed>).data;
         this.totals.scored++;
         this.#second.scored++;
+        this.#scoredByVersion[d.model.version] = (this.#scoredByVersion[d.model.version] ?? 0) + 1;
         if (d.riskBand === 'high') {
-          push(this.#highRisk, { t, customerId: d.customerId, transactionId: d.transactionId, risk: d.risk, segment: d.segment, version: d.model.version }, 50);
+          push(
+            this.#highRisk,
+            {
+              t,
+              customerId: d.customerId,
+              transactionId: d.transactionId,
+              risk: d.risk,
+              segment: d.segment,
+              version: d.model.version,
+            },
+            50,
+          );
         }
         break;
       }
@@ -106,8 +128,27 @@ export class LoopState {
           if (typeof v === 'number') features[name] = v;
         }
         const p = d.prediction?.psi ?? d.prediction?.js ?? d.prediction?.jensenShannon;
-        push(this.#drift, { t, model: d.model.name, version: d.model.version, drifted: d.drifted, detected, features, prediction: typeof p === 'number' ? p : null }, KEEP);
-        if (detected) this.#model({ t, kind: 'drift', model: d.model.name, version: d.model.version, detail: (event as FlywheelEvent<typeof EventTypes.driftDetected>).data.reason });
+        push(
+          this.#drift,
+          {
+            t,
+            model: d.model.name,
+            version: d.model.version,
+            drifted: d.drifted,
+            detected,
+            features,
+            prediction: typeof p === 'number' ? p : null,
+          },
+          KEEP,
+        );
+        if (detected)
+          this.#model({
+            t,
+            kind: 'drift',
+            model: d.model.name,
+            version: d.model.version,
+            detail: (event as FlywheelEvent<typeof EventTypes.driftDetected>).data.reason,
+          });
         break;
       }
       case EventTypes.trainingLaunched: {
@@ -125,18 +166,36 @@ export class LoopState {
       case EventTypes.modelTrained: {
         const d = (event as FlywheelEvent<typeof EventTypes.modelTrained>).data;
         this.training = 'idle';
-        this.#model({ t, kind: 'trained', model: d.model.name, version: d.model.version, detail: metricsText(d.metrics) });
+        this.#model({
+          t,
+          kind: 'trained',
+          model: d.model.name,
+          version: d.model.version,
+          detail: metricsText(d.metrics),
+        });
         break;
       }
       case EventTypes.modelPromoted: {
         const d = (event as FlywheelEvent<typeof EventTypes.modelPromoted>).data;
         if (d.alias === 'champion') this.champions[d.model.name] = d.model.version;
-        this.#model({ t, kind: 'promoted', model: d.model.name, version: d.model.version, detail: `${d.alias}: v${d.previous ?? '-'} → v${d.model.version}` });
+        this.#model({
+          t,
+          kind: 'promoted',
+          model: d.model.name,
+          version: d.model.version,
+          detail: `${d.alias}: v${d.previous ?? '-'} → v${d.model.version}`,
+        });
         break;
       }
       case EventTypes.modelRejected: {
         const d = (event as FlywheelEvent<typeof EventTypes.modelRejected>).data;
-        this.#model({ t, kind: 'rejected', model: d.model.name, version: d.model.version, detail: d.reasons.join('; ') });
+        this.#model({
+          t,
+          kind: 'rejected',
+          model: d.model.name,
+          version: d.model.version,
+          detail: d.reasons.join('; '),
+        });
         break;
       }
       default:
@@ -162,6 +221,7 @@ export class LoopState {
       startedAt: this.startedAt,
       now: Date.now(),
       totals: { ...this.totals },
+      scoredByVersion: { ...this.#scoredByVersion },
       eventsPerSecond: eps,
       scoreP99Ms: percentile(this.#scoreLatencies, 0.99),
       champions: { ...this.champions },

@@ -89,7 +89,8 @@ export async function handle(
   deps: DetectDriftDeps,
   ctx: HandlerContext,
 ): Promise<Outcome> {
-  const at = deps.now();
+  // Windows run on event time: a window spans the transactions it holds, however late they are processed.
+  const at = event.data.occurredAt;
   const targets = await targetsOf(event, deps);
   if (targets.length === 0) return { kind: 'accepted', detail: 'no watched champion observes this event' };
   const pushed = await Promise.all(targets.map((t) => deps.windows.push(t.monitor, t.increments, at)));

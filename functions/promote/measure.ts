@@ -23,24 +23,34 @@ export interface MeasureDeps {
   latencyWarmup: number;
 }
 
-/** Compares a version's inputs with the live feature set: name, version, columns in order, and the ONNX width. */
+/**
+ * Compares a version's inputs with the live feature set: same name and version; a risk model takes exactly the
+ * live columns in order (its rows are the live vectors), a segment model a subset of them (score feeds it its own
+ * columns by name); and the ONNX width equals the model's column count.
+ */
 export function signatureOf(candidate: ModelVersion, live: LiveFeatureSet): SignatureMeasurement {
   const fs = candidate.lineage.featureSet;
   const differences: string[] = [];
   if (fs.name !== live.name) differences.push(`feature set ${fs.name}, live ${live.name}`);
   if (fs.version !== live.version)
     differences.push(`feature set version ${fs.version}, live ${live.version}`);
-  const at = fs.columns.findIndex((c, i) => c !== live.columns[i]);
-  if (fs.columns.length !== live.columns.length || at >= 0) {
-    const where = at >= 0 ? at : Math.min(fs.columns.length, live.columns.length);
-    differences.push(
-      `${fs.columns.length} columns, live ${live.columns.length}; first difference at position ${where} ` +
-        `(${fs.columns[where] ?? 'none'} vs ${live.columns[where] ?? 'none'})`,
-    );
+  if (candidate.name === 'risk') {
+    const at = fs.columns.findIndex((c, i) => c !== live.columns[i]);
+    if (fs.columns.length !== live.columns.length || at >= 0) {
+      const where = at >= 0 ? at : Math.min(fs.columns.length, live.columns.length);
+      differences.push(
+        `${fs.columns.length} columns, live ${live.columns.length}; first difference at position ${where} ` +
+          `(${fs.columns[where] ?? 'none'} vs ${live.columns[where] ?? 'none'})`,
+      );
+    }
+  } else {
+    const unknown = fs.columns.filter((c) => !live.columns.includes(c));
+    if (unknown.length > 0)
+      differences.push(`columns the live pipeline does not compute: ${unknown.join(', ')}`);
   }
-  if (candidate.signature.width !== live.columns.length) {
+  if (candidate.signature.width !== fs.columns.length) {
     differences.push(
-      `the model takes ${candidate.signature.width} inputs, live rows have ${live.columns.length}`,
+      `the model takes ${candidate.signature.width} inputs, its lineage names ${fs.columns.length} columns`,
     );
   }
   return {

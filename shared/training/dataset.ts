@@ -45,7 +45,7 @@ export async function readLabelledRows(opts: {
         fraud.set(label.data.transactionId, { isFraud: label.data.isFraud, at: label.data.labelledAt });
     }
   }
-  const rows = buildTrainingRows(opts.featureSet, transactions);
+  const rows = buildTrainingRows(opts.featureSet, transactions).filter((row) => row.time >= opts.range.from);
   const labels = rows.map((row) => (fraud.get(row.transactionId)?.isFraud ? 1 : 0));
   const labelled = rows.filter((row) => fraud.has(row.transactionId)).length;
   return { columns: opts.featureSet.columns, rows, labels, labelled };

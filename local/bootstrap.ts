@@ -1,0 +1,69 @@
+// First champions for an empty registry: replay the history through the loop, then train risk and segment on it.
+import { EventTypes, makeEvent, type ModelName } from '../shared/events/index.ts';
+import { createHttpSink, type Logger } from '../shared/runtime/index.ts';
+import type { createSource } from './demo/source.ts';
+import type { Loop } from './loop.ts';
+
+/**
+ * Replays the generated history (so the online store holds every customer's recent past), waits for the broker to
+ * drain, and, for each model without a champion, asks for training through the loop itself (training.requested →
+ * launch-training → local trainer → model.trained → promote) and waits for the promotion.
+ */
+export async function bootstrapChampions(opts: {
+  loop: Loop;
+  source: ReturnType<typeof createSource>;
+  say: (line: string) => void;
+  log: Logger;
+  timeoutMs?: number;
+}): Promise<void> {
+  const { loop, source, say } = opts;
+  const days = Math.round((source.timeline.liveStart - source.timeline.historyStart) / 86_400_000);
+  say(`history: replaying ${days} days of transactions through the broker…`);
+  const sent = await source.history();
+  await loop.whenIdle();
+  say(`history: ${sent} events through ingest → featurize → score → detect-drift`);
+  const sink = createHttpSink({ url: loop.brokerUrl, retries: 3, backoffMs: 200, timeoutMs: 5000 });
+  for (const model of ['risk', 'segment'] as const satisfies readonly ModelName[]) {
+    const champion = await loop.registry.alias(model, 'champion');
+    if (champion !== null) {
+      say(`${model}: champion v${champion} found in the registry`);
+      continue;
+    }
+    say(`${model}: no champion yet — training the first one on the history…`);
+    const before = loop.state.snapshot({ deadLetters: [], broker: null }).models.length;
+    await sink.publish(
+      makeEvent({
+        type: EventTypes.trainingRequested,
+        source: 'flywheel/local-runner',
+        subject: model,
+        data: { model, reason: 'bootstrap: empty registry', range: bootstrapRange(source.timeline) },
+        extensions: { flywheelmodel: model },
+      }),
+    );
+    const deadline = Date.now() + (opts.timeoutMs ?? 300_000);
+    for (;;) {
+      const version = await loop.registry.alias(model, 'champion');
+      if (version !== null) {
+        say(`${model}: champion v${version} promoted`);
+        break;
+      }
+      const failed = loop.state
+        .snapshot({ deadLetters: [], broker: null })
+        .models.slice(before)
+        .find((e) => e.model === model && (e.kind === 'failed' || e.kind === 'rejected'));
+      if (failed) throw new Error(`first ${model} model ${failed.kind}: ${failed.detail}`);
+      if (Date.now() > deadline)
+        throw new Error(`no ${model} champion after ${opts.timeoutMs ?? 300_000} ms`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+/**
+ * The first training range: the history after its first days, which only warm the 30-day windows up (rows there
+ * would see short histories that live traffic never has). Half the history or 30 days, whichever is less.
+ */
+export function bootstrapRange(t: { historyStart: number; liveStart: number }): { from: number; to: number } {
+  const warmUp = Math.min(30 * 86_400_000, (t.liveStart - t.historyStart) / 2);
+  return { from: Math.round(t.historyStart + warmUp), to: Math.round(t.liveStart) };
+}

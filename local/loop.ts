@@ -1,0 +1,242 @@
+// The whole loop in one process: the broker (routing by eventing/ Triggers), every function on its port, the local trainer.
+import path from 'node:path';
+import { serve as serveNode } from '@hono/node-server';
+import { Hono } from 'hono';
+import { detectDriftFunction } from '../functions/detect-drift/function.ts';
+import { featurizeFunction } from '../functions/featurize/function.ts';
+import { ingestFunction } from '../functions/ingest/function.ts';
+import { launchTrainingFunction } from '../functions/launch-training/function.ts';
+import {
+  localExecutor,
+  localOutputDir,
+  type TrainerExit,
+} from '../functions/launch-training/local-executor.ts';
+import { promoteFunction } from '../functions/promote/function.ts';
+import { scoreFunction } from '../functions/score/function.ts';
+import type { Config } from '../shared/config/index.ts';
+import type { EventType, FlywheelEvent, FunctionName, ModelName } from '../shared/events/index.ts';
+import { createEventLog } from '../shared/log/index.ts';
+import { ModelRegistry } from '../shared/registry/index.ts';
+import {
+  createHttpSink,
+  type FunctionDefinition,
+  type Logger,
+  type RunningFunction,
+  serve,
+} from '../shared/runtime/index.ts';
+import { createStore } from '../shared/store/index.ts';
+import { modelTrained, readResult, registerResult, trainingFailed } from '../shared/training/result.ts';
+import { createBroker, loadTriggers } from './broker/index.ts';
+import { type LoopSnapshot, LoopState } from './state.ts';
+
+/** Port offsets from FLYWHEEL_PORT_BASE (DESIGN §7): the broker and dashboard on the base, then one port per function. */
+export const PORT_OFFSETS: Record<FunctionName | 'broker', number> = {
+  broker: 0,
+  ingest: 1,
+  featurize: 2,
+  score: 3,
+  'detect-drift': 4,
+  'launch-training': 5,
+  promote: 6,
+};
+
+export interface Loop {
+  state: LoopState;
+  brokerUrl: string;
+  urls: Record<FunctionName, string>;
+  registry: ModelRegistry;
+  /** Stops one function's server (connections refused) — what a crashed pod looks like to the broker. */
+  stopFunction(name: FunctionName): Promise<void>;
+  /** Starts a stopped function again on its port. */
+  startFunction(name: FunctionName): Promise<void>;
+  /** The loop's picture now, broker stats and dead letters included. */
+  snapshot(): LoopSnapshot;
+  /** Resolves when the broker has nothing queued or in flight. */
+  whenIdle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts the broker, the six functions and the local trainer executor on the embedded defaults (or Redis/Kafka). */
+export async function startLoop(opts: {
+  config: Config;
+  log: Logger;
+  host?: string;
+  /** Extra routes on the broker's port (the dashboard). */
+  routes?: (app: Hono, snapshot: () => LoopSnapshot) => void;
+  /** Called with every event a function takes in or replies with (tests reconcile with it). */
+  onEvent?: (event: FlywheelEvent, by: FunctionName, direction: 'in' | 'out') => void;
+}): Promise<Loop> {
+  const { config, log } = opts;
+  const host = opts.host ?? '127.0.0.1';
+  const base = config.FLYWHEEL_PORT_BASE;
+  const url = (name: FunctionName | 'broker') => `http://127.0.0.1:${base + PORT_OFFSETS[name]}`;
+  const brokerUrl = `${url('broker')}/`;
+  const state = new LoopState();
+  const store = createStore({
+    redisUrl: config.REDIS_URL,
+    timeoutMs: config.DEPENDENCY_TIMEOUT_MS,
+    log: log.child({ part: 'store' }),
+  });
+  const eventLog = createEventLog({
+    brokers: config.KAFKA_BROKERS,
+    topic: config.KAFKA_TOPIC,
+    clientId: config.KAFKA_CLIENT_ID,
+    dataDir: config.FLYWHEEL_DATA_DIR,
+    timeoutMs: config.DEPENDENCY_TIMEOUT_MS,
+    log: log.child({ part: 'log' }),
+  });
+  const registry = new ModelRegistry({ store, artifactDir: path.join(config.FLYWHEEL_DATA_DIR, 'models') });
+  const sink = createHttpSink({
+    url: brokerUrl,
+    retries: config.SINK_RETRIES,
+    backoffMs: config.SINK_BACKOFF_MS,
+    timeoutMs: config.SINK_TIMEOUT_MS,
+  });
+  const publish = async (event: FlywheelEvent) => {
+    state.observe(event);
+    opts.onEvent?.(event, 'ingest', 'out');
+    await sink.publish(event);
+  };
+
+  // The local trainer: a child process per run; its result is registered here and announced as model.trained.
+  const onExit = async (exit: TrainerExit) => {
+    const model = exit.model as ModelName;
+    try {
+      if (exit.code !== 0) throw new Error(`trainer exited with ${exit.code ?? exit.signal}`);
+      const record = await registerResult(registry, await readResult(exit.outputPath));
+      log.info({ model, version: record.version }, 'trained model registered');
+      await publish(modelTrained(record));
+    } catch (err) {
+      log.warn({ err, model }, 'training failed');
+      await publish(trainingFailed({ model, reason: (err as Error).message, jobName: exit.jobName })).catch(
+        () => {},
+      );
+    }
+  };
+  const executor = localExecutor({
+    outputDir: localOutputDir(config.FLYWHEEL_DATA_DIR),
+    log: log.child({ part: 'trainer' }),
+    env: {
+      ...process.env,
+      FLYWHEEL_DATA_DIR: config.FLYWHEEL_DATA_DIR,
+      KAFKA_BROKERS: config.KAFKA_BROKERS ?? '',
+      LOG_LEVEL: 'warn',
+    },
+    onExit: (exit) => {
+      void onExit(exit);
+    },
+  });
+
+  const fnLog = (name: string) => log.child({ function: name });
+  const score = scoreFunction({ store, registry, config, log: fnLog('score'), ownsStore: false });
+  const defs: Record<FunctionName, FunctionDefinition<EventType>> = {
+    ingest: shared(ingestFunction({ store, eventLog, sink: { publish }, config })),
+    featurize: shared(featurizeFunction({ store, config })),
+    score: shared(score.def),
+    'detect-drift': shared(detectDriftFunction({ store, registry, config, log: fnLog('detect-drift') })),
+    'launch-training': launchTrainingFunction({
+      executor,
+      config,
+    }) as unknown as FunctionDefinition<EventType>,
+    promote: shared(promoteFunction({ store, registry, config, log: fnLog('promote') })),
+  };
+  await score.models.start();
+
+  const running = new Map<FunctionName, RunningFunction>();
+  const startFunction = async (name: FunctionName) => {
+    if (running.has(name)) return;
+    const def = observed(defs[name], name, state, opts.onEvent);
+    running.set(
+      name,
+      await serve(def, {
+        port: base + PORT_OFFSETS[name],
+        host,
+        log: fnLog(name),
+        maxBodyBytes: config.MAX_BODY_BYTES,
+        shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+      }),
+    );
+  };
+  for (const name of Object.keys(defs) as FunctionName[]) await startFunction(name);
+
+  const broker = createBroker({
+    triggers: await loadTriggers(path.resolve('eventing')),
+    resolve: (service) => {
+      if (service in PORT_OFFSETS) return url(service as FunctionName);
+      throw new Error(`no local function for Service ${service}`);
+    },
+    queueCapacity: config.BROKER_QUEUE_CAPACITY,
+    concurrency: config.BROKER_CONCURRENCY,
+    deadLetterFile: path.join(config.FLYWHEEL_DATA_DIR, 'dead-letters.jsonl'),
+    log: log.child({ part: 'broker' }),
+  });
+  const app = new Hono();
+  const snapshot = () => state.snapshot({ deadLetters: broker.deadLetters(), broker: broker.stats() });
+  opts.routes?.(app, snapshot);
+  app.route('/', broker.app);
+  await broker.start();
+  const server = await new Promise<ReturnType<typeof serveNode>>((resolve) => {
+    const s = serveNode({ fetch: app.fetch, port: base, hostname: host }, () => resolve(s));
+  });
+  const ticker = setInterval(() => state.tick(), 1000);
+  ticker.unref();
+  for (const m of ['risk', 'segment'] as const) state.champions[m] = await registry.alias(m, 'champion');
+
+  return {
+    state,
+    brokerUrl,
+    urls: Object.fromEntries((Object.keys(defs) as FunctionName[]).map((n) => [n, url(n)])) as Record<
+      FunctionName,
+      string
+    >,
+    registry,
+    async stopFunction(name) {
+      const fn = running.get(name);
+      running.delete(name);
+      await fn?.close();
+    },
+    startFunction,
+    snapshot,
+    whenIdle: () => broker.whenIdle(),
+    async stop() {
+      clearInterval(ticker);
+      const report = await broker.stop({ graceMs: 3000 });
+      if (!report.drained) log.warn({ left: report.left.length }, 'broker stopped with events left');
+      await new Promise<void>((r) => server.close(() => r()));
+      for (const fn of running.values()) await fn.close();
+      running.clear();
+      await executor.close?.();
+      await score.models.close();
+      await eventLog.close();
+      await store.close();
+    },
+  };
+}
+
+/** The store and log are shared by every function here: closing is the loop's job, not each function's. */
+function shared<A extends EventType>(def: FunctionDefinition<A>): FunctionDefinition<EventType> {
+  return { ...def, close: async () => {} } as unknown as FunctionDefinition<EventType>;
+}
+
+/** Wraps a function so the loop's state sees every event it takes and every reply it gives (and score's latency). */
+function observed(
+  def: FunctionDefinition<EventType>,
+  name: FunctionName,
+  state: LoopState,
+  onEvent?: (event: FlywheelEvent, by: FunctionName, direction: 'in' | 'out') => void,
+): FunctionDefinition<EventType> {
+  return {
+    ...def,
+    async handle(event, ctx) {
+      const started = performance.now();
+      const outcome = await def.handle(event, ctx);
+      onEvent?.(event, name, 'in');
+      if (outcome.kind === 'reply') onEvent?.(outcome.event, name, 'out');
+      if (def.name === 'score') state.scoreLatency(performance.now() - started);
+      if (def.name === 'launch-training' && outcome.kind === 'accepted')
+        state.training = outcome.detail ?? state.training;
+      if (outcome.kind === 'reply') state.observe(outcome.event);
+      return outcome;
+    },
+  };
+}
