@@ -64,11 +64,16 @@ function driftTabs(models: string[]): Node {
   return tabs;
 }
 
+/** The throughput panel's inner width (the chart is drawn at it); 600 before layout. */
+function chartWidth(): number {
+  return document.querySelector('[data-panel="throughput"] .body')?.clientWidth || 600;
+}
+
 function render(s: LoopSnapshot): void {
   header(s);
   fill(
     '[data-panel="throughput"] .body',
-    throughputChart({ samples: s.throughput, now: s.now, totals: s.totals }),
+    throughputChart({ samples: s.throughput, now: s.now, totals: s.totals, width: chartWidth() }),
   );
   const models = driftModels(s.drift);
   if (models.length > 0 && !models.includes(driftModel)) driftModel = models[0] ?? 'risk';
@@ -105,4 +110,7 @@ async function poll(): Promise<void> {
   }
 }
 
+window.addEventListener('resize', () => {
+  if (latest) render(latest);
+});
 void poll();

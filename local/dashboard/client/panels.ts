@@ -32,7 +32,7 @@ export function modelTimeline(events: readonly ModelEvent[]): Node {
           h('span', { class: 'ev-model' }, e.model, e.version === null ? '' : ` v${e.version}`),
           h('time', { class: 'muted' }, clock(e.t)),
         ),
-        e.detail ? h('div', { class: 'ev-detail' }, e.detail) : null,
+        e.detail ? h('div', { class: 'ev-detail', title: e.detail }, e.detail) : null,
       ),
     );
   return h('ol', { class: 'timeline' }, ...items);

@@ -2,8 +2,8 @@
 import type { ThroughputSample } from '../../state.ts';
 import { empty, h, int, svg } from './dom.ts';
 
-const W = 600;
-const H = 250;
+/** Drawn in CSS pixels at the panel's width, so labels keep their size on any screen. */
+const H = 220;
 const PAD = { left: 44, right: 14, top: 14, bottom: 26 };
 const MAX_SPAN_MS = 5 * 60_000;
 const MIN_SPAN_MS = 60_000;
@@ -30,8 +30,11 @@ export function throughputChart(input: {
   samples: readonly ThroughputSample[];
   now: number;
   totals: { ingested: number; scored: number };
+  /** The width to draw at (the panel body's), in CSS pixels. */
+  width: number;
 }): Node {
   const { samples, now } = input;
+  const W = Math.max(280, Math.round(input.width));
   const first = samples[0];
   if (!first) return empty('Waiting for the first second of traffic…');
   const span = Math.min(MAX_SPAN_MS, Math.max(MIN_SPAN_MS, now - first.t));
@@ -66,8 +69,9 @@ export function throughputChart(input: {
     const area = `${x(shown[0]?.t ?? last.t).toFixed(1)},${y(0)} ${line((s) => s.ingested)} ${x(last.t).toFixed(1)},${y(0)}`;
     chart.appendChild(svg('polygon', { points: area, class: 'area ingested' }));
   }
-  chart.appendChild(svg('polyline', { points: line((s) => s.scored), class: 'series scored' }));
+  // scored (dashed) on top: it mostly runs on the ingested line, and both must stay visible
   chart.appendChild(svg('polyline', { points: line((s) => s.ingested), class: 'series ingested' }));
+  chart.appendChild(svg('polyline', { points: line((s) => s.scored), class: 'series scored' }));
   if (last) {
     chart.appendChild(svg('circle', { cx: x(last.t), cy: y(last.scored), r: 3, class: 'dot scored' }));
     chart.appendChild(svg('circle', { cx: x(last.t), cy: y(last.ingested), r: 3, class: 'dot ingested' }));
