@@ -60,10 +60,11 @@ export async function bootstrapChampions(opts: {
 }
 
 /**
- * The first training range: the history after its first days, which only warm the 30-day windows up (rows there
- * would see short histories that live traffic never has). Half the history or 30 days, whichever is less.
+ * The first training range: the history after its first 30 days, which only warm the 30-day windows up (rows there
+ * would see shorter histories than live traffic ever has). At least the last 7 days are kept when the history is short.
  */
 export function bootstrapRange(t: { historyStart: number; liveStart: number }): { from: number; to: number } {
-  const warmUp = Math.min(30 * 86_400_000, (t.liveStart - t.historyStart) / 2);
+  const day = 86_400_000;
+  const warmUp = Math.max(0, Math.min(30 * day, t.liveStart - t.historyStart - 7 * day));
   return { from: Math.round(t.historyStart + warmUp), to: Math.round(t.liveStart) };
 }

@@ -17,7 +17,7 @@ const HELP = `npm start [-- options]   the whole Flywheel loop on this machine
   --drift-after S     seconds into the live phase when prices rise and the merchant mix shifts (default 60)
   --seed N            seed of the synthetic customers and transactions (default 7)
   --customers N       synthetic customers (default 300)
-  --history-days N    days of history replayed to train the first champions (default 40; the first 30 warm the windows up)
+  --history-days N    days of history replayed to train the first champions (default 45; the first 30 warm the windows up)
   --invalid-share X   share of live events sent broken on purpose, to show the dead-letter sink (default 0.002)
   --data-dir DIR      where the file log, models, dead letters and logs go (default .flywheel/run-<time>)
   --port-base N       the broker and dashboard port; functions take the next six (default FLYWHEEL_PORT_BASE or 8080)
@@ -33,7 +33,7 @@ const { values } = parseArgs({
     'drift-after': { type: 'string', default: '60' },
     seed: { type: 'string', default: '7' },
     customers: { type: 'string', default: '300' },
-    'history-days': { type: 'string', default: '40' },
+    'history-days': { type: 'string', default: '45' },
     'invalid-share': { type: 'string', default: '0.002' },
     'data-dir': { type: 'string' },
     'port-base': { type: 'string' },

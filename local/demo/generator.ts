@@ -96,7 +96,7 @@ export const DEFAULT_GENERATOR: GeneratorOptions = {
   driftAt: Number.POSITIVE_INFINITY,
   driftAmountFactor: 1.8,
   legitLabelRate: 0.05,
-  labelDelayMs: { min: 2 * HOUR, max: 3 * DAY },
+  labelDelayMs: { min: 2 * HOUR, max: DAY },
 };
 
 /** One generated transaction with the truth behind it. */

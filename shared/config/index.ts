@@ -81,6 +81,7 @@ export const ConfigSchema = z.object({
   TRAINING_CONFIGMAP: z.string().min(1).default('flywheel-config'),
   TRAINING_SECRET: z.string().min(1).default('flywheel-secrets'),
   TRAINING_LOOKBACK_MS: int(30 * 24 * 3_600_000),
+  TRAINING_LABEL_MATURITY_MS: int(24 * 3_600_000),
   FLYWHEEL_PORT_BASE: int(8080),
   BROKER_QUEUE_CAPACITY: int(5000),
   BROKER_CONCURRENCY: int(8),

@@ -66,6 +66,7 @@ export async function runTrainerCli(argv: readonly string[]): Promise<number> {
         values.backend ?? (config.TRAINING_BACKEND === 'auto' ? undefined : config.TRAINING_BACKEND),
       ),
       cudaVisibleDevices: config.CUDA_VISIBLE_DEVICES,
+      labelMaturityMs: model.data === 'risk' ? config.TRAINING_LABEL_MATURITY_MS : 0,
     });
     log.info(
       { model: result.model, metrics: result.lineage.metrics, backend: result.lineage.backend },

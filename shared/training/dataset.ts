@@ -17,15 +17,22 @@ export interface LabelledRows {
 }
 
 /**
- * Reads `range` from the log, drops repeated records (the log is at-least-once: a retried ingest may append an
- * event twice), featurizes the transactions with the same code as featurize, and joins labels by transaction id.
+ * Rows for the transactions in `range`, each featurized point-in-time from the events before it — including the
+ * feature set's retention before the range, so the first rows of a range see full windows, as serving does. Drops
+ * repeated records (the log is at-least-once: a retried ingest may append an event twice) and joins labels by
+ * transaction id.
  */
 export async function readLabelledRows(opts: {
   eventLog: EventLog;
   range: TimeRange;
   featureSet: FeatureSet;
+  /** Transactions younger than this at the range's end are left out: their labels (chargebacks) may not have come yet. */
+  labelMaturityMs?: number;
 }): Promise<LabelledRows> {
-  const records = await opts.eventLog.readRange(opts.range);
+  const records = await opts.eventLog.readRange({
+    from: Math.max(0, opts.range.from - opts.featureSet.retentionMs),
+    to: opts.range.to,
+  });
   const seen = new Set<string>();
   const transactions = [];
   const fraud = new Map<string, { isFraud: boolean; at: number }>();
@@ -45,7 +52,10 @@ export async function readLabelledRows(opts: {
         fraud.set(label.data.transactionId, { isFraud: label.data.isFraud, at: label.data.labelledAt });
     }
   }
-  const rows = buildTrainingRows(opts.featureSet, transactions).filter((row) => row.time >= opts.range.from);
+  const matureBefore = opts.range.to - (opts.labelMaturityMs ?? 0);
+  const rows = buildTrainingRows(opts.featureSet, transactions).filter(
+    (row) => row.time >= opts.range.from && row.time < matureBefore,
+  );
   const labels = rows.map((row) => (fraud.get(row.transactionId)?.isFraud ? 1 : 0));
   const labelled = rows.filter((row) => fraud.has(row.transactionId)).length;
   return { columns: opts.featureSet.columns, rows, labels, labelled };

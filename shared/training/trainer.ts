@@ -44,6 +44,8 @@ export interface TrainingRequest {
   holdoutShare?: number;
   risk?: Partial<RiskTrainingConfig>;
   segment?: Partial<SegmentTrainingConfig>;
+  /** Rows younger than this at the range's end are left out (labels still to come); TRAINING_LABEL_MATURITY_MS. */
+  labelMaturityMs?: number;
   /** Most holdout rows kept with the version for promotion gates (the newest ones). */
   maxHoldoutRows?: number;
 }

@@ -74,7 +74,7 @@ describe('the local loop', () => {
       rate: 60,
       durationSec: 150,
       driftAfterSec: 6,
-      historyDays: 36,
+      historyDays: 42,
       invalidShare: 0.01,
     });
   });
