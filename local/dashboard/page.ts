@@ -71,7 +71,7 @@ export function buildDashboardPage(options: { psiThreshold: number }): Dashboard
 </header>
 <div class="totals">
 ${card({ key: 'ingested', label: 'Ingested', sub: [`${slot('featurized')} featurized`, `${slot('labels')} labels`] })}
-${card({ key: 'scored', label: 'Scored', sub: ['score.computed'] })}
+${card({ key: 'scored', label: 'Scored', sub: [slot('scored-by-version')] })}
 ${card({ key: 'events-per-second', label: 'Events / s', sub: ['ingested, last 5 s'] })}
 ${card({ key: 'score-p99-ms', label: 'Score p99', unit: 'ms', sub: ['handler latency'] })}
 ${card({ key: 'champion-risk', label: 'Risk model', sub: ['champion'] })}

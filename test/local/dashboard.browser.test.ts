@@ -213,6 +213,10 @@ describe('dashboard in headless Chromium', () => {
       fed.ingested.toLocaleString('en-US'),
     );
     assert.equal(await text(page, '[data-total="scored"]'), fed.scored.toLocaleString('en-US'));
+    assert.equal(
+      await text(page, '[data-total="scored-by-version"]'),
+      `v1 ${fed.scored.toLocaleString('en-US')}`,
+    );
     for (const key of ['throughput', 'drift', 'models', 'high-risk', 'dead-letters']) {
       const panel = page.locator(`[data-panel="${key}"]`);
       assert.equal(await panel.isVisible(), true, `${key} is visible`);
@@ -298,6 +302,8 @@ describe('dashboard in headless Chromium', () => {
     const ingested = (fed.ingested + 25).toLocaleString('en-US');
     assert.equal(await shows(page, '[data-total="ingested"]', ingested), ingested);
     assert.equal(await shows(page, '[data-total="champion-risk"]', 'v3'), 'v3');
+    const byVersion = `v3 20 · v1 ${fed.scored.toLocaleString('en-US')}`;
+    assert.equal(await shows(page, '[data-total="scored-by-version"]', byVersion), byVersion);
     assert.equal(await shows(page, '[data-panel="dead-letters"] .count', '4'), '4');
     assert.match(await seen(page.locator('[data-panel="models"] li').first()), /promoted\s+risk v3/);
     assert.equal(await text(page, '[data-broker="accepted"]'), '4');

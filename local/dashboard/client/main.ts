@@ -24,9 +24,21 @@ function isSnapshot(x: unknown): x is LoopSnapshot {
   );
 }
 
+/** Scores per risk model version, newest three first: "v3 120 · v2 4,210". */
+function byVersion(counts: Record<string, number> | undefined): string {
+  const entries = Object.entries(counts ?? {}).sort((a, b) => Number(b[0]) - Number(a[0]));
+  return entries.length === 0
+    ? 'by model version'
+    : entries
+        .slice(0, 3)
+        .map(([v, n]) => `v${v} ${int(n)}`)
+        .join(' · ');
+}
+
 function header(s: LoopSnapshot): void {
   setText('[data-total="ingested"]', int(s.totals.ingested));
   setText('[data-total="scored"]', int(s.totals.scored));
+  setText('[data-total="scored-by-version"]', byVersion(s.scoredByVersion));
   setText('[data-total="featurized"]', int(s.totals.featurized));
   setText('[data-total="labels"]', int(s.totals.labels));
   setText('[data-total="events-per-second"]', fixed(s.eventsPerSecond, 1));
@@ -73,7 +85,7 @@ function render(s: LoopSnapshot): void {
   header(s);
   fill(
     '[data-panel="throughput"] .body',
-    throughputChart({ samples: s.throughput, now: s.now, totals: s.totals, width: chartWidth() }),
+    throughputChart({ samples: s.throughput, now: s.now, width: chartWidth() }),
   );
   const models = driftModels(s.drift);
   if (models.length > 0 && !models.includes(driftModel)) driftModel = models[0] ?? 'risk';

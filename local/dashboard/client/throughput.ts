@@ -29,7 +29,6 @@ function axisLabel(msBeforeNow: number, spanMs: number): string {
 export function throughputChart(input: {
   samples: readonly ThroughputSample[];
   now: number;
-  totals: { ingested: number; scored: number };
   /** The width to draw at (the panel body's), in CSS pixels. */
   width: number;
 }): Node {
@@ -103,7 +102,6 @@ export function throughputChart(input: {
     figure(int(sum((s) => s.ingested)), 'ingested in the last minute'),
     figure(int(sum((s) => s.scored)), 'scored'),
     figure(`${int(peak)}/s`, 'peak'),
-    figure(int(Math.max(0, input.totals.ingested - input.totals.scored)), 'ingested, not yet scored'),
   );
   const frag = document.createDocumentFragment();
   frag.append(legend, chart, summary);
