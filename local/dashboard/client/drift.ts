@@ -6,9 +6,14 @@ import { clock, empty, fixed, h } from './dom.ts';
 const MAX_COLUMNS = 40;
 const MIN_COLUMNS = 24;
 
+/** The calm end of the scale blends into the panel: pale on a light page, slate on a dark one. */
+const CALM: [number, number, number] = matchMedia('(prefers-color-scheme: dark)').matches
+  ? [48, 58, 74]
+  : [233, 238, 245];
+
 /** Colour stops as a share of the threshold: calm, moderate (half the threshold), at it, and well past it. */
 const STOPS: readonly [number, [number, number, number]][] = [
-  [0, [233, 238, 245]],
+  [0, CALM],
   [0.5, [252, 224, 140]],
   [1, [245, 140, 50]],
   [1.75, [214, 40, 40]],
