@@ -75,7 +75,12 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 say(
   `Flywheel local loop — data in ${path.relative(process.cwd(), dataDir)}, logs in ${path.relative(process.cwd(), path.join(dataDir, 'flywheel.log'))}`,
 );
-const loop = await startLoop({ config, log, host: '0.0.0.0', routes: dashboardRoutes });
+const loop = await startLoop({
+  config,
+  log,
+  host: '0.0.0.0',
+  routes: (app, snapshot) => dashboardRoutes(app, snapshot, { psiThreshold: config.DRIFT_PSI_THRESHOLD }),
+});
 say(
   `broker + dashboard: http://localhost:${config.FLYWHEEL_PORT_BASE}/dashboard   (functions on ports ${config.FLYWHEEL_PORT_BASE + 1}–${config.FLYWHEEL_PORT_BASE + 6})`,
 );
