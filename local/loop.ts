@@ -15,7 +15,7 @@ import { promoteFunction } from '../functions/promote/function.ts';
 import { scoreFunction } from '../functions/score/function.ts';
 import type { Config } from '../shared/config/index.ts';
 import type { EventType, FlywheelEvent, FunctionName, ModelName } from '../shared/events/index.ts';
-import { createEventLog } from '../shared/log/index.ts';
+import { eventLogFromConfig } from '../shared/log/index.ts';
 import { ModelRegistry } from '../shared/registry/index.ts';
 import {
   createHttpSink,
@@ -24,7 +24,7 @@ import {
   type RunningFunction,
   serve,
 } from '../shared/runtime/index.ts';
-import { createStore } from '../shared/store/index.ts';
+import { storeFromConfig } from '../shared/store/index.ts';
 import { modelTrained, readResult, registerResult, trainingFailed } from '../shared/training/result.ts';
 import { createBroker, loadTriggers } from './broker/index.ts';
 import { type LoopSnapshot, LoopState } from './state.ts';
@@ -72,19 +72,8 @@ export async function startLoop(opts: {
   const url = (name: FunctionName | 'broker') => `http://127.0.0.1:${base + PORT_OFFSETS[name]}`;
   const brokerUrl = `${url('broker')}/`;
   const state = new LoopState();
-  const store = createStore({
-    redisUrl: config.REDIS_URL,
-    timeoutMs: config.DEPENDENCY_TIMEOUT_MS,
-    log: log.child({ part: 'store' }),
-  });
-  const eventLog = createEventLog({
-    brokers: config.KAFKA_BROKERS,
-    topic: config.KAFKA_TOPIC,
-    clientId: config.KAFKA_CLIENT_ID,
-    dataDir: config.FLYWHEEL_DATA_DIR,
-    timeoutMs: config.DEPENDENCY_TIMEOUT_MS,
-    log: log.child({ part: 'log' }),
-  });
+  const store = storeFromConfig(config, log.child({ part: 'store' }));
+  const eventLog = eventLogFromConfig(config, log.child({ part: 'log' }));
   const registry = new ModelRegistry({ store, artifactDir: path.join(config.FLYWHEEL_DATA_DIR, 'models') });
   const sink = createHttpSink({
     url: brokerUrl,

@@ -183,7 +183,8 @@ export class LoopState {
           kind: 'promoted',
           model: d.model.name,
           version: d.model.version,
-          detail: d.previous === null ? `first ${d.alias}` : `${d.alias}: v${d.previous} → v${d.model.version}`,
+          detail:
+            d.previous === null ? `first ${d.alias}` : `${d.alias}: v${d.previous} → v${d.model.version}`,
         });
         break;
       }

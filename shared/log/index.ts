@@ -46,3 +46,25 @@ export function createEventLog(opts: EventLogOptions): EventLog {
   opts.log.info({ dir }, `event log: embedded file log at ${dir} (set KAFKA_BROKERS for Kafka)`);
   return createFileEventLog({ dataDir: opts.dataDir, topic: opts.topic, log: opts.log });
 }
+
+/** The event log the configuration names (KAFKA_BROKERS, KAFKA_TOPIC, FLYWHEEL_DATA_DIR…). */
+export function eventLogFromConfig(
+  config: {
+    KAFKA_BROKERS?: string | undefined;
+    KAFKA_TOPIC: string;
+    KAFKA_CLIENT_ID: string;
+    FLYWHEEL_DATA_DIR: string;
+    DEPENDENCY_TIMEOUT_MS: number;
+  },
+  log: Logger,
+  opts: { clientSuffix?: string; timeoutMs?: number } = {},
+): EventLog {
+  return createEventLog({
+    brokers: config.KAFKA_BROKERS,
+    topic: config.KAFKA_TOPIC,
+    clientId: `${config.KAFKA_CLIENT_ID}${opts.clientSuffix ?? ''}`,
+    dataDir: config.FLYWHEEL_DATA_DIR,
+    timeoutMs: opts.timeoutMs ?? config.DEPENDENCY_TIMEOUT_MS,
+    log,
+  });
+}

@@ -5,7 +5,7 @@ import { loadConfig } from '../config/index.ts';
 import { MODEL_NAMES, type ModelName } from '../events/index.ts';
 import { customerFeatures } from '../features/index.ts';
 import { createLogger } from '../runtime/logger.ts';
-import { createStore } from '../store/index.ts';
+import { storeFromConfig } from '../store/index.ts';
 import { ModelRegistry } from './registry.ts';
 import { AliasSchema } from './schemas.ts';
 
@@ -48,7 +48,7 @@ export async function runModelsCli(
   const log = createLogger({ name: 'flywheel-models', level: 'warn' });
   if (!config.REDIS_URL)
     log.warn('REDIS_URL is not set: using an embedded store that ends with this command');
-  const store = createStore({ redisUrl: config.REDIS_URL, timeoutMs: config.DEPENDENCY_TIMEOUT_MS, log });
+  const store = storeFromConfig(config, log);
   const registry = new ModelRegistry({ store, artifactDir: `${config.FLYWHEEL_DATA_DIR}/models` });
   const actor = `cli:${process.env.USER ?? 'unknown'}`;
   try {

@@ -41,3 +41,11 @@ function redactUrl(url: string): string {
     return '(unparsable url)';
   }
 }
+
+/** The store the configuration names (REDIS_URL, DEPENDENCY_TIMEOUT_MS): what every main.ts and tool starts with. */
+export function storeFromConfig(
+  config: { REDIS_URL?: string | undefined; DEPENDENCY_TIMEOUT_MS: number },
+  log: Logger,
+): OnlineStore {
+  return createStore({ redisUrl: config.REDIS_URL, timeoutMs: config.DEPENDENCY_TIMEOUT_MS, log });
+}

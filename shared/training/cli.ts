@@ -3,11 +3,11 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/index.ts';
 import { ModelNameSchema } from '../events/index.ts';
 import { customerFeatures } from '../features/index.ts';
-import { createEventLog } from '../log/index.ts';
+import { eventLogFromConfig } from '../log/index.ts';
 import { ModelRegistry } from '../registry/index.ts';
 import { sinkFromConfig } from '../runtime/boot.ts';
 import { createLogger } from '../runtime/logger.ts';
-import { createStore } from '../store/index.ts';
+import { storeFromConfig } from '../store/index.ts';
 import { parseBackendName } from './backend.ts';
 import { modelTrained, registerResult, trainingFailed, writeResult } from './result.ts';
 import { train } from './trainer.ts';
@@ -46,13 +46,9 @@ export async function runTrainerCli(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const sink = sinkFromConfig(config, log);
-  const eventLog = createEventLog({
-    brokers: config.KAFKA_BROKERS,
-    topic: config.KAFKA_TOPIC,
-    clientId: `${config.KAFKA_CLIENT_ID}-trainer`,
-    dataDir: config.FLYWHEEL_DATA_DIR,
+  const eventLog = eventLogFromConfig(config, log, {
+    clientSuffix: '-trainer',
     timeoutMs: Math.max(config.DEPENDENCY_TIMEOUT_MS, 10_000),
-    log,
   });
   try {
     const result = await train({
@@ -76,7 +72,7 @@ export async function runTrainerCli(argv: readonly string[]): Promise<number> {
       await writeResult(values.output, result);
       return 0;
     }
-    const store = createStore({ redisUrl: config.REDIS_URL, timeoutMs: config.DEPENDENCY_TIMEOUT_MS, log });
+    const store = storeFromConfig(config, log);
     try {
       const record = await registerResult(
         new ModelRegistry({ store, artifactDir: `${config.FLYWHEEL_DATA_DIR}/models` }),
