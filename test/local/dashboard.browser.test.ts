@@ -147,7 +147,6 @@ async function deadLetteringBroker(): Promise<{
 }
 
 /** The text as a person sees it (layout-aware: block elements separated), which is what the page must show. */
-// biome-ignore lint/performance/useDomNodeTextContent: the rendered text is the point, not the DOM's raw text
 const seen = (locator: Locator): Promise<string> => locator.innerText();
 const text = (page: Page, selector: string): Promise<string> => seen(page.locator(selector).first());
 
