@@ -19,6 +19,9 @@ export type DriftSettings = Pick<
   | 'DRIFT_CONSECUTIVE_WINDOWS'
   | 'DRIFT_FEATURE_SHARE'
   | 'DRIFT_COOLDOWN_MS'
+  | 'DRIFT_ALPHA'
+  | 'DRIFT_WASSERSTEIN_THRESHOLD'
+  | 'DRIFT_JS_THRESHOLD'
   | 'MODEL_ALIAS_TTL_MS'
 >;
 
@@ -52,6 +55,9 @@ export function driftConfigFrom(config: DriftSettings, overrides: Partial<DriftC
     psiThreshold: config.DRIFT_PSI_THRESHOLD,
     consecutiveWindows: config.DRIFT_CONSECUTIVE_WINDOWS,
     driftedShare: config.DRIFT_FEATURE_SHARE,
+    alpha: config.DRIFT_ALPHA,
+    wassersteinThreshold: config.DRIFT_WASSERSTEIN_THRESHOLD,
+    jensenShannonThreshold: config.DRIFT_JS_THRESHOLD,
     ...overrides,
   });
 }

@@ -19,6 +19,8 @@ export type PromoteSettings = Pick<
   | 'PROMOTE_BRIER_MARGIN'
   | 'PROMOTE_LATENCY_BUDGET_MS'
   | 'PROMOTE_MIN_AUC'
+  | 'PROMOTE_MIN_SILHOUETTE'
+  | 'PROMOTE_MIN_HOLDOUT_ROWS'
 >;
 
 export interface PromoteWiring {
@@ -44,6 +46,8 @@ export function gateConfigFrom(config: PromoteSettings, overrides: Partial<GateC
     brierMargin: config.PROMOTE_BRIER_MARGIN,
     latencyBudgetMs: config.PROMOTE_LATENCY_BUDGET_MS,
     minAuc: config.PROMOTE_MIN_AUC,
+    minSilhouette: config.PROMOTE_MIN_SILHOUETTE,
+    minHoldoutRows: config.PROMOTE_MIN_HOLDOUT_ROWS,
     ...overrides,
   });
 }

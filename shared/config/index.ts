@@ -63,6 +63,9 @@ export const ConfigSchema = z.object({
   DRIFT_CONSECUTIVE_WINDOWS: int(3),
   DRIFT_FEATURE_SHARE: num(0.25),
   DRIFT_COOLDOWN_MS: int(30 * 60_000),
+  DRIFT_ALPHA: num(0.01),
+  DRIFT_WASSERSTEIN_THRESHOLD: num(0.1),
+  DRIFT_JS_THRESHOLD: num(0.1),
   TRAINING_EXECUTOR: z.enum(['local', 'kubernetes']).default('local'),
   TRAINING_BACKEND: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   CUDA_VISIBLE_DEVICES: optionalText,
@@ -90,6 +93,8 @@ export const ConfigSchema = z.object({
   PROMOTE_BRIER_MARGIN: num(0.005),
   PROMOTE_LATENCY_BUDGET_MS: num(2),
   PROMOTE_MIN_AUC: num(0.7),
+  PROMOTE_MIN_SILHOUETTE: z.coerce.number().min(-1).max(1).default(0.25),
+  PROMOTE_MIN_HOLDOUT_ROWS: int(100),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
