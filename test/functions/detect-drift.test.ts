@@ -23,8 +23,7 @@ import {
   type FunctionDefinition,
 } from '../../shared/runtime/index.ts';
 import { createMemoryStore, createRedisStore, type OnlineStore } from '../../shared/store/index.ts';
-import { exportRiskOnnx, exportSegmentOnnx } from '../../shared/training/onnx-export.ts';
-import { RiskTrainingConfigSchema } from '../../shared/training/risk-model.ts';
+import { exportSegmentOnnx } from '../../shared/training/onnx-export.ts';
 import { SegmentTrainingConfigSchema } from '../../shared/training/segment-model.ts';
 import {
   COLUMNS,
@@ -33,6 +32,7 @@ import {
   trainingSet,
   transactionSource,
 } from '../shared/drift/generator.ts';
+import { linearRiskOnnx } from '../support/models.ts';
 import { type RedisServer, startRedis } from '../support/redis.ts';
 
 const log = createLogger({ name: 'test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -56,29 +56,7 @@ const FEATURE_SET = { name: 'generated', version: '1' };
 
 /** A tiny real risk ONNX on the generator's columns: logistic on the scaled amount (the weights do not matter here). */
 function riskArtifact(): Uint8Array {
-  const width = COLUMNS.length;
-  return exportRiskOnnx(
-    {
-      kind: 'risk',
-      columns: [...COLUMNS],
-      scaler: { mean: new Array<number>(width).fill(0), std: new Array<number>(width).fill(1) },
-      layers: [
-        { kernel: COLUMNS.map((_, i) => (i === 0 ? [1, -1] : [0, 0])), bias: [0, 0] },
-        { kernel: [[0.02], [-0.02]], bias: [-3] },
-      ],
-      training: {
-        rows: 1,
-        positives: 1,
-        epochsRun: 0,
-        bestEpoch: 0,
-        trainLoss: [],
-        validationLoss: [],
-        classWeight: { negative: 1, positive: 1 },
-        config: RiskTrainingConfigSchema.parse({}),
-      },
-    },
-    { name: 'risk' },
-  );
+  return linearRiskOnnx({ columns: COLUMNS, column: 0, a: 0.02, b: -3 });
 }
 
 /** A real segment ONNX (two centroids on the first column). */

@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { CloudEvent, } from 'cloudevents';
+import { CloudEvent } from 'cloudevents';
 import { ingestFunction } from '../../functions/ingest/function.ts';
 import { DependencyError } from '../../shared/errors/index.ts';
 import { EventTypes, type FlywheelEvent } from '../../shared/events/index.ts';

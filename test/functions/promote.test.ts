@@ -24,10 +24,10 @@ import {
   type Outcome,
 } from '../../shared/runtime/index.ts';
 import { createMemoryStore, createRedisStore, type OnlineStore } from '../../shared/store/index.ts';
-import { exportRiskOnnx, exportSegmentOnnx } from '../../shared/training/onnx-export.ts';
+import { exportSegmentOnnx } from '../../shared/training/onnx-export.ts';
 import { seededRandom } from '../../shared/drift/random.ts';
-import { RiskTrainingConfigSchema } from '../../shared/training/risk-model.ts';
 import { SegmentTrainingConfigSchema } from '../../shared/training/segment-model.ts';
+import { linearRiskOnnx } from '../support/models.ts';
 import { type RedisServer, startRedis } from '../support/redis.ts';
 
 const log = createLogger({ name: 'test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -51,31 +51,9 @@ function holdoutOn(columns: readonly string[], seed = 1): Holdout {
   return { columns: [...columns], rows, labels };
 }
 
-/** A real risk ONNX: sigmoid(a·x[column] + b), written as ReLU(x) − ReLU(−x) through the MLP exporter's layers. */
+/** A real risk ONNX: sigmoid(a·x[column] + b) (test/support/models.ts). */
 function riskBytes(input: { columns: readonly string[]; column: number; a: number; b: number }): Uint8Array {
-  const width = input.columns.length;
-  return exportRiskOnnx(
-    {
-      kind: 'risk',
-      columns: [...input.columns],
-      scaler: { mean: new Array<number>(width).fill(0), std: new Array<number>(width).fill(1) },
-      layers: [
-        { kernel: input.columns.map((_, i) => (i === input.column ? [1, -1] : [0, 0])), bias: [0, 0] },
-        { kernel: [[input.a], [-input.a]], bias: [input.b] },
-      ],
-      training: {
-        rows: 1,
-        positives: 1,
-        epochsRun: 0,
-        bestEpoch: 0,
-        trainLoss: [],
-        validationLoss: [],
-        classWeight: { negative: 1, positive: 1 },
-        config: RiskTrainingConfigSchema.parse({}),
-      },
-    },
-    { name: 'risk' },
-  );
+  return linearRiskOnnx(input);
 }
 
 function lineage(columns: readonly string[], metrics: Record<string, number> = {}) {

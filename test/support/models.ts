@@ -2,50 +2,48 @@
 import { customerFeatures } from '../../shared/features/index.ts';
 import type { ModelRegistry, ModelVersion } from '../../shared/registry/index.ts';
 import { exportRiskOnnx, exportSegmentOnnx } from '../../shared/training/onnx-export.ts';
-import type { TrainedRiskModel } from '../../shared/training/risk-model.ts';
+import { RiskTrainingConfigSchema, type TrainedRiskModel } from '../../shared/training/risk-model.ts';
 import type { TrainedSegmentModel } from '../../shared/training/segment-model.ts';
 
 const columns = [...customerFeatures.columns];
 const width = columns.length;
 
 /**
- * A risk model whose probability is sigmoid(slope · amount/100 + bias): different biases make versions tell
- * themselves apart in a response. (One ReLU unit on amount, then a sigmoid.)
+ * A real risk ONNX file computing sigmoid(a·x[column] + b) on raw rows, written as ReLU(x) − ReLU(−x) through the
+ * MLP exporter's layers, so tests know every probability it gives.
  */
-export function riskOnnx(opts: { bias: number; slope?: number }): Uint8Array {
-  const amountIndex = columns.indexOf('amount');
+export function linearRiskOnnx(input: {
+  columns?: readonly string[];
+  column: number;
+  a: number;
+  b: number;
+}): Uint8Array {
+  const cols = [...(input.columns ?? columns)];
   const model: TrainedRiskModel = {
     kind: 'risk',
-    columns,
-    scaler: { mean: columns.map(() => 0), std: columns.map(() => 1) },
+    columns: cols,
+    scaler: { mean: cols.map(() => 0), std: cols.map(() => 1) },
     layers: [
-      { kernel: columns.map((_, i) => [i === amountIndex ? 0.01 : 0]), bias: [0] },
-      { kernel: [[opts.slope ?? 1]], bias: [opts.bias] },
+      { kernel: cols.map((_, i) => (i === input.column ? [1, -1] : [0, 0])), bias: [0, 0] },
+      { kernel: [[input.a], [-input.a]], bias: [input.b] },
     ],
     training: {
-      rows: 0,
-      positives: 0,
+      rows: 1,
+      positives: 1,
       epochsRun: 0,
       bestEpoch: 0,
       trainLoss: [],
       validationLoss: [],
       classWeight: { negative: 1, positive: 1 },
-      config: {
-        hiddenUnits: [1],
-        epochs: 1,
-        batchSize: 1,
-        learningRate: 0.01,
-        l2: 0,
-        classWeight: 'none',
-        correctPriorShift: false,
-        validationFraction: 0,
-        patience: 1,
-        seed: 1,
-        inputTransform: 'none',
-      },
+      config: RiskTrainingConfigSchema.parse({ inputTransform: 'none' }),
     },
   };
   return exportRiskOnnx(model, { name: 'risk', featureSet: customerFeatures.version });
+}
+
+/** A risk model whose probability is sigmoid(slope · amount/100 + bias): versions tell themselves apart by bias. */
+export function riskOnnx(opts: { bias: number; slope?: number }): Uint8Array {
+  return linearRiskOnnx({ column: columns.indexOf('amount'), a: (opts.slope ?? 1) / 100, b: opts.bias });
 }
 
 /** A segment model with two centres on amount: segment 0 for amounts near 0, segment 1 for amounts near `split`·2. */
