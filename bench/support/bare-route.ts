@@ -1,9 +1,12 @@
-// The baseline of the runtime benchmarks: a bare hono route that reads a binary CloudEvent and replies with it, no framework.
+// The baseline of the HTTP benchmarks: bare hono routes doing the least the real ones must (read, parse, reply), no framework.
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 
-/** Starts the bare route: reads ce-* headers, parses the JSON body, replies 200 in binary mode with a new id. */
+/**
+ * Starts the bare routes. `POST /`: reads ce-* headers, parses the JSON body, replies 200 in binary mode with a new
+ * id. `POST /v1/score`: parses `{ customerId }` and answers a result of score's shape with fixed numbers.
+ */
 export async function startBareRoute(): Promise<{ url: string; close(): Promise<void> }> {
   const app = new Hono();
   app.post('/', async (c) => {
@@ -17,6 +20,22 @@ export async function startBareRoute(): Promise<{ url: string; close(): Promise<
     c.header('ce-source', 'echo');
     c.header('ce-specversion', '1.0');
     return c.json(data);
+  });
+  app.post('/v1/score', async (c) => {
+    const body = (await c.req.json()) as { customerId?: unknown };
+    if (typeof body.customerId !== 'string') return c.json({ error: 'customerId missing' }, 400);
+    return c.json({
+      results: [
+        {
+          customerId: body.customerId,
+          risk: 0.5,
+          riskBand: 'medium',
+          segment: 0,
+          model: { name: 'risk', version: 1 },
+          segmentModel: { name: 'segment', version: 1 },
+        },
+      ],
+    });
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));

@@ -9,33 +9,64 @@ export interface ChildTarget {
   stop(): Promise<void>;
 }
 
-/** Starts `node --import tsx <script> args…`; the script prints `READY {json}` once it listens. */
-export async function startChild(
-  script: string,
-  args: string[] = [],
-  env: Record<string, string> = {},
-): Promise<ChildTarget> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+export interface ChildOptions {
+  args?: string[];
+  env?: Record<string, string>;
+  /** Flags for node itself, e.g. `['--cpu-prof', '--cpu-prof-dir', dir]` (not allowed in NODE_OPTIONS). */
+  nodeArgs?: string[];
+  /** How long the child may take to print READY (default 60 s). */
+  readyTimeoutMs?: number;
+}
+
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+/** Starts `node [nodeArgs] --import tsx <script> args…`; the script prints `READY {json}` once it listens. */
+export async function startChild(script: string, opts: ChildOptions = {}): Promise<ChildTarget> {
+  const child = spawn(
+    process.execPath,
+    [...(opts.nodeArgs ?? []), '--import', 'tsx', script, ...(opts.args ?? [])],
+    { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   let out = '';
   child.stdout?.setEncoding('utf8');
-  const info = await new Promise<Record<string, string>>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: string) => {
-      out += chunk;
-      const m = /READY (\{.*\})/.exec(out);
-      if (m?.[1]) resolve(JSON.parse(m[1]) as Record<string, string>);
+  try {
+    const info = await new Promise<Record<string, string>>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${script} printed no READY line within ${opts.readyTimeoutMs ?? 60_000} ms`)),
+        opts.readyTimeoutMs ?? 60_000,
+      );
+      child.stdout?.on('data', (chunk: string) => {
+        out += chunk;
+        const m = /READY (\{.*\})/.exec(out);
+        if (m?.[1]) {
+          clearTimeout(timer);
+          resolve(JSON.parse(m[1]) as Record<string, string>);
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`${script} exited with ${code} before it was ready`));
+      });
     });
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
-  });
-  return {
-    info,
-    child,
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    },
-  };
+    return {
+      info,
+      child,
+      async stop() {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = once(child, 'exit');
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      },
+    };
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
 }

@@ -1,13 +1,13 @@
 // Benchmark: events through the local broker (ingress → queue → keep-alive binary delivery) against posting to
-// the subscriber directly; prints a markdown table. Run: npx tsx local/broker/bench/run.ts [seconds]
-import { startChild } from '../../../bench/support/child.ts';
-import { machine, runLoad } from '../../../bench/support/load.ts';
+// the subscriber directly; prints a markdown table. Run: npx tsx bench/broker.ts [seconds]
+import { startChild } from './support/child.ts';
+import { machine, ms, runLoad } from './support/load.ts';
 
 const seconds = Number(process.argv[2] ?? '8');
-const peers = await startChild('local/broker/bench/subscribers.ts');
+const peers = await startChild('bench/support/peers.ts');
 const sink = peers.info.sink ?? '';
 const replier = peers.info.replier ?? '';
-const target = await startChild('local/broker/bench/broker-target.ts', [sink, replier]);
+const target = await startChild('bench/support/broker-target.ts', { args: [sink, replier] });
 const brokerUrl = target.info.url ?? '';
 
 interface TriggerStats {
@@ -52,9 +52,10 @@ async function throughBroker(name: string, type: string, countOn: string): Promi
     body,
     durationSeconds: seconds,
   });
-  for (;;) {
+  for (const until = Date.now() + 30_000; ; ) {
     const s = await stats();
     if (s.every((t) => t.queued === 0 && t.inFlight === 0)) break;
+    if (Date.now() > until) throw new Error(`${name}: the broker's queues did not drain within 30 s`);
     await new Promise((r) => setTimeout(r, 20));
   }
   const elapsed = (performance.now() - started) / 1000;
@@ -97,7 +98,7 @@ await peers.stop();
 
 console.log('### Local broker throughput\n');
 console.log(
-  `${machine()}. Broker, subscribers and autocannon in three processes; 32 connections for ${seconds} s per row; ` +
+  `${machine()}. Broker, subscribers and autocannon in three processes; 32 connections for ${seconds} s per row after 2 s warm-ups (subscriber, then broker → sink); ` +
     `queue 2000 per trigger, 16 deliveries in flight per trigger; a ${body.length}-byte binary-mode event. ` +
     '"delivered/s" counts deliveries that reached the last subscriber, from the start of the load until the queues drained.\n',
 );
@@ -107,5 +108,5 @@ console.log(
 console.log('|---|---:|---:|---:|---:|---:|---:|');
 for (const r of rows)
   console.log(
-    `| ${r.name} | ${r.offered} | ${r.accepted} | ${r.refused} | ${r.deliveredPerSecond} | ${r.p50} | ${r.p99} |`,
+    `| ${r.name} | ${r.offered} | ${r.accepted} | ${r.refused} | ${r.deliveredPerSecond} | ${ms(r.p50)} | ${ms(r.p99)} |`,
   );

@@ -1,7 +1,7 @@
 // The broker under benchmark, in its own process: three triggers (bench.a → sink, bench.b → replier, bench.c → sink).
-import { createLogger } from '../../../shared/runtime/logger.ts';
-import { createBroker } from '../broker.ts';
-import { parseTriggers } from '../triggers.ts';
+import { createLogger } from '../../shared/runtime/logger.ts';
+import { createBroker } from '../../local/broker/broker.ts';
+import { parseTriggers } from '../../local/broker/triggers.ts';
 
 const [sink = '', replier = ''] = process.argv.slice(2);
 const trigger = (name: string, type: string, service: string) => `

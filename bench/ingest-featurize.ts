@@ -1,0 +1,243 @@
+// Benchmark: ingest CloudEvents/s over HTTP (single and batched) and featurize events/s on real Redis, beside the bare route.
+// Run: npx tsx bench/ingest-featurize.ts [--seconds 8] [--rounds 3] [--kafka off]
+import { spawnSync } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLogger } from '../shared/runtime/index.ts';
+import { createRedisStore } from '../shared/store/index.ts';
+import { startKafka } from '../test/support/kafka.ts';
+import { startRedis } from '../test/support/redis.ts';
+import { type ChildTarget, startChild } from './support/child.ts';
+import { type LoadResult, machine, median, ms, type RequestParts, runLoad } from './support/load.ts';
+import {
+  acceptedBinary,
+  DAY_MS,
+  type GeneratedTransaction,
+  progress,
+  rawBatch,
+  rawBinary,
+  seedHistories,
+  transactionStream,
+} from './support/workload.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '8' },
+    warmup: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '32' },
+    batch: { type: 'string', default: '100' },
+    'batch-connections': { type: 'string', default: '4' },
+    customers: { type: 'string', default: '2000' },
+    'history-days': { type: 'string', default: '14' },
+    kafka: { type: 'string', default: 'on' },
+    /** Write a V8 CPU profile of the targets' process into this folder. */
+    profile: { type: 'string' },
+  },
+});
+const SECONDS = Number(args.seconds);
+const WARMUP = Number(args.warmup);
+const ROUNDS = Number(args.rounds);
+const CONNECTIONS = Number(args.connections);
+const BATCH = Number(args.batch);
+const BATCH_CONNECTIONS = Number(args['batch-connections']);
+const CUSTOMERS = Number(args.customers);
+const HISTORY_DAYS = Number(args['history-days']);
+const PROFILE_DIR = args.profile;
+const withKafka = args.kafka !== 'off' && !spawnSync('kcat', ['-V'], { stdio: 'ignore' }).error;
+
+const log = createLogger({ name: 'bench', level: 'warn' });
+const now = Date.now();
+const redis = await startRedis();
+let kafka: Awaited<ReturnType<typeof startKafka>> | null = null;
+let peers: ChildTarget | null = null;
+let targets: ChildTarget | null = null;
+
+/** Events the sink peer has received so far (what ingest published to K_SINK). */
+async function published(): Promise<number> {
+  const res = await fetch(`${peers?.info.sink}/stats`);
+  return ((await res.json()) as { sink: number }).sink;
+}
+
+/** Waits until the sink count has not moved for 300 ms (bounded: 30 s), so no earlier work runs on; returns it. */
+async function quiesce(): Promise<{ count: number; at: number }> {
+  let last = await published();
+  let lastChange = performance.now();
+  for (const until = Date.now() + 30_000; Date.now() < until; ) {
+    await new Promise((r) => setTimeout(r, 50));
+    const count = await published();
+    if (count !== last) {
+      last = count;
+      lastChange = performance.now();
+    } else if (performance.now() - lastChange >= 300) {
+      return { count, at: lastChange };
+    }
+  }
+  throw new Error('ingest kept publishing for 30 s after the load stopped');
+}
+
+interface Row {
+  name: string;
+  load: LoadResult;
+  eventsPerRequest: number;
+  /** Events that reached K_SINK per second (ingest), or null where nothing is published. */
+  publishedPerSecond: number | null;
+}
+
+/** Warms a target up, then runs `rounds` measured loads of it; the median round by req/s is kept. */
+async function measure(opts: {
+  name: string;
+  url: string;
+  next: () => RequestParts;
+  eventsPerRequest: number;
+  connections: number;
+  counts: boolean;
+}): Promise<Row[]> {
+  const spec = { url: opts.url, next: opts.next, connections: opts.connections };
+  await runLoad({ ...spec, name: 'warm-up', durationSeconds: WARMUP });
+  const before = opts.counts ? (await quiesce()).count : 0;
+  const started = performance.now();
+  const load = await runLoad({ ...spec, name: opts.name, durationSeconds: SECONDS });
+  const after = opts.counts ? await quiesce() : null;
+  progress(`${opts.name}: ${Math.round(load.requestsPerSecond)} req/s`);
+  return [
+    {
+      name: opts.name,
+      load,
+      eventsPerRequest: opts.eventsPerRequest,
+      publishedPerSecond: after ? ((after.count - before) * 1000) / (after.at - started) : null,
+    },
+  ];
+}
+
+const rows: Row[] = [];
+let seeded = 0;
+let bareRounds: number[] = [];
+let featurizeRounds: number[] = [];
+try {
+  kafka = withKafka ? await startKafka() : null;
+  peers = await startChild('bench/support/peers.ts');
+  // featurize's customers: histories of HISTORY_DAYS days first, then the load continues the same stream.
+  const featurizeStream = transactionStream({ seed: 11, customers: CUSTOMERS, from: now - 60 * DAY_MS });
+  const seedStore = createRedisStore({ url: redis.url, timeoutMs: 5_000, log });
+  progress(`seeding ${HISTORY_DAYS} days of history for ${CUSTOMERS} customers`);
+  seeded = await seedHistories({
+    store: seedStore,
+    stream: featurizeStream,
+    until: now - (60 - HISTORY_DAYS) * DAY_MS,
+  });
+  await seedStore.close();
+  progress(`seeded ${seeded} events`);
+
+  targets = await startChild('bench/support/pipeline-targets.ts', {
+    env: {
+      BENCH_REDIS_URL: redis.url,
+      BENCH_SINK_URL: `${peers.info.sink ?? ''}/`,
+      BENCH_LOG_DIR: await mkdtemp(path.join(tmpdir(), 'bench-log-')),
+      ...(kafka ? { BENCH_KAFKA_BROKERS: kafka.brokers } : {}),
+    },
+    ...(PROFILE_DIR ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] } : {}),
+  });
+  const url = (name: string) => targets?.info[name] ?? '';
+
+  // The bare route gets the same kind of event from a stream of its own (it keeps no state).
+  const bareStream = transactionStream({ seed: 12, customers: CUSTOMERS, from: now - 60 * DAY_MS });
+  let seq = 0;
+  const bare = () => acceptedBinary(bareStream.next(), `bare-${seq++}`);
+  const featurize = () => acceptedBinary(featurizeStream.next(), `feat-${seq++}`);
+  // ingest dedupes by source + id: every request carries new ids. Event times stay in the past (clock-skew check).
+  const ingestStream = transactionStream({ seed: 13, customers: CUSTOMERS, from: now - 150 * DAY_MS });
+  const single = () => rawBinary(ingestStream.next(), `ing-${seq++}`);
+  const batch = () => {
+    const txs: GeneratedTransaction[] = [];
+    for (let i = 0; i < BATCH; i++) txs.push(ingestStream.next());
+    return rawBatch(txs, `ingb-${seq++}`);
+  };
+
+  // Bare route and featurize alternate, round by round, so a change in background load hits both alike.
+  const bareRows: Row[] = [];
+  const featurizeRows: Row[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const common = { eventsPerRequest: 1, connections: CONNECTIONS, counts: false };
+    bareRows.push(...(await measure({ name: 'bare hono route', url: url('bare'), next: bare, ...common })));
+    featurizeRows.push(
+      ...(await measure({ name: 'featurize (Redis)', url: url('featurize'), next: featurize, ...common })),
+    );
+  }
+  bareRounds = bareRows.map((r) => r.load.requestsPerSecond);
+  featurizeRounds = featurizeRows.map((r) => r.load.requestsPerSecond);
+  const medianRow = (list: Row[]) =>
+    [...list].sort((a, b) => a.load.requestsPerSecond - b.load.requestsPerSecond)[
+      Math.floor(list.length / 2)
+    ] as Row;
+  rows.push(medianRow(bareRows), medianRow(featurizeRows));
+
+  const logs = [['file log', 'ingestFile'] as const, ...(kafka ? [['Kafka', 'ingestKafka'] as const] : [])];
+  for (const [logName, key] of logs) {
+    rows.push(
+      ...(await measure({
+        name: `ingest, single event (${logName})`,
+        url: url(key),
+        next: single,
+        eventsPerRequest: 1,
+        connections: CONNECTIONS,
+        counts: true,
+      })),
+      ...(await measure({
+        name: `ingest, batch of ${BATCH} (${logName})`,
+        url: url(key),
+        next: batch,
+        eventsPerRequest: BATCH,
+        connections: BATCH_CONNECTIONS,
+        counts: true,
+      })),
+    );
+  }
+} finally {
+  await targets?.stop();
+  await peers?.stop();
+  await kafka?.stop();
+  await redis.stop();
+}
+
+const share = median(featurizeRounds) / median(bareRounds);
+console.log('### Ingest and featurize over HTTP\n');
+console.log(
+  `${machine()}. A private redis-server (persistence off) on loopback; the targets in one child process, the K_SINK ` +
+    'peer (answers 202, counts events) in another, autocannon in the parent: every process shares the same cores.\n',
+);
+console.log(
+  `Method: autocannon, ${CONNECTIONS} connections (batches: ${BATCH_CONNECTIONS}), ${SECONDS} s per row after a ${WARMUP} s warm-up of the same ` +
+    `target; every request is different and new (unique CloudEvent ids, transactions from the demo generator over ` +
+    `${CUSTOMERS} customers). featurize: one binary-mode \`transaction.accepted\` per request, replies ` +
+    `\`features.updated\`; its customers start with ${HISTORY_DAYS} days of history (${seeded} events written ` +
+    'through featurize before the run) and the load continues the same stream. The bare route is the foundation ' +
+    "benchmark's (reads the binary event, parses the JSON, echoes it), sent the same kind of events. bare and " +
+    `featurize alternate for ${ROUNDS} rounds; the table shows each one's median round. ingest: binary mode, or ` +
+    `\`application/cloudevents-batch+json\` with ${BATCH} structured events per request; each event is validated, ` +
+    "de-duplicated on Redis, appended to the event log (file log: fsync per group commit; Kafka: librdkafka's " +
+    'mock cluster via kcat) and published to K_SINK over HTTP, one POST per event. "published/s": events the ' +
+    'K_SINK peer received from the start of the measured load until ingest went quiet, per second. Latency ' +
+    'percentiles are per request.\n',
+);
+console.log(
+  '| target | req/s | events/s | published/s | p50 ms | p99 ms | errors | non-2xx | vs bare route (req/s) |',
+);
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+const base = rows[0]?.load.requestsPerSecond ?? 1;
+for (const r of rows) {
+  const l = r.load;
+  console.log(
+    `| ${r.name} | ${Math.round(l.requestsPerSecond)} | ${Math.round(l.requestsPerSecond * r.eventsPerRequest)} | ` +
+      `${r.publishedPerSecond === null ? '–' : Math.round(r.publishedPerSecond)} | ${ms(l.p50Ms)} | ${ms(l.p99Ms)} | ` +
+      `${l.errors} | ${l.non2xx} | ${r.publishedPerSecond === null ? `${((100 * l.requestsPerSecond) / base).toFixed(0)}%` : '–'} |`,
+  );
+}
+const fmt = (xs: number[]) => xs.map((x) => Math.round(x)).join(', ');
+console.log(
+  `\nRounds (req/s): bare ${fmt(bareRounds)}; featurize ${fmt(featurizeRounds)}. featurize sustains ` +
+    `${(100 * share).toFixed(0)}% of the bare route's requests/s (median of ${ROUNDS} rounds each; target ≥ 50%: ` +
+    `${share >= 0.5 ? 'met' : 'missed'}).`,
+);

@@ -1,0 +1,121 @@
+// `npm run bench`: every benchmark in sequence, each in its own process; the combined markdown goes to out/bench.md.
+// Run: npm run bench [-- name…] [-- --timeout 900]   (names: see BENCHMARKS; none = all)
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+/** Every benchmark, in the order they run: name, script, what it measures. */
+export const BENCHMARKS = [
+  { name: 'runtime', script: 'bench/runtime.ts', what: 'serve() echo vs the bare hono route' },
+  { name: 'ingest-featurize', script: 'bench/ingest-featurize.ts', what: 'ingest and featurize over HTTP' },
+  { name: 'score', script: 'bench/score.ts', what: 'POST /v1/score, in-process scoring, cold start' },
+  { name: 'broker', script: 'bench/broker.ts', what: 'the local broker' },
+  { name: 'store', script: 'bench/store.ts', what: 'the online store (applyCustomerEvent)' },
+  { name: 'log', script: 'bench/log.ts', what: 'event-log appends' },
+  { name: 'detect-drift', script: 'bench/detect-drift.ts', what: 'detect-drift per event' },
+  { name: 'training', script: 'bench/training.ts', what: 'training and ONNX scoring throughput' },
+] as const;
+
+const { values: args, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { timeout: { type: 'string', default: '900' } },
+});
+const TIMEOUT_MS = Number(args.timeout) * 1000;
+const unknown = positionals.filter((p) => !BENCHMARKS.some((b) => b.name === p));
+if (unknown.length > 0) {
+  process.stderr.write(
+    `unknown benchmark(s) ${unknown.join(', ')}; known: ${BENCHMARKS.map((b) => b.name).join(', ')}\n`,
+  );
+  process.exit(2);
+}
+const selected = BENCHMARKS.filter((b) => positionals.length === 0 || positionals.includes(b.name));
+const root = path.resolve(import.meta.dirname, '..');
+const outFile = path.join(root, 'out', 'bench.md');
+
+const loadavg = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+
+/** The machine this run is on, once at the top: CPU, cores, memory, kernel, Node, Redis, date and load. */
+function machineLine(): string {
+  const redis =
+    spawnSync('redis-server', ['--version'])
+      .stdout?.toString()
+      .match(/v=(\S+)/)?.[1] ?? 'not found';
+  return (
+    `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ` +
+    `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${os.release()}, Node ${process.version}, ` +
+    `redis-server ${redis}; started ${new Date().toISOString().slice(0, 19).replace('T', ' ')} UTC ` +
+    `with load average ${loadavg()} (1, 5, 15 min)`
+  );
+}
+
+/** Runs one benchmark script; its stdout (the markdown) is captured and echoed, stderr (progress) passes through. */
+function runOne(
+  script: string,
+): Promise<{ code: number | null; out: string; seconds: number; timedOut: boolean }> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    let timedOut = false;
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      out += chunk;
+      process.stdout.write(chunk);
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+    }, TIMEOUT_MS);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, seconds: (performance.now() - started) / 1000, timedOut });
+    });
+  });
+}
+
+const sections: string[] = [
+  '# Flywheel benchmarks\n',
+  `Machine: ${machineLine()}.\n`,
+  'Each benchmark below ran in its own process, one after the other, on loopback only; each table states its own ' +
+    'method (tool, connections, duration, warm-up) and the load average when it started. Other work on the ' +
+    'machine shows in the load average; the figures are from this one run.\n',
+];
+const summary: string[] = [
+  '| benchmark | measures | result | wall s | load average at start |',
+  '|---|---|---|---:|---|',
+];
+await mkdir(path.dirname(outFile), { recursive: true });
+const save = () =>
+  writeFile(outFile, `${[...sections, '## Summary\n', summary.join('\n'), ''].join('\n')}\n`);
+process.stdout.write(`${sections.join('\n')}\n`);
+
+let failures = 0;
+for (const b of selected) {
+  const load = loadavg();
+  const header = `## ${b.name}: ${b.what}\n\n\`npx tsx ${b.script}\` — started with load average ${load}.\n`;
+  process.stdout.write(`\n${header}\n`);
+  process.stderr.write(`\n=== ${b.name} (${b.script}) ===\n`);
+  const r = await runOne(b.script);
+  const ok = r.code === 0 && !r.timedOut;
+  if (!ok) failures++;
+  const status = r.timedOut
+    ? `timed out after ${args.timeout} s`
+    : r.code === 0
+      ? 'ok'
+      : `failed (exit code ${r.code})`;
+  sections.push(header, r.out.trim(), ok ? '' : `\n**${status}**; see the console for its errors.\n`);
+  summary.push(`| ${b.name} | ${b.what} | ${status} | ${r.seconds.toFixed(0)} | ${load} |`);
+  await save();
+}
+process.stdout.write(`\n## Summary\n\n${summary.join('\n')}\n\nWritten to ${path.relative(root, outFile)}\n`);
+process.exit(failures === 0 ? 0 : 1);

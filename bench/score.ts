@@ -1,0 +1,170 @@
+// Benchmark: POST /v1/score by customerId (store read + both ONNX models) against a bare route and the same work
+// in-process; p99 at half the maximum rate; cold start and resident memory. Run: npx tsx bench/score.ts [--seconds 8]
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ModelSet } from '../functions/score/models.ts';
+import { packageFunction } from '../knative/package.ts';
+import { ModelRegistry } from '../shared/registry/index.ts';
+import { createLogger } from '../shared/runtime/index.ts';
+import { createRedisStore } from '../shared/store/index.ts';
+import { startRedis } from '../test/support/redis.ts';
+import { type ChildTarget, startChild } from './support/child.ts';
+import { type ColdStart, coldStart } from './support/cold-start.ts';
+import { type LoadResult, machine, median, type RequestParts, runLoad } from './support/load.ts';
+import { runPaced } from './support/paced.ts';
+import { registerBenchChampions } from './support/models.ts';
+import { type InProcessResult, measureInProcess } from './support/score-inprocess.ts';
+import { printScoreReport } from './support/score-report.ts';
+import { DAY_MS, progress, seedHistories, transactionStream } from './support/workload.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '8' },
+    warmup: { type: 'string', default: '2' },
+    customers: { type: 'string', default: '1000' },
+    'history-days': { type: 'string', default: '21' },
+    /** Connection counts tried (3 s each) to find the maximum rate. */
+    connections: { type: 'string', default: '4,16,64' },
+    calls: { type: 'string', default: '20000' },
+    'cold-rounds': { type: 'string', default: '5' },
+    profile: { type: 'string' },
+  },
+});
+const SECONDS = Number(args.seconds);
+const WARMUP = Number(args.warmup);
+const CUSTOMERS = Number(args.customers);
+const HISTORY_DAYS = Number(args['history-days']);
+const SWEEP = args.connections.split(',').map(Number);
+const COLD_ROUNDS = Number(args['cold-rounds']);
+const root = path.resolve(import.meta.dirname, '..');
+
+const log = createLogger({ name: 'bench', level: 'warn' });
+const now = Date.now();
+const redis = await startRedis();
+const store = createRedisStore({ url: redis.url, timeoutMs: 5_000, log });
+let target: ChildTarget | null = null;
+const dataDir = await mkdtemp(path.join(tmpdir(), 'bench-score-'));
+
+try {
+  const registry = new ModelRegistry({ store });
+  await registerBenchChampions(registry);
+  const stream = transactionStream({
+    seed: 21,
+    customers: CUSTOMERS,
+    from: now - (HISTORY_DAYS + 1) * DAY_MS,
+  });
+  progress(`seeding ${HISTORY_DAYS} days of history for ${CUSTOMERS} customers`);
+  const seeded = await seedHistories({ store, stream, until: now - DAY_MS });
+  const states = await store.readCustomers(stream.customers);
+  const lengths = [...states.values()].map((s) => s.history.length).sort((a, b) => a - b);
+  const customers = stream.customers.filter((c) => (states.get(c)?.history.length ?? 0) > 0);
+
+  progress('in-process loop');
+  const models = new ModelSet({ registry, log, aliasTtlMs: 60_000, loadTimeoutMs: 5_000 });
+  await models.start();
+  const inProcess: InProcessResult = await measureInProcess({
+    store,
+    models,
+    customers,
+    calls: Number(args.calls),
+    seconds: SECONDS,
+    concurrency: 16,
+  });
+  await models.close();
+
+  target = await startChild('bench/support/score-target.ts', {
+    env: { BENCH_REDIS_URL: redis.url },
+    ...(args.profile ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', args.profile] } : {}),
+  });
+  const scoreUrl = target.info.score ?? '';
+  const bareUrl = target.info.bare ?? '';
+  let k = 0;
+  const next = (): RequestParts => ({
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ customerId: customers[(k++ * 7919) % customers.length] }),
+  });
+  const check = await fetch(scoreUrl, { method: 'POST', ...next() });
+  const answer = JSON.stringify(await check.json());
+  if (check.status !== 200 || answer.includes('"defaults"')) throw new Error(`score answered ${answer}`);
+
+  const load = (name: string, url: string, connections: number, seconds = SECONDS) =>
+    runLoad({ name, url, next, connections, durationSeconds: seconds });
+  progress('finding the maximum rate');
+  await load('warm-up', scoreUrl, SWEEP[0] ?? 16, WARMUP);
+  const sweep: LoadResult[] = [];
+  for (const c of SWEEP) sweep.push(await load(`score, ${c} connections`, scoreUrl, c, 3));
+  const best = [...sweep].sort((a, b) => b.requestsPerSecond - a.requestsPerSecond)[0];
+  const connections = SWEEP[sweep.indexOf(best as LoadResult)] ?? 16;
+  await load('warm-up', bareUrl, connections, WARMUP);
+  const bare = await load('bare hono route', bareUrl, connections);
+  const max = await load('score, POST /v1/score', scoreUrl, connections);
+  const half = Math.max(1, Math.round(max.requestsPerSecond / 2));
+  progress(
+    `maximum ${Math.round(max.requestsPerSecond)} req/s with ${connections} connections; half ${half}`,
+  );
+  const bursts = await runLoad({
+    name: 'score at half rate, autocannon overallRate',
+    url: scoreUrl,
+    next,
+    connections,
+    durationSeconds: SECONDS,
+    rate: half,
+  });
+  const paced = await runPaced({
+    name: 'score at half rate, paced open loop',
+    url: scoreUrl,
+    next,
+    connections: 64,
+    rate: half,
+    durationSeconds: SECONDS,
+  });
+  const pacedBare = await runPaced({
+    name: 'bare route at the same rate, paced open loop',
+    url: bareUrl,
+    next,
+    connections: 64,
+    rate: half,
+    durationSeconds: SECONDS,
+  });
+  await target.stop();
+  target = null;
+
+  progress('cold starts');
+  const env = { REDIS_URL: redis.url, LOG_LEVEL: 'warn', FLYWHEEL_DATA_DIR: dataDir };
+  const rounds = async (argv: string[]): Promise<ColdStart[]> => {
+    await coldStart({ args: argv, env }); // warm-up: file cache, tsx's transform cache
+    const out: ColdStart[] = [];
+    for (let i = 0; i < COLD_ROUNDS; i++) out.push(await coldStart({ args: argv, env }));
+    return out;
+  };
+  const tsx = await rounds(['--import', 'tsx', path.join(root, 'functions/score/main.ts')]);
+  const unit = await packageFunction({
+    root,
+    outDir: path.join(root, 'out', 'bench-package'),
+    name: 'score',
+  });
+  const packaged = await rounds([unit.entry]);
+
+  printScoreReport({
+    machine: machine(),
+    seconds: SECONDS,
+    warmup: WARMUP,
+    customers: customers.length,
+    historyDays: HISTORY_DAYS,
+    seeded,
+    historyLengths: { min: lengths[0] ?? 0, median: median(lengths), max: lengths.at(-1) ?? 0 },
+    inProcess,
+    sweep: sweep.map((r, i) => ({ connections: SWEEP[i] ?? 0, requestsPerSecond: r.requestsPerSecond })),
+    connections,
+    http: { bare, max, bursts, paced, pacedBare },
+    half,
+    cold: { tsx, packaged, bundleKiB: unit.bundleBytes / 1024 },
+  });
+} finally {
+  await target?.stop();
+  await store.close();
+  await redis.stop();
+  await rm(dataDir, { recursive: true, force: true });
+}

@@ -1,0 +1,81 @@
+// The ingest/featurize benchmark's targets, in one child process: the bare route, featurize, and ingest per event log.
+// Environment: BENCH_REDIS_URL, BENCH_SINK_URL (the K_SINK peer), BENCH_LOG_DIR, BENCH_KAFKA_BROKERS (optional).
+import { rm } from 'node:fs/promises';
+import { featurizeFunction } from '../../functions/featurize/function.ts';
+import { ingestFunction } from '../../functions/ingest/function.ts';
+import { defaultConfig } from '../../shared/config/index.ts';
+import { createFileEventLog, createKafkaEventLog, type EventLog } from '../../shared/log/index.ts';
+import {
+  createHttpSink,
+  createLogger,
+  type FunctionDefinition,
+  type RunningFunction,
+  serve,
+} from '../../shared/runtime/index.ts';
+import type { EventType } from '../../shared/events/index.ts';
+import { createRedisStore } from '../../shared/store/index.ts';
+import { startBareRoute } from './bare-route.ts';
+
+const env = (name: string): string => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+const redisUrl = env('BENCH_REDIS_URL');
+const sinkUrl = env('BENCH_SINK_URL');
+const logDir = env('BENCH_LOG_DIR');
+const kafka = process.env.BENCH_KAFKA_BROKERS;
+const log = createLogger({ name: 'bench-target', level: 'warn' });
+const config = defaultConfig();
+const store = () => createRedisStore({ url: redisUrl, timeoutMs: config.DEPENDENCY_TIMEOUT_MS, log });
+
+const running: RunningFunction[] = [];
+async function start<A extends EventType>(def: FunctionDefinition<A>): Promise<string> {
+  const fn = await serve(def, {
+    port: 0,
+    host: '127.0.0.1',
+    log,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    shutdownGraceMs: 1000,
+  });
+  running.push(fn);
+  return `${fn.url}/`;
+}
+
+/** ingest as main.ts wires it, with the given event log and K_SINK at the peer. */
+function ingest(eventLog: EventLog) {
+  const sink = createHttpSink({
+    url: sinkUrl,
+    retries: config.SINK_RETRIES,
+    backoffMs: config.SINK_BACKOFF_MS,
+    timeoutMs: config.SINK_TIMEOUT_MS,
+  });
+  return ingestFunction({ store: store(), eventLog, sink, config });
+}
+
+const bare = await startBareRoute();
+const urls: Record<string, string> = {
+  bare: bare.url,
+  featurize: await start(featurizeFunction({ store: store(), config })),
+  ingestFile: await start(ingest(createFileEventLog({ dataDir: logDir, topic: 'bench', log }))),
+};
+if (kafka) {
+  const eventLog = createKafkaEventLog({
+    brokers: kafka.split(','),
+    topic: 'bench',
+    clientId: 'bench-ingest',
+    timeoutMs: config.DEPENDENCY_TIMEOUT_MS,
+    log,
+  });
+  urls.ingestKafka = await start(ingest(eventLog));
+}
+
+process.on('SIGTERM', () => {
+  void (async () => {
+    for (const fn of running) await fn.close();
+    await bare.close();
+    await rm(logDir, { recursive: true, force: true });
+    process.exit(0);
+  })();
+});
+process.stdout.write(`READY ${JSON.stringify(urls)}\n`);

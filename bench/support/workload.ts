@@ -1,0 +1,124 @@
+// Realistic benchmark traffic: the demo generator's transactions as raw and accepted CloudEvents, and seeded histories.
+import { featurizeFunction } from '../../functions/featurize/function.ts';
+import { createGenerator } from '../../local/demo/generator.ts';
+import { defaultConfig } from '../../shared/config/index.ts';
+import { type AcceptedTransaction, EventTypes, makeEvent } from '../../shared/events/index.ts';
+import { createLogger, createMetrics } from '../../shared/runtime/index.ts';
+import type { OnlineStore } from '../../shared/store/index.ts';
+import type { RequestParts } from './load.ts';
+
+export const DAY_MS = 86_400_000;
+
+/** A generated transaction as the catalog's raw `transaction` data, with epoch-ms event time. */
+export type GeneratedTransaction = ReturnType<ReturnType<typeof createGenerator>['next']>['transaction'];
+
+/** An endless stream of realistic transactions (archetypes, fraud bursts) over `customers` customers from `from` on. */
+export function transactionStream(opts: { seed: number; customers: number; from: number }): {
+  customers: string[];
+  next(): GeneratedTransaction;
+  until(end: number): GeneratedTransaction[];
+} {
+  const gen = createGenerator({ seed: opts.seed, customers: opts.customers }, opts.from);
+  return {
+    customers: gen.customers.map((c) => c.id),
+    next: () => gen.next().transaction,
+    until: (end) => gen.until(end).map((g) => g.transaction),
+  };
+}
+
+/** The data ingest would publish for a transaction (normalised: it already is, the generator writes valid codes). */
+export function acceptedData(tx: GeneratedTransaction, ingestedAt: number): AcceptedTransaction {
+  return { ...tx, amount: Number(tx.amount), ingestedAt };
+}
+
+/** A `transaction.accepted` event in binary mode, as the broker delivers it to featurize. */
+export function acceptedBinary(tx: GeneratedTransaction, id: string): RequestParts {
+  const now = Date.now();
+  return {
+    headers: {
+      'content-type': 'application/json',
+      'ce-specversion': '1.0',
+      'ce-id': id,
+      'ce-source': 'flywheel/ingest',
+      'ce-type': EventTypes.transactionAccepted,
+      'ce-time': new Date(now).toISOString(),
+      'ce-subject': tx.customerId,
+    },
+    body: JSON.stringify(acceptedData(tx, now)),
+  };
+}
+
+/** The raw `transaction` data a source posts (event time as an RFC 3339 string). */
+function rawData(tx: GeneratedTransaction): Record<string, unknown> {
+  return { ...tx, occurredAt: new Date(tx.occurredAt).toISOString() };
+}
+
+/** A raw `transaction` event in binary mode, as a data source posts it to ingest. */
+export function rawBinary(tx: GeneratedTransaction, id: string): RequestParts {
+  return {
+    headers: {
+      'content-type': 'application/json',
+      'ce-specversion': '1.0',
+      'ce-id': id,
+      'ce-source': 'bench/source',
+      'ce-type': EventTypes.transaction,
+      'ce-time': new Date(tx.occurredAt).toISOString(),
+    },
+    body: JSON.stringify(rawData(tx)),
+  };
+}
+
+/** Raw `transaction` events as one `application/cloudevents-batch+json` request (structured events in an array). */
+export function rawBatch(txs: readonly GeneratedTransaction[], idPrefix: string): RequestParts {
+  const events = txs.map((tx, i) => ({
+    specversion: '1.0',
+    id: `${idPrefix}-${i}`,
+    source: 'bench/source',
+    type: EventTypes.transaction,
+    time: new Date(tx.occurredAt).toISOString(),
+    datacontenttype: 'application/json',
+    data: rawData(tx),
+  }));
+  return {
+    headers: { 'content-type': 'application/cloudevents-batch+json' },
+    body: JSON.stringify(events),
+  };
+}
+
+/**
+ * Writes customer histories through featurize's own handler (the same Lua update as over HTTP): every transaction of
+ * the stream before `until`, `concurrency` in flight. Returns how many events were applied.
+ */
+export async function seedHistories(opts: {
+  store: OnlineStore;
+  stream: ReturnType<typeof transactionStream>;
+  until: number;
+  concurrency?: number;
+}): Promise<number> {
+  const fn = featurizeFunction({ store: opts.store, config: defaultConfig() });
+  const ctx = { log: createLogger({ name: 'seed', level: 'silent' }), metrics: createMetrics('seed') };
+  const txs = opts.stream.until(opts.until);
+  let next = 0;
+  const worker = async () => {
+    while (next < txs.length) {
+      const i = next++;
+      const tx = txs[i] as GeneratedTransaction;
+      const event = makeEvent({
+        type: EventTypes.transactionAccepted,
+        source: 'flywheel/ingest',
+        id: `seed-${i}`,
+        time: tx.occurredAt,
+        data: acceptedData(tx, tx.occurredAt),
+      });
+      const outcome = await fn.handle(event, ctx);
+      if (outcome.kind !== 'reply') throw new Error(`seeding: event ${i} was ${outcome.kind}`);
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency ?? 64 }, worker));
+  return txs.length;
+}
+
+/** Seconds since the process started, for progress lines on stderr. */
+export function progress(what: string): void {
+  process.stderr.write(`[${(performance.now() / 1000).toFixed(1)} s] ${what}\n`);
+}
