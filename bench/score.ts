@@ -39,6 +39,9 @@ const HISTORY_DAYS = Number(args['history-days']);
 const SWEEP = args.connections.split(',').map(Number);
 const COLD_ROUNDS = Number(args['cold-rounds']);
 const root = path.resolve(import.meta.dirname, '..');
+/** The floor of any cold start here: node itself answering HTTP, nothing loaded. */
+const BARE_SERVER =
+  "require('node:http').createServer((q, s) => s.end('ok')).listen(Number(process.env.PORT))";
 
 const log = createLogger({ name: 'bench', level: 'warn' });
 const now = Date.now();
@@ -139,6 +142,7 @@ try {
     for (let i = 0; i < COLD_ROUNDS; i++) out.push(await coldStart({ args: argv, env }));
     return out;
   };
+  const floor = await rounds(['-e', BARE_SERVER]);
   const tsx = await rounds(['--import', 'tsx', path.join(root, 'functions/score/main.ts')]);
   const unit = await packageFunction({
     root,
@@ -160,7 +164,7 @@ try {
     connections,
     http: { bare, max, bursts, paced, pacedBare },
     half,
-    cold: { tsx, packaged, bundleKiB: unit.bundleBytes / 1024 },
+    cold: { floor, tsx, packaged, bundleKiB: unit.bundleBytes / 1024 },
   });
 } finally {
   await target?.stop();

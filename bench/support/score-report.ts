@@ -16,7 +16,7 @@ export interface ScoreReport {
   connections: number;
   http: { bare: LoadResult; max: LoadResult; bursts: LoadResult; paced: LoadResult; pacedBare: LoadResult };
   half: number;
-  cold: { tsx: ColdStart[]; packaged: ColdStart[]; bundleKiB: number };
+  cold: { floor: ColdStart[]; tsx: ColdStart[]; packaged: ColdStart[]; bundleKiB: number };
 }
 
 const verdict = (ok: boolean) => (ok ? 'met' : 'missed');
@@ -94,6 +94,7 @@ export function printScoreReport(r: ScoreReport): void {
     '| form | rounds | listening ms (median) | ready ms (median) | ready ms (min–max) | RSS MiB (median) |',
   );
   console.log('|---|---:|---:|---:|---:|---:|');
+  cold('reference: a bare node:http server (node -e)', r.cold.floor);
   cold('node --import tsx functions/score/main.ts', r.cold.tsx);
   cold('packaged: node functions/score/index.js', r.cold.packaged);
 
