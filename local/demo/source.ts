@@ -1,6 +1,8 @@
 // The demo data source: replays a generated history, then streams live transactions and late labels to the broker.
-import { CloudEvent } from 'cloudevents';
-import { EventTypes } from '../../shared/events/index.ts';
+import { type EventData, EventTypes, makeEvent } from '../../shared/events/index.ts';
+import { toStructured } from '../../shared/runtime/index.ts';
+
+type RawType = typeof EventTypes.transaction | typeof EventTypes.label;
 import type { Label } from '../../shared/events/index.ts';
 import { createGenerator, type Generated, type GeneratorOptions } from './generator.ts';
 
@@ -67,13 +69,13 @@ export function createSource(o: SourceOptions) {
   let liveStartedAt = 0;
   let seq = 0;
 
-  const post = async (events: CloudEvent<unknown>[]): Promise<void> => {
+  const post = async (events: Record<string, unknown>[]): Promise<void> => {
     if (events.length === 0) return;
     for (let attempt = 0; ; attempt++) {
       const res = await fetch(o.brokerUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/cloudevents-batch+json' },
-        body: JSON.stringify(events.map((e) => e.toJSON())),
+        body: JSON.stringify(events),
       });
       await res.arrayBuffer();
       if (res.ok) {
@@ -90,14 +92,14 @@ export function createSource(o: SourceOptions) {
     }
   };
 
-  const toEvents = (batch: Generated[], until: number, broken: number): CloudEvent<unknown>[] => {
-    const out: CloudEvent<unknown>[] = [];
+  const toEvents = (batch: Generated[], until: number, broken: number): Record<string, unknown>[] => {
+    const out: Record<string, unknown>[] = [];
     for (const g of batch) {
       const tx = { ...g.transaction } as Record<string, unknown>;
       const isBroken = broken > 0 && gen.random.next() < broken;
       if (isBroken) Object.assign(tx, gen.random.next() < 0.5 ? { amount: -1 } : { currency: 'XXQ' });
       const e = event(EventTypes.transaction, g.transaction.transactionId, tx, g.transaction.occurredAt);
-      if (isBroken) brokenIds.add(e.id);
+      if (isBroken) brokenIds.add(String(e.id));
       out.push(e);
       if (g.label) pendingLabels.push(g.label);
     }
@@ -109,15 +111,11 @@ export function createSource(o: SourceOptions) {
     return out;
   };
 
-  const event = (type: string, id: string, data: unknown, at: number) =>
-    new CloudEvent({
-      id: `${id}-${++seq}`,
-      source: SOURCE,
-      type,
-      time: new Date(at).toISOString(),
-      datacontenttype: 'application/json',
-      data,
-    });
+  /** A raw source event in structured mode, as a data source posts it (built by the runtime's CloudEvents adapter). */
+  const event = (type: RawType, id: string, data: unknown, at: number): Record<string, unknown> =>
+    toStructured(
+      makeEvent({ type, id: `${id}-${++seq}`, source: SOURCE, time: at, data: data as EventData[RawType] }),
+    );
 
   return {
     timeline: tl,
