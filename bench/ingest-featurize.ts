@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../shared/runtime/index.ts';
-import { createRedisStore } from '../shared/store/index.ts';
+import { createRedisStore, type OnlineStore } from '../shared/store/index.ts';
 import { startKafka } from '../test/support/kafka.ts';
 import { startRedis } from '../test/support/redis.ts';
 import { type ChildTarget, startChild } from './support/child.ts';
@@ -31,7 +31,8 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '100' },
     'batch-connections': { type: 'string', default: '4' },
     customers: { type: 'string', default: '2000' },
-    'history-days': { type: 'string', default: '14' },
+    /** Days of history written before the load: 30 = the feature set's retention, a steady state from the start. */
+    'history-days': { type: 'string', default: '30' },
     kafka: { type: 'string', default: 'on' },
     /** Write a V8 CPU profile of the targets' process into this folder. */
     profile: { type: 'string' },
@@ -112,23 +113,33 @@ async function measure(opts: {
   ];
 }
 
+/** Median and largest history length over the customers, as text. */
+async function historyLengths(store: OnlineStore, customers: readonly string[]): Promise<string> {
+  const states = await store.readCustomers(customers);
+  const lengths = [...states.values()].map((st) => st.history.length);
+  return `median ${median(lengths)}, max ${Math.max(...lengths)}`;
+}
+
 const rows: Row[] = [];
 let seeded = 0;
+let historyAtStart = '';
+let historyAtEnd = '';
 let bareRounds: number[] = [];
 let featurizeRounds: number[] = [];
 try {
   kafka = withKafka ? await startKafka() : null;
   peers = await startChild('bench/support/peers.ts');
   // featurize's customers: histories of HISTORY_DAYS days first, then the load continues the same stream.
-  const featurizeStream = transactionStream({ seed: 11, customers: CUSTOMERS, from: now - 60 * DAY_MS });
+  const from = now - 120 * DAY_MS;
+  const featurizeStream = transactionStream({ seed: 11, customers: CUSTOMERS, from });
   const seedStore = createRedisStore({ url: redis.url, timeoutMs: 5_000, log });
   progress(`seeding ${HISTORY_DAYS} days of history for ${CUSTOMERS} customers`);
   seeded = await seedHistories({
     store: seedStore,
     stream: featurizeStream,
-    until: now - (60 - HISTORY_DAYS) * DAY_MS,
+    until: from + HISTORY_DAYS * DAY_MS,
   });
-  await seedStore.close();
+  historyAtStart = await historyLengths(seedStore, featurizeStream.customers);
   progress(`seeded ${seeded} events`);
 
   targets = await startChild('bench/support/pipeline-targets.ts', {
@@ -195,6 +206,8 @@ try {
       })),
     );
   }
+  historyAtEnd = await historyLengths(seedStore, featurizeStream.customers);
+  await seedStore.close();
 } finally {
   await targets?.stop();
   await peers?.stop();
@@ -213,7 +226,8 @@ console.log(
     `target; every request is different and new (unique CloudEvent ids, transactions from the demo generator over ` +
     `${CUSTOMERS} customers). featurize: one binary-mode \`transaction.accepted\` per request, replies ` +
     `\`features.updated\`; its customers start with ${HISTORY_DAYS} days of history (${seeded} events written ` +
-    'through featurize before the run) and the load continues the same stream. The bare route is the foundation ' +
+    `through featurize before the run; events per customer ${historyAtStart}; the features keep 30 days) and the ` +
+    `load continues the same stream (at the end: ${historyAtEnd}). The bare route is the foundation ` +
     "benchmark's (reads the binary event, parses the JSON, echoes it), sent the same kind of events. bare and " +
     `featurize alternate for ${ROUNDS} rounds; the table shows each one's median round. ingest: binary mode, or ` +
     `\`application/cloudevents-batch+json\` with ${BATCH} structured events per request; each event is validated, ` +

@@ -60,10 +60,27 @@ function runOne(
 ): Promise<{ code: number | null; out: string; seconds: number; timedOut: boolean }> {
   return new Promise((resolve) => {
     const started = performance.now();
+    // Its own process group, so a timeout or Ctrl-C ends the benchmark's servers and peers along with it.
     const child = spawn(process.execPath, ['--import', 'tsx', script], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
     });
+    const killGroup = (signal: NodeJS.Signals) => {
+      if (child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, signal);
+        } catch {
+          // already gone
+        }
+      }
+    };
+    const interrupt = () => {
+      killGroup('SIGKILL');
+      process.exit(130);
+    };
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
     let out = '';
     let timedOut = false;
     child.stdout.setEncoding('utf8');
@@ -73,11 +90,13 @@ function runOne(
     });
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+      killGroup('SIGKILL');
     }, TIMEOUT_MS);
-    child.once('exit', (code) => {
+    child.once('exit', () => killGroup('SIGKILL')); // anything the benchmark left running
+    child.once('close', (code) => {
       clearTimeout(timer);
+      process.off('SIGINT', interrupt);
+      process.off('SIGTERM', interrupt);
       resolve({ code, out, seconds: (performance.now() - started) / 1000, timedOut });
     });
   });

@@ -1,6 +1,10 @@
 // Runs a benchmark target in its own process, so the load generator and the server do not share an event loop.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import path from 'node:path';
+
+/** The repository root: scripts are named relative to it, wherever the benchmark was started from. */
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 export interface ChildTarget {
   /** What the child printed on its `READY {json}` line (its URLs, ports). */
@@ -23,12 +27,15 @@ process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
 
-/** Starts `node [nodeArgs] --import tsx <script> args…`; the script prints `READY {json}` once it listens. */
+/**
+ * Starts `node [nodeArgs] --import tsx <script> args…` (script relative to the repository root); the script prints
+ * `READY {json}` once it listens. The child is killed if this process exits first.
+ */
 export async function startChild(script: string, opts: ChildOptions = {}): Promise<ChildTarget> {
   const child = spawn(
     process.execPath,
-    [...(opts.nodeArgs ?? []), '--import', 'tsx', script, ...(opts.args ?? [])],
-    { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'inherit'] },
+    [...(opts.nodeArgs ?? []), '--import', 'tsx', path.resolve(ROOT, script), ...(opts.args ?? [])],
+    { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   children.add(child);
   child.once('exit', () => children.delete(child));
