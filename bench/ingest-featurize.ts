@@ -1,7 +1,7 @@
 // Benchmark: ingest CloudEvents/s over HTTP (single and batched) and featurize events/s on real Redis, beside the bare route.
 // Run: npx tsx bench/ingest-featurize.ts [--seconds 8] [--rounds 3] [--kafka off]
 import { spawnSync } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -55,6 +55,7 @@ const redis = await startRedis();
 let kafka: Awaited<ReturnType<typeof startKafka>> | null = null;
 let peers: ChildTarget | null = null;
 let targets: ChildTarget | null = null;
+const logDir = await mkdtemp(path.join(tmpdir(), 'bench-log-'));
 
 /** Events the sink peer has received so far (what ingest published to K_SINK). */
 async function published(): Promise<number> {
@@ -146,7 +147,7 @@ try {
     env: {
       BENCH_REDIS_URL: redis.url,
       BENCH_SINK_URL: `${peers.info.sink ?? ''}/`,
-      BENCH_LOG_DIR: await mkdtemp(path.join(tmpdir(), 'bench-log-')),
+      BENCH_LOG_DIR: logDir,
       ...(kafka ? { BENCH_KAFKA_BROKERS: kafka.brokers } : {}),
     },
     ...(PROFILE_DIR ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] } : {}),
@@ -213,6 +214,7 @@ try {
   await peers?.stop();
   await kafka?.stop();
   await redis.stop();
+  await rm(logDir, { recursive: true, force: true });
 }
 
 const share = median(featurizeRounds) / median(bareRounds);

@@ -115,22 +115,15 @@ try {
     durationSeconds: SECONDS,
     rate: half,
   });
-  const paced = await runPaced({
-    name: 'score at half rate, paced open loop',
-    url: scoreUrl,
-    next,
-    connections: 64,
-    rate: half,
-    durationSeconds: SECONDS,
-  });
-  const pacedBare = await runPaced({
-    name: 'bare route at the same rate, paced open loop',
-    url: bareUrl,
-    next,
-    connections: 64,
-    rate: half,
-    durationSeconds: SECONDS,
-  });
+  const pace = (name: string, url: string, rate: number) =>
+    runPaced({ name, url, next, connections: 64, rate, durationSeconds: SECONDS });
+  const paced = await pace('score at half rate, paced open loop', scoreUrl, half);
+  const pacedBare = await pace('bare route at the same rate, paced open loop', bareUrl, half);
+  // Lower rates show whether the tail comes from queueing (it shrinks) or from pauses that hit any rate.
+  const lower = [
+    await pace('score at a tenth of the maximum, paced', scoreUrl, Math.max(1, Math.round(half / 5))),
+    await pace('score at a quarter of the maximum, paced', scoreUrl, Math.max(1, Math.round(half / 2))),
+  ];
   await target.stop();
   target = null;
 
@@ -162,7 +155,7 @@ try {
     inProcess,
     sweep: sweep.map((r, i) => ({ connections: SWEEP[i] ?? 0, requestsPerSecond: r.requestsPerSecond })),
     connections,
-    http: { bare, max, bursts, paced, pacedBare },
+    http: { bare, max, bursts, paced, pacedBare, lower },
     half,
     cold: { floor, tsx, packaged, bundleKiB: unit.bundleBytes / 1024 },
   });
