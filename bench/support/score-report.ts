@@ -48,7 +48,8 @@ export function printScoreReport(r: ScoreReport): void {
       `${r.seconds} s, two ways: autocannon's overallRate (a per-second quota per connection, sent as a burst at ` +
       "the start of each second, so its latency is that of a burst; autocannon's own corrected p99 is in whole ms), " +
       'and a paced open loop (arrivals spread evenly at 1 ms granularity, up to 64 keep-alive connections, latency ' +
-      'from the scheduled send: waiting counts). p50/p99 are per request at µs resolution.\n',
+      'from the moment a request is issued, so time spent waiting for a free connection counts). p50/p99 are per ' +
+      'request at µs resolution.\n',
   );
   console.log('| target | load | req/s | p50 ms | p99 ms | autocannon p99 ms | errors | non-2xx |');
   console.log('|---|---|---:|---:|---:|---:|---:|---:|');
