@@ -5,12 +5,14 @@ import { FlywheelError, InvalidEventError, NotFoundError } from '../../shared/er
 import { MODEL_NAMES, type ModelName } from '../../shared/events/index.ts';
 import { defaultVector, type FeatureSet, latestVector, vectorOf } from '../../shared/features/index.ts';
 import { assignSegment, scoreRisk } from '../../shared/inference/scoring.ts';
-import { PROBLEM_CONTENT_TYPE, problemOf } from '../../shared/runtime/index.ts';
+import { PROBLEM_CONTENT_TYPE, problemOf, readMessage } from '../../shared/runtime/index.ts';
 import type { OnlineStore } from '../../shared/store/index.ts';
 import type { ModelSet } from './models.ts';
 import { champions, type Scored, scoreRows } from './scorer.ts';
 
 const MAX_BATCH = 1000;
+/** REST bodies: a batch of MAX_BATCH named vectors fits well within 1 MiB. */
+const MAX_BODY_BYTES = 1024 * 1024;
 const Vector = z.union([z.array(z.number()), z.record(z.string(), z.number())]);
 /** The four request shapes, keyed by the one field that names them (so errors point inside the right one). */
 const ScoreRequestSchemas = {
@@ -171,9 +173,11 @@ function modelName(raw: string): ModelName {
   return raw as ModelName;
 }
 
+/** The JSON body, read straight from Node's request by the runtime (c.req.json() would build a WHATWG Request). */
 async function body(c: Context): Promise<unknown> {
+  const { body: text } = await readMessage(c, MAX_BODY_BYTES);
   try {
-    return await c.req.json();
+    return JSON.parse(text) as unknown;
   } catch (cause) {
     throw new InvalidEventError('body', 'the body must be JSON', { cause });
   }
