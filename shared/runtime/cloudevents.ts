@@ -1,4 +1,4 @@
-// The cloudevents SDK adapter: reads binary, structured and batched HTTP messages and writes binary/structured ones.
+// CloudEvents over HTTP: binary mode read and written directly, structured and batched modes through the SDK.
 import { CloudEvent, HTTP, type Message } from 'cloudevents';
 import type { FlywheelEvent } from '../events/index.ts';
 import { InvalidEventError } from '../errors/index.ts';
@@ -18,6 +18,22 @@ const CORE = new Set([
   'dataschema',
   'data',
 ]);
+/** Data content types the SDK parses as JSON; it matches them exactly (`application/json;charset=utf-8` stays text). */
+const JSON_TYPES = new Set([
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/cloudevents+json',
+  'application/cloudevents+json; charset=utf-8',
+]);
+/** Any other application/cloudevents* content type: the SDK takes the message as structured and rejects it. */
+const CE_MEDIA_TYPE = 'application/cloudevents';
+/**
+ * Binary-mode headers the SDK gives meanings of its own (a 0.3 leftover it rejects on 1.0 events, base64 data it
+ * decodes and may reject, an encoding it may drop): messages carrying one are read through the SDK.
+ */
+const SDK_HEADERS = ['ce-schemaurl', 'ce-data_base64', 'ce-datacontentencoding'] as const;
+/** Extension names the SDK treats as attributes when it writes an event. */
+const SHADOWING = new Set([...CORE, 'datacontentencoding', 'data_base64', 'schemaurl']);
 
 /** An event read off the wire, before its data is checked against the catalog. */
 export interface RawEvent {
@@ -49,18 +65,80 @@ export function readRequest(headers: Headers, body: string): ParsedRequest {
   return { mode: 'binary', entries: [readBinary(headers, body)] };
 }
 
+/**
+ * Reads a binary-mode message (CloudEvents HTTP binding §3.1) directly, giving what the SDK's HTTP.toEvent gives.
+ * Header names are lower-case, as Node and fetch deliver them.
+ */
 function readBinary(headers: Headers, body: string): Parsed {
-  if (!REQUIRED.some((a) => headers[`ce-${a}`] !== undefined)) {
+  const id = headers['ce-id'];
+  const source = headers['ce-source'];
+  const specversion = headers['ce-specversion'];
+  const type = headers['ce-type'];
+  if (id === undefined && source === undefined && specversion === undefined && type === undefined) {
     return fail(
       'ce-id',
       'not a CloudEvent: no ce-* headers (binary mode) and no application/cloudevents+json body',
     );
   }
-  for (const attr of REQUIRED) {
-    if (!headers[`ce-${attr}`])
-      return fail(`ce-${attr}`, `missing required attribute ${attr} (header ce-${attr})`);
+  if (!id) return missing('id');
+  if (!source) return missing('source');
+  if (!specversion) return missing('specversion');
+  if (!type) return missing('type');
+  if (
+    specversion !== '1.0' ||
+    headers['content-type']?.startsWith(CE_MEDIA_TYPE) ||
+    SDK_HEADERS.some((h) => headers[h] !== undefined)
+  ) {
+    // Rejected or rare: the SDK decides, so an unreadable body is still reported before a wrong specversion.
+    return toRaw({ headers, body }, 'data');
   }
-  return toRaw({ headers, body }, 'data');
+  // ce-datacontenttype wins over content-type; the SDK also reads a bare `datacontenttype` header.
+  const contentType = headers['ce-datacontenttype'] ?? (headers['content-type'] || headers.datacontenttype);
+  let data: unknown;
+  try {
+    data = readData(body, contentType);
+  } catch (cause) {
+    return fail('data', `unreadable event: ${(cause as Error).message}`, cause);
+  }
+  const extensions: Record<string, string> = {};
+  for (const header in headers) {
+    const value = headers[header];
+    if (value === undefined || !header.startsWith('ce-')) continue;
+    const name = header.slice(3);
+    if (!CORE.has(name)) extensions[name] = value;
+  }
+  const raw: RawEvent = {
+    id,
+    source,
+    type,
+    specversion,
+    data,
+    extensions,
+    time: isoTime(headers['ce-time']),
+  };
+  const subject = headers['ce-subject'];
+  if (subject) raw.subject = subject;
+  return { ok: true, event: raw };
+}
+
+function missing(attr: (typeof REQUIRED)[number]): Parsed {
+  return fail(`ce-${attr}`, `missing required attribute ${attr} (header ce-${attr})`);
+}
+
+/**
+ * The data of a binary-mode message, read as the SDK reads it: JSON.parse only for the exact content types in
+ * JSON_TYPES (others, and an absent one, keep the body as a string; an empty body stays ''), and a body that does
+ * not open with `[`, `{`, `"` or `|` is parsed as a quoted string, so `42` reads as "42".
+ */
+function readData(body: string, contentType: string | undefined): unknown {
+  if (!body || contentType === undefined || !JSON_TYPES.has(contentType)) return body;
+  return JSON.parse(/^[[{"|]/.test(body) ? body : `"${body}"`);
+}
+
+/** `time` as the SDK gives it: any Date.parse-able value in ISO 8601 UTC with milliseconds; absent or unreadable, now. */
+function isoTime(value: string | undefined): string {
+  const ms = value ? Date.parse(value) : Number.NaN;
+  return new Date(Number.isNaN(ms) ? Date.now() : ms).toISOString();
 }
 
 function readStructured(body: string | object): Parsed {
@@ -145,10 +223,27 @@ function withoutExtensions(event: FlywheelEvent): Omit<FlywheelEvent, 'extension
   return rest;
 }
 
-/** Binary-mode headers and body for an event (what replies and K_SINK posts use). */
+/**
+ * Binary-mode headers and body for an event (what replies and K_SINK posts use), as the SDK's HTTP.binary writes
+ * them (`time` normalised to ISO 8601 UTC). Events the SDK would rewrite (an empty id or time, an extension named
+ * like an attribute) are written by the SDK itself.
+ */
 export function writeBinary(event: FlywheelEvent): { headers: Record<string, string>; body: string } {
-  const msg = HTTP.binary(toSdk(event));
-  return { headers: stringHeaders(msg.headers), body: String(msg.body ?? '') };
+  if (!event.id || !event.time || Object.keys(event.extensions).some((name) => SHADOWING.has(name))) {
+    const msg = HTTP.binary(toSdk(event));
+    return { headers: stringHeaders(msg.headers), body: String(msg.body ?? '') };
+  }
+  const headers: Record<string, string> = {
+    'content-type': event.datacontenttype,
+    'ce-id': event.id,
+    'ce-time': new Date(event.time).toISOString(),
+    'ce-type': event.type,
+    'ce-source': event.source,
+    'ce-specversion': event.specversion,
+  };
+  if (event.subject !== undefined) headers['ce-subject'] = event.subject;
+  for (const [name, value] of Object.entries(event.extensions)) headers[`ce-${name}`] = String(value);
+  return { headers, body: JSON.stringify(event.data) };
 }
 
 /** Structured-mode JSON object for an event (batch bodies, logs, files). */
