@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../shared/runtime/index.ts';
+import { customerFeatures } from '../shared/features/index.ts';
 import { createRedisStore, type OnlineStore } from '../shared/store/index.ts';
 import { startKafka } from '../test/support/kafka.ts';
 import { startRedis } from '../test/support/redis.ts';
@@ -15,6 +16,7 @@ import {
   acceptedBinary,
   DAY_MS,
   type GeneratedTransaction,
+  historyLength,
   progress,
   rawBatch,
   rawBinary,
@@ -116,8 +118,8 @@ async function measure(opts: {
 
 /** Median and largest history length over the customers, as text. */
 async function historyLengths(store: OnlineStore, customers: readonly string[]): Promise<string> {
-  const states = await store.readCustomers(customers);
-  const lengths = [...states.values()].map((st) => st.history.length);
+  const states = await store.readCustomers(customers, customerFeatures);
+  const lengths = [...states.values()].map(historyLength);
   return `median ${median(lengths)}, max ${Math.max(...lengths)}`;
 }
 

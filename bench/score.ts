@@ -8,6 +8,7 @@ import { ModelSet } from '../functions/score/models.ts';
 import { packageFunction } from '../knative/package.ts';
 import { ModelRegistry } from '../shared/registry/index.ts';
 import { createLogger } from '../shared/runtime/index.ts';
+import { customerFeatures } from '../shared/features/index.ts';
 import { createRedisStore } from '../shared/store/index.ts';
 import { startRedis } from '../test/support/redis.ts';
 import { type ChildTarget, startChild } from './support/child.ts';
@@ -17,7 +18,7 @@ import { runPaced } from './support/paced.ts';
 import { registerBenchChampions } from './support/models.ts';
 import { type InProcessResult, measureInProcess } from './support/score-inprocess.ts';
 import { printScoreReport } from './support/score-report.ts';
-import { DAY_MS, progress, seedHistories, transactionStream } from './support/workload.ts';
+import { DAY_MS, historyLength, progress, seedHistories, transactionStream } from './support/workload.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -60,9 +61,9 @@ try {
   });
   progress(`seeding ${HISTORY_DAYS} days of history for ${CUSTOMERS} customers`);
   const seeded = await seedHistories({ store, stream, until: now - DAY_MS });
-  const states = await store.readCustomers(stream.customers);
-  const lengths = [...states.values()].map((s) => s.history.length).sort((a, b) => a - b);
-  const customers = stream.customers.filter((c) => (states.get(c)?.history.length ?? 0) > 0);
+  const states = await store.readCustomers(stream.customers, customerFeatures);
+  const lengths = [...states.values()].map(historyLength).sort((a, b) => a - b);
+  const customers = stream.customers.filter((c) => states.has(c));
 
   progress('in-process loop');
   const models = new ModelSet({ registry, log, aliasTtlMs: 60_000, loadTimeoutMs: 5_000 });

@@ -3,8 +3,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { customerFeatures } from '../shared/features/index.ts';
 import { createLogger } from '../shared/runtime/logger.ts';
 import { createRedisStore, type CustomerEventInput, type OnlineStore } from '../shared/store/index.ts';
+import { historyMember } from '../shared/store/keys.ts';
 import { APPLY_CUSTOMER_EVENT } from '../shared/store/lua.ts';
 import { type RedisServer, redisCommand, startRedis } from '../test/support/redis.ts';
 
@@ -40,10 +42,14 @@ const RECORD = JSON.stringify({
   currency: 'EUR',
 });
 const FIELDS = ['country:DE', 'deviceId:dev-1'];
+const VALUE = 42.5;
 const base = {
   customerId: CUSTOMER,
+  orderKey: 'tx-000000',
+  value: VALUE,
   record: RECORD,
-  retentionMs: 30 * 86_400_000,
+  windowsMs: customerFeatures.windowsMs,
+  retentionMs: customerFeatures.retentionMs,
   maxEvents: N + PRIOR + 1000,
   allowedLatenessMs: 3_600_000,
   claimTtlMs: 3_600_000,
@@ -98,7 +104,8 @@ async function viaAdapter(store: OnlineStore, round: number): Promise<{ rate: nu
     while (next < N) {
       const i = next++;
       const r = await store.applyCustomerEvent({ ...base, eventKey: `r${round}-e${i}`, eventTime: T });
-      if (r.kind !== 'applied' || r.prior.length !== PRIOR) throw new Error(`unexpected result ${r.kind}`);
+      if (r.kind !== 'applied' || r.prior.windows.at(-1)?.count !== PRIOR)
+        throw new Error(`unexpected result ${r.kind}`);
     }
   };
   const cpu = process.cpuUsage();
@@ -114,10 +121,13 @@ async function viaRedisBenchmark(server: RedisServer, sha: string): Promise<{ ra
   const rand = '__rand_int____rand_int__'; // two 12-digit random numbers: distinct claims and members
   const hist = `fw:{${CUSTOMER}}:history`;
   const seen = `fw:{${CUSTOMER}}:firstseen`;
+  // a random order key makes each member distinct, as the event hash does on the adapter's side
+  const member = historyMember('__rand_int__', 'bench'.padEnd(16, '0'), VALUE, RECORD);
   const command = [
     ...['EVALSHA', sha, '3', hist, seen, `fw:{${CUSTOMER}}:claim:${rand}`],
-    ...[String(T), `${rand}:${RECORD}`, String(base.retentionMs), String(base.maxEvents)],
-    ...[String(base.allowedLatenessMs), String(base.claimTtlMs), String(base.idleTtlMs), ...FIELDS],
+    ...[String(T), member, String(base.retentionMs), String(base.maxEvents)],
+    ...[String(base.allowedLatenessMs), String(base.claimTtlMs), String(base.idleTtlMs)],
+    ...[String(base.windowsMs.length), ...base.windowsMs.map(String), ...FIELDS],
   ];
   const opts = [
     '-p',

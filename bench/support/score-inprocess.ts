@@ -52,8 +52,8 @@ export async function measureInProcess(opts: {
   const nextCustomer = () => opts.customers[(k++ * 7919) % opts.customers.length] as string;
   const score = async (id: string) => {
     const champs = await champions(opts.models);
-    const state = (await opts.store.readCustomers([id])).get(id);
-    const vector = state ? latestVector(set, state.history, state.firstSeen) : null;
+    const state = (await opts.store.readCustomers([id], set)).get(id);
+    const vector = state ? latestVector(set, state) : null;
     if (!vector) throw new Error(`customer ${id} has no history`);
     return scoreRows(champs, [vector]);
   };
@@ -72,14 +72,14 @@ export async function measureInProcess(opts: {
   };
 
   const sequential = await loop(() => score(nextCustomer()));
-  const read = await loop(() => opts.store.readCustomers([nextCustomer()]));
-  const states = await opts.store.readCustomers(opts.customers.slice(0, 200));
+  const read = await loop(() => opts.store.readCustomers([nextCustomer()], set));
+  const states = await opts.store.readCustomers(opts.customers.slice(0, 200), set);
   const stateList = [...states.values()];
   const vector = await loop(async () => {
     const s = stateList[k++ % stateList.length];
-    if (s) latestVector(set, s.history, s.firstSeen);
+    if (s) latestVector(set, s);
   });
-  const sample = stateList.map((s) => latestVector(set, s.history, s.firstSeen) ?? []);
+  const sample = stateList.map((s) => latestVector(set, s));
   const champs = await champions(opts.models);
   const onnx = await loop(() => scoreRows(champs, [sample[k++ % sample.length] ?? []]));
 

@@ -4,7 +4,7 @@ import { createGenerator } from '../../local/demo/generator.ts';
 import { defaultConfig } from '../../shared/config/index.ts';
 import { type AcceptedTransaction, EventTypes, makeEvent } from '../../shared/events/index.ts';
 import { createLogger, createMetrics } from '../../shared/runtime/index.ts';
-import type { OnlineStore } from '../../shared/store/index.ts';
+import type { CustomerState, OnlineStore } from '../../shared/store/index.ts';
 import type { RequestParts } from './load.ts';
 
 export const DAY_MS = 86_400_000;
@@ -116,6 +116,11 @@ export async function seedHistories(opts: {
   };
   await Promise.all(Array.from({ length: opts.concurrency ?? 64 }, worker));
   return txs.length;
+}
+
+/** Events in a customer's history within the retention, as the store read it: the latest and those before it. */
+export function historyLength(state: CustomerState): number {
+  return 1 + Math.max(0, ...state.prior.windows.map((w) => w.count));
 }
 
 /** Seconds since the process started, for progress lines on stderr. */

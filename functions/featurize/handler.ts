@@ -7,10 +7,8 @@ import {
   makeEvent,
 } from '../../shared/events/index.ts';
 import {
-  byTimeThenId,
-  computeFeatures,
   type FeatureSet,
-  type HistoryRecord,
+  featuresFromSummary,
   noveltyKeys,
   toHistoryRecord,
   toNamedValues,
@@ -31,8 +29,8 @@ export interface FeaturizeDeps {
 }
 
 /**
- * One round trip to the store (claim + history update + first-seen, atomically), then the vector is computed from
- * the customer's earlier events. A redelivered event gets the same reply (same id and values): a reply lost on the
+ * One round trip to the store (claim + history update + first-seen, atomically; the store summarises the
+ * customer's earlier events per window next to the data), then the vector is computed from that summary. A redelivered event gets the same reply (same id and values): a reply lost on the
  * way is recovered by the broker's retry, and consumers de-duplicate by source + id. Events older than the allowed
  * lateness are counted and dropped without touching state.
  */
@@ -48,7 +46,10 @@ export async function handle(
     customerId: tx.customerId,
     eventKey: eventKey(event),
     eventTime: tx.occurredAt,
+    orderKey: current.id,
+    value: current.amount,
     record: JSON.stringify(current),
+    windowsMs: set.windowsMs,
     retentionMs: set.retentionMs,
     maxEvents: set.maxEvents,
     allowedLatenessMs: deps.allowedLatenessMs,
@@ -70,8 +71,7 @@ export async function handle(
       .counter('flywheel_duplicate_events_total', 'Redelivered events recognised by source + id')
       .inc();
   }
-  const prior = result.prior.map((p) => JSON.parse(p.record) as HistoryRecord).sort(byTimeThenId);
-  const values = computeFeatures(set, current, prior, result.firstSeen);
+  const values = featuresFromSummary(set, current, result.prior, result.firstSeen);
   return { kind: 'reply', event: featuresUpdated(event, deps, values) };
 }
 

@@ -74,11 +74,11 @@ async function scoreRest(c: Context, deps: ScoreHttpDeps): Promise<Response> {
   let meta: { customerId?: string; defaults?: boolean }[];
   if ('customerId' in req || 'customerIds' in req) {
     const ids = 'customerId' in req ? [req.customerId] : req.customerIds;
-    const state = await deps.store.readCustomers(ids);
+    const state = await deps.store.readCustomers(ids, deps.featureSet);
     rows = [];
     meta = ids.map((id) => {
       const s = state.get(id);
-      const v = s ? latestVector(deps.featureSet, s.history, s.firstSeen) : null;
+      const v = s ? latestVector(deps.featureSet, s) : null;
       rows.push(v ?? defaultVector(deps.featureSet, deps.now()));
       return v ? { customerId: id } : { customerId: id, defaults: true };
     });

@@ -2,7 +2,16 @@
 import { z } from 'zod';
 import { MODEL_NAMES } from './types.ts';
 
-const id = z.string().min(1).max(200);
+/** Ids: 1–200 characters, no control characters (history members are ordered by the transaction id's bytes). */
+const id = z.string().min(1).max(200).refine(hasNoControlCharacters, 'must not contain control characters');
+
+function hasNoControlCharacters(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return false;
+  }
+  return true;
+}
 /** Epoch milliseconds, or an ISO-8601 timestamp on input (normalised to epoch ms by ingest). */
 export const InstantInputSchema = z.union([
   z.number().finite().nonnegative(),

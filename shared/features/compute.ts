@@ -1,5 +1,6 @@
 // Computes one event's feature vector from the customer's earlier events: the same code online (featurize) and offline (trainer).
-import type { Aggregation, FeatureSet, HistoryRecord } from './definition.ts';
+import type { FeatureSet, HistoryRecord } from './definition.ts';
+import { EMPTY_WINDOW, type PriorSummary, summarizePrior } from './windows.ts';
 
 /** What novelty features need: for each `field:value` key, when it was first seen (before this event), or null. */
 export type FirstSeen = Readonly<Record<string, number | null | undefined>>;
@@ -15,21 +16,10 @@ export function noveltyKeys(set: FeatureSet, event: HistoryRecord): string[] {
   return keys;
 }
 
-interface WindowStats {
-  count: number;
-  sum: number;
-  mean: number;
-  min: number;
-  max: number;
-  std: number;
-  last: number;
-}
-
-const EMPTY: WindowStats = { count: 0, sum: 0, mean: 0, min: 0, max: 0, std: 0, last: 0 };
-
 /**
- * The feature vector (in `set.columns` order) of `event`, given `prior`: the customer's events strictly before it,
- * ordered by {@link byTimeThenId}. A window of w ms holds the earlier events with time > event.t - w. Empty windows give 0.
+ * The feature vector (in `set.columns` order) of `event`, given `prior`: the customer's events strictly before it
+ * (within the retention), ordered by {@link byTimeThenId}. A window of w ms holds the earlier events with time >
+ * event.t - w. Empty windows give 0.
  */
 export function computeFeatures(
   set: FeatureSet,
@@ -37,7 +27,28 @@ export function computeFeatures(
   prior: readonly HistoryRecord[],
   firstSeen: FirstSeen,
 ): number[] {
-  const byWindow = new Map<string, WindowStats>();
+  return featuresFromSummary(set, event, summarizeHistory(set, prior, event.t), firstSeen);
+}
+
+/** The window summary of `prior` (records ordered by {@link byTimeThenId}) for an event at time t. */
+export function summarizeHistory(set: FeatureSet, prior: readonly HistoryRecord[], t: number): PriorSummary {
+  return summarizePrior(
+    prior.map((r) => ({ t: r.t, value: r.amount })),
+    t,
+    set.windowsMs,
+  );
+}
+
+/**
+ * The feature vector of `event` from the summary of its earlier events (windows in `set.windowNames` order): what
+ * the online store computes next to the data, and what {@link computeFeatures} computes from records.
+ */
+export function featuresFromSummary(
+  set: FeatureSet,
+  event: HistoryRecord,
+  prior: PriorSummary,
+  firstSeen: FirstSeen,
+): number[] {
   const values = new Map<string, number>();
   const out: number[] = [];
   for (const f of set.features) {
@@ -47,19 +58,13 @@ export function computeFeatures(
         v = event[f.field];
         break;
       case 'aggregate': {
-        let stats = byWindow.get(f.window);
-        if (!stats) {
-          stats = windowStats(prior, event.t - (set.windows[f.window] ?? 0), event.t);
-          byWindow.set(f.window, stats);
-        }
-        v = pick(stats, f.aggregation);
+        const stats = prior.windows[set.windowNames.indexOf(f.window)] ?? EMPTY_WINDOW;
+        v = stats[f.aggregation];
         break;
       }
-      case 'recency': {
-        const last = prior.at(-1);
-        v = last === undefined ? f.cap : Math.min(f.cap, (event.t - last.t) / 1000);
+      case 'recency':
+        v = prior.lastTime === null ? f.cap : Math.min(f.cap, (event.t - prior.lastTime) / 1000);
         break;
-      }
       case 'ratio': {
         const den = values.get(f.denominator) ?? 0;
         v = den === 0 ? f.neutral : Math.min(f.max, (values.get(f.numerator) ?? 0) / den);
@@ -86,7 +91,13 @@ export function computeFeatures(
 
 /** The one order of a customer's history, online and offline: event time, then transaction id for ties. */
 export function byTimeThenId(a: HistoryRecord, b: HistoryRecord): number {
-  return a.t - b.t || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return a.t - b.t || compareBytes(a.id, b.id);
+}
+
+/** Compares strings by their UTF-8 bytes, the order of Redis sorted-set members (differs from `<` beyond the BMP). */
+function compareBytes(a: string, b: string): number {
+  if (a === b) return 0;
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
 /** Names each value of a vector by its column. */
@@ -96,33 +107,4 @@ export function toNamedValues(set: FeatureSet, vector: readonly number[]): Recor
     named[c] = vector[i] ?? 0;
   });
   return named;
-}
-
-/** Statistics of the amounts with from < t < to (Welford's mean and population variance, in time order). */
-function windowStats(prior: readonly HistoryRecord[], from: number, to: number): WindowStats {
-  let count = 0;
-  let mean = 0;
-  let m2 = 0;
-  let sum = 0;
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  let last = 0;
-  for (const r of prior) {
-    if (r.t <= from || r.t >= to) continue;
-    const x = r.amount;
-    count++;
-    sum += x;
-    const delta = x - mean;
-    mean += delta / count;
-    m2 += delta * (x - mean);
-    if (x < min) min = x;
-    if (x > max) max = x;
-    last = x;
-  }
-  if (count === 0) return EMPTY;
-  return { count, sum, mean, min, max, std: Math.sqrt(m2 / count), last };
-}
-
-function pick(s: WindowStats, a: Aggregation): number {
-  return s[a];
 }

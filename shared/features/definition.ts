@@ -39,6 +39,9 @@ export interface FeatureSet extends FeatureSetDefinition {
   columns: readonly string[];
   /** The longest window: history older than this is never read. */
   retentionMs: number;
+  /** The window names, and their lengths in the same order (the order of every PriorSummary). */
+  windowNames: readonly string[];
+  windowsMs: readonly number[];
 }
 
 /** Checks a definition and derives its version: the first 12 hex of SHA-256 over the canonical definition. */
@@ -57,8 +60,20 @@ export function defineFeatureSet(def: FeatureSetDefinition): FeatureSet {
   const { name, entity, windows, maxEvents, features } = def;
   const definition: FeatureSetDefinition = { name, entity, windows, maxEvents, features };
   const version = createHash('sha256').update(canonical(definition)).digest('hex').slice(0, 12);
-  const retentionMs = Math.max(...Object.values(windows));
-  return { ...definition, version, columns: features.map((f) => f.name), retentionMs };
+  const windowNames = Object.keys(windows);
+  const windowsMs = windowNames.map((w) => windows[w] as number);
+  const retentionMs = Math.max(...windowsMs);
+  for (const [w, ms] of Object.entries(windows)) {
+    if (!Number.isFinite(ms) || ms <= 0) throw new Error(`window ${w} must be a positive number of ms, got ${ms}`);
+  }
+  return {
+    ...definition,
+    version,
+    columns: features.map((f) => f.name),
+    retentionMs,
+    windowNames,
+    windowsMs,
+  };
 }
 
 /** The fields of a transaction that the history keeps (everything any feature can read). */

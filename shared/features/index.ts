@@ -4,3 +4,4 @@ export * from './customer-features.ts';
 export * from './definition.ts';
 export * from './offline.ts';
 export * from './serving.ts';
+export * from './windows.ts';

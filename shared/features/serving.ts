@@ -1,7 +1,8 @@
-// Feature vectors for serving: from a features.updated event's named values, or from a customer's stored history.
+// Feature vectors for serving: from a features.updated event's named values, or from a customer's stored state.
 import { InvalidEventError } from '../errors/index.ts';
-import { byTimeThenId, computeFeatures } from './compute.ts';
+import { computeFeatures, featuresFromSummary } from './compute.ts';
 import type { FeatureSet, HistoryRecord } from './definition.ts';
+import type { PriorSummary } from './windows.ts';
 
 /** The values in `columns` order; InvalidEventError naming the first missing or non-finite one. */
 export function vectorOf(
@@ -23,19 +24,14 @@ export function vectorOf(
 
 /**
  * A customer's current vector: the features of their latest transaction, computed exactly as featurize computed
- * them (from the events before it). `history` is the stored records as the online store returns them.
+ * them (from the summary of the events before it). `state` is what the online store's readCustomers returns.
  */
 export function latestVector(
   set: FeatureSet,
-  history: readonly { record: string }[],
-  firstSeen: Readonly<Record<string, number>>,
-): number[] | null {
-  if (history.length === 0) return null;
-  const records = history.map((h) => JSON.parse(h.record) as HistoryRecord).sort(byTimeThenId);
-  const latest = records.at(-1) as HistoryRecord;
-  const from = latest.t - set.retentionMs;
-  const prior = records.filter((r) => r.t >= from && r.t < latest.t);
-  return computeFeatures(set, latest, prior, firstSeen);
+  state: { latest: { record: string }; prior: PriorSummary; firstSeen: Readonly<Record<string, number>> },
+): number[] {
+  const latest = JSON.parse(state.latest.record) as HistoryRecord;
+  return featuresFromSummary(set, latest, state.prior, state.firstSeen);
 }
 
 /** The vector of a customer Flywheel has never seen: no history, a zero amount, everything new. */

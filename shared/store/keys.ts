@@ -75,14 +75,24 @@ const sha1: (text: string) => string =
     ? (text) => crypto.hash('sha1', text, 'hex')
     : (text) => crypto.createHash('sha1').update(text).digest('hex');
 
-/** The history member of an event: `<first 16 hex of its hash>:<record>`, so equal records stay distinct. */
-export function historyMember(hash: string, record: string): string {
-  return `${hash.slice(0, MEMBER_HASH_LENGTH)}:${record}`;
+/**
+ * The history member of an event: `<orderKey> SEP <first 16 hex of its hash> SEP <value> SEP <record>`, SEP = U+0001.
+ * Redis orders equal times by member bytes, so equal times go by order key (then hash) as long as the order key
+ * holds no byte below SEP + 1 (planApply checks); the Lua scripts read the value after the hash.
+ */
+export function historyMember(orderKey: string, hash: string, value: number, record: string): string {
+  const h = hash.slice(0, MEMBER_HASH_LENGTH);
+  return `${orderKey}${MEMBER_SEPARATOR}${h}${MEMBER_SEPARATOR}${value}${MEMBER_SEPARATOR}${record}`;
 }
 
-/** The record inside a history member (inverse of {@link historyMember}). */
-export function memberRecord(member: string): string {
-  return member.slice(MEMBER_HASH_LENGTH + 1);
+/** Separates the parts of a history member: a byte that sorts below every character an order key may hold. */
+export const MEMBER_SEPARATOR = '\u0001';
+
+/** The value and the record inside a history member (inverse of {@link historyMember}). */
+export function parseMember(member: string): { value: number; record: string } {
+  const start = member.indexOf(MEMBER_SEPARATOR) + MEMBER_HASH_LENGTH + 2;
+  const end = member.indexOf(MEMBER_SEPARATOR, start);
+  return { value: Number(member.slice(start, end)), record: member.slice(end + 1) };
 }
 
 /** A caller's key with the `fw:` prefix; a `{tag}` inside it is kept, so callers choose their cluster slot. */

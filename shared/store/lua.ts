@@ -1,39 +1,92 @@
 // The Lua scripts the Redis store runs atomically; each touches only the keys it is given (cluster-safe).
 
 /**
+ * Lua of {@link summarizePrior} (shared/features/windows.ts), operation for operation, so both give the same doubles.
+ * summarize(history, t, retention, windows): the history members with score in [t - retention, t), in sorted-set
+ * order (time, then member bytes = order key first), each holding its value after the first \\1 and the 16-hex
+ * hash (see historyMember in keys.ts). `t` is the score as a string. Returns one string: the latest prior time ('' when
+ * none), then count, sum, mean, min, max, std, last per window, comma-separated, each as %.17g (exact as a double).
+ */
+const SUMMARIZE_PRIOR = `
+local function fmt(x) return string.format('%.17g', x) end
+local function summarize(history, ts, retention, windows)
+  local t = tonumber(ts)
+  local entries = redis.call('ZRANGEBYSCORE', history, fmt(t - retention), '(' .. ts, 'WITHSCORES')
+  local n = #windows
+  local from, c, s, mean, m2, mn, mx, last = {}, {}, {}, {}, {}, {}, {}, {}
+  for w = 1, n do
+    from[w] = t - windows[w]
+    c[w], s[w], mean[w], m2[w], mn[w], mx[w], last[w] = 0, 0, 0, 0, math.huge, -math.huge, 0
+  end
+  local lastTime = ''
+  for i = 1, #entries, 2 do
+    local m = entries[i]
+    local et = tonumber(entries[i + 1])
+    local a = string.find(m, '\\1', 1, true) + 18
+    local x = tonumber(string.sub(m, a, string.find(m, '\\1', a, true) - 1))
+    lastTime = entries[i + 1]
+    for w = 1, n do
+      if et > from[w] then
+        local k = c[w] + 1
+        c[w] = k
+        s[w] = s[w] + x
+        local d = x - mean[w]
+        mean[w] = mean[w] + d / k
+        m2[w] = m2[w] + d * (x - mean[w])
+        if x < mn[w] then mn[w] = x end
+        if x > mx[w] then mx[w] = x end
+        last[w] = x
+      end
+    end
+  end
+  local out = {lastTime}
+  for w = 1, n do
+    if c[w] == 0 then
+      out[#out + 1] = '0,0,0,0,0,0,0'
+    else
+      out[#out + 1] = c[w] .. ',' .. fmt(s[w]) .. ',' .. fmt(mean[w]) .. ',' .. fmt(mn[w]) .. ',' .. fmt(mx[w]) ..
+        ',' .. fmt(math.sqrt(m2[w] / c[w])) .. ',' .. fmt(last[w])
+    end
+  end
+  return table.concat(out, ',')
+end
+`;
+
+/**
  * applyCustomerEvent.
  * KEYS: 1 history (zset), 2 first-seen (hash), 3 event claim (hash).
  * ARGV: 1 eventTime, 2 member, 3 retentionMs, 4 maxEvents, 5 allowedLatenessMs, 6 claimTtlMs, 7 idleTtlMs,
- *       8.. first-seen fields.
- * Returns {'applied'|'duplicate', {member, score, ...prior}, {before per field | false}} or {'too-late', newest}.
+ *       8 number of windows W, 9..8+W window lengths, then the first-seen fields.
+ * Returns {'applied'|'duplicate', prior summary, {before per field | false}} or {'too-late', newest}.
  * The claim hash keeps `t` (the event time) and `f:<field>` = first-seen value before the event ('' = none), so a
  * duplicate answers with what the first delivery saw.
  */
-export const APPLY_CUSTOMER_EVENT = `
+export const APPLY_CUSTOMER_EVENT = `${SUMMARIZE_PRIOR}
 local history, firstseen, claim = KEYS[1], KEYS[2], KEYS[3]
 local t = tonumber(ARGV[1])
 local retention = tonumber(ARGV[3])
-local nfields = #ARGV - 7
-local function fmt(x) return string.format('%.17g', x) end
-local function prior()
-  return redis.call('ZRANGEBYSCORE', history, fmt(t - retention), '(' .. ARGV[1], 'WITHSCORES')
-end
+local nwindows = tonumber(ARGV[8])
+local windows = {}
+for w = 1, nwindows do windows[w] = tonumber(ARGV[8 + w]) end
+local first = 9 + nwindows
+local nfields = #ARGV - first + 1
 if redis.call('EXISTS', claim) == 1 then
   local before = {}
   for i = 1, nfields do
-    local v = redis.call('HGET', claim, 'f:' .. ARGV[7 + i])
-    if v == false then v = redis.call('HGET', firstseen, ARGV[7 + i]) elseif v == '' then v = false end
+    local f = ARGV[first + i - 1]
+    local v = redis.call('HGET', claim, 'f:' .. f)
+    if v == false then v = redis.call('HGET', firstseen, f) elseif v == '' then v = false end
     before[i] = v
   end
-  return {'duplicate', prior(), before}
+  return {'duplicate', summarize(history, ARGV[1], retention, windows), before}
 end
 local top = redis.call('ZREVRANGE', history, 0, 0, 'WITHSCORES')
 local newest = top[2] and tonumber(top[2])
 if newest and t < newest - tonumber(ARGV[5]) then return {'too-late', top[2]} end
-local p = prior()
+local p = summarize(history, ARGV[1], retention, windows)
 local before, remembered = {}, {'t', ARGV[1]}
 for i = 1, nfields do
-  local f = ARGV[7 + i]
+  local f = ARGV[first + i - 1]
   local v = redis.call('HGET', firstseen, f)
   before[i] = v
   remembered[#remembered + 1] = 'f:' .. f
@@ -49,6 +102,20 @@ redis.call('PEXPIRE', claim, ARGV[6])
 redis.call('PEXPIRE', history, ARGV[7])
 if nfields > 0 then redis.call('PEXPIRE', firstseen, ARGV[7]) end
 return {'applied', p, before}
+`;
+
+/**
+ * readCustomer: a customer's latest event and the summary of the events before it (what score serves).
+ * KEYS: 1 history (zset), 2 first-seen (hash). ARGV: 1 retentionMs, 2.. window lengths.
+ * Returns {} for a customer without history, else {latest member, its time, prior summary, {first-seen field, value, ...}}.
+ */
+export const READ_CUSTOMER = `${SUMMARIZE_PRIOR}
+local top = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if top[1] == nil then return {} end
+local windows = {}
+for w = 2, #ARGV do windows[w - 1] = tonumber(ARGV[w]) end
+local p = summarize(KEYS[1], top[2], tonumber(ARGV[1]), windows)
+return {top[1], top[2], p, redis.call('HGETALL', KEYS[2])}
 `;
 
 /**

@@ -1,16 +1,24 @@
 // The embedded online store: the same semantics as the Redis store, in process (one replica, no persistence).
 import { EventEmitter } from 'node:events';
 import { ConflictError, DependencyError } from '../errors/index.ts';
-import { claimKey, customerKeys, lockKey, memberRecord, prefixed } from './keys.ts';
+import { summarizePrior } from '../features/windows.ts';
+import { claimKey, customerKeys, lockKey, parseMember, prefixed } from './keys.ts';
 import type { Logger } from '../runtime/logger.ts';
-import { Keyspace } from './memory-keyspace.ts';
-import type { CustomerEventResult, CustomerState, HistoryEntry, OnlineStore } from './types.ts';
+import { Keyspace, type SortedSet } from './memory-keyspace.ts';
+import type {
+  CustomerEventResult,
+  CustomerState,
+  OnlineStore,
+  PriorSummary,
+  SummaryQuery,
+} from './types.ts';
 import {
   type ApplyPlan,
   checkCompareAndSet,
   checkIncrements,
   checkIntegers,
   checkScore,
+  checkSummaryQuery,
   checkTtl,
   planApply,
 } from './validate.ts';
@@ -61,15 +69,22 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): OnlineStore {
       const plan = planApply(input);
       return op(() => apply(ks, plan));
     },
-    readCustomers: (customerIds) =>
+    readCustomers: (customerIds, query) =>
       op(() => {
+        checkSummaryQuery(query);
         const out = new Map<string, CustomerState>();
         for (const id of new Set(customerIds)) {
           const keys = customerKeys(id);
-          const history = ks.read(keys.history, 'zset')?.entries.map(toEntry) ?? [];
+          const history = ks.read(keys.history, 'zset');
+          const top = history?.entries.at(-1);
+          if (!history || !top) continue;
           const firstSeen: Record<string, number> = {};
           for (const [f, v] of ks.read(keys.firstSeen, 'hash') ?? []) firstSeen[f] = Number(v);
-          if (history.length > 0 || Object.keys(firstSeen).length > 0) out.set(id, { history, firstSeen });
+          out.set(id, {
+            latest: { time: top.score, record: parseMember(top.member).record },
+            prior: summarize(history, top.score, query),
+            firstSeen,
+          });
         }
         return out;
       }),
@@ -203,17 +218,21 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): OnlineStore {
   return store;
 }
 
-function toEntry(e: { member: string; score: number }): HistoryEntry {
-  return { time: e.score, record: memberRecord(e.member) };
+/** The SUMMARIZE_PRIOR script on the keyspace: the entries with score in [t - retention, t), in member order. */
+function summarize(history: SortedSet | undefined, t: number, query: SummaryQuery): PriorSummary {
+  const entries = history?.range({ min: t - query.retentionMs, max: t, maxExclusive: true }) ?? [];
+  return summarizePrior(
+    entries.map((e) => ({ t: e.score, value: parseMember(e.member).value })),
+    t,
+    query.windowsMs,
+  );
 }
 
 /** applyCustomerEvent on the keyspace: the APPLY_CUSTOMER_EVENT script, step for step. */
 function apply(ks: Keyspace, p: ApplyPlan): CustomerEventResult {
   const history = ks.read(p.history, 'zset');
   const firstSeen = ks.read(p.firstSeenKey, 'hash');
-  const prior = (): HistoryEntry[] =>
-    history?.range({ min: p.eventTime - p.retentionMs, max: p.eventTime, maxExclusive: true }).map(toEntry) ??
-    [];
+  const prior = (): PriorSummary => summarize(history, p.eventTime, p);
   const claim = ks.read(p.claim, 'hash');
   if (claim !== undefined) {
     const before: Record<string, number | null> = {};

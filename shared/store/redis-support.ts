@@ -1,8 +1,8 @@
 // Fail-fast plumbing for the Redis store: a bounded wait for readiness, error mapping, reply parsing.
 import { z } from 'zod';
 import { ConflictError, DependencyError, FlywheelError } from '../errors/index.ts';
-import { memberRecord } from './keys.ts';
-import type { CustomerEventResult, HistoryEntry } from './types.ts';
+import { parseMember } from './keys.ts';
+import type { CustomerEventResult, CustomerState, PriorSummary, WindowStats } from './types.ts';
 
 /** What the gate needs from a connection: its status and its `ready` event (ioredis' Redis fits). */
 export interface Connectable {
@@ -106,47 +106,59 @@ export function formatScore(score: number): string {
 /** The reply of the APPLY_CUSTOMER_EVENT script. */
 const ApplyReplySchema = z.union([
   z.tuple([z.literal('too-late'), z.string()]),
-  z.tuple([z.enum(['applied', 'duplicate']), z.array(z.string()), z.array(z.string().nullable())]),
+  z.tuple([z.enum(['applied', 'duplicate']), z.string(), z.array(z.string().nullable())]),
 ]);
 
 type ApplyReply = z.infer<typeof ApplyReplySchema>;
 
+/** The reply of the READ_CUSTOMER script: nothing, or the latest member, its score, the summary, the first-seen hash. */
+const ReadReplySchema = z.union([
+  z.tuple([]),
+  z.tuple([z.string(), z.string(), z.string(), z.array(z.string())]),
+]);
+
 const isStrings = (v: unknown, nullable: boolean): boolean =>
   Array.isArray(v) && v.every((x) => typeof x === 'string' || (nullable && x === null));
 
-/**
- * The hot path's check of an apply reply, equivalent to ApplyReplySchema without copying the arrays it checks
- * (the reply carries the whole prior window); anything it refuses goes through the schema for a precise error.
- */
+/** The hot path's check of an apply reply, equivalent to ApplyReplySchema; what it refuses goes through the schema. */
 function isApplyReply(v: unknown): v is ApplyReply {
   if (!Array.isArray(v)) return false;
   if (v[0] === 'too-late') return v.length === 2 && typeof v[1] === 'string';
   return (
     v.length === 3 &&
     (v[0] === 'applied' || v[0] === 'duplicate') &&
-    isStrings(v[1], false) &&
+    typeof v[1] === 'string' &&
     isStrings(v[2], true)
   );
 }
 
-/** Flat `member, score, …` pairs (ZRANGE WITHSCORES) as history entries. */
-export function historyEntries(flat: readonly string[]): HistoryEntry[] {
-  const out: HistoryEntry[] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    out.push({ time: Number(flat[i + 1]), record: memberRecord(flat[i] ?? '') });
-  }
-  return out;
+function unexpected(what: string, cause?: unknown): DependencyError {
+  return new DependencyError('redis', `unexpected reply from the ${what} script`, { cause });
 }
 
-/** Turns the script's reply into the interface's result; a malformed reply is a DependencyError. */
-export function parseApplyReply(reply: unknown, fields: readonly string[]): CustomerEventResult {
+/** Reads the summary the scripts write (SUMMARIZE_PRIOR in lua.ts): latest time, then 7 numbers per window. */
+export function decodeSummary(text: string, windows: number): PriorSummary {
+  const parts = text.split(',');
+  if (parts.length !== 1 + 7 * windows) throw unexpected('summary');
+  const n = (i: number): number => {
+    const v = Number(parts[i]);
+    if (!Number.isFinite(v)) throw unexpected('summary');
+    return v;
+  };
+  const stats: WindowStats[] = [];
+  for (let w = 0, i = 1; w < windows; w++, i += 7) {
+    stats.push({ count: n(i), sum: n(i + 1), mean: n(i + 2), min: n(i + 3), max: n(i + 4), std: n(i + 5), last: n(i + 6) });
+  }
+  return { windows: stats, lastTime: parts[0] === '' ? null : n(0) };
+}
+
+/** Turns the apply script's reply into the interface's result; a malformed reply is a DependencyError. */
+export function parseApplyReply(reply: unknown, fields: readonly string[], windows: number): CustomerEventResult {
   let r: ApplyReply;
   if (isApplyReply(reply)) r = reply;
   else {
     const parsed = ApplyReplySchema.safeParse(reply);
-    if (!parsed.success) {
-      throw new DependencyError('redis', 'unexpected reply from the apply script', { cause: parsed.error });
-    }
+    if (!parsed.success) throw unexpected('apply', parsed.error);
     r = parsed.data;
   }
   if (r[0] === 'too-late') return { kind: 'too-late', newest: Number(r[1]) };
@@ -155,11 +167,24 @@ export function parseApplyReply(reply: unknown, fields: readonly string[]): Cust
     const v = r[2][i];
     firstSeen[field] = v === null || v === undefined ? null : Number(v);
   });
-  return { kind: r[0], prior: historyEntries(r[1]), firstSeen };
+  return { kind: r[0], prior: decodeSummary(r[1], windows), firstSeen };
+}
+
+/** Turns the read script's reply into a customer's state (undefined: no history); malformed is a DependencyError. */
+export function parseReadReply(reply: unknown, windows: number): CustomerState | undefined {
+  const parsed = ReadReplySchema.safeParse(reply);
+  if (!parsed.success) throw unexpected('read', parsed.error);
+  const r = parsed.data;
+  if (r.length === 0) return undefined;
+  const [member, score, summary, hash] = r;
+  const firstSeen: Record<string, number> = {};
+  for (let i = 0; i + 1 < hash.length; i += 2) firstSeen[hash[i] as string] = Number(hash[i + 1]);
+  return {
+    latest: { time: Number(score), record: parseMember(member).record },
+    prior: decodeSummary(summary, windows),
+    firstSeen,
+  };
 }
 
 /** A list reply of strings (values read from Redis cross a process boundary, so they are checked). */
 export const StringListSchema = z.array(z.string());
-
-/** An HGETALL reply as ioredis shapes it. */
-export const StringRecordSchema = z.record(z.string(), z.string());

@@ -2,16 +2,15 @@
 import { Redis, type RedisOptions, type Result } from 'ioredis';
 import type { Logger } from '../runtime/logger.ts';
 import { claimKey, customerKeys, lockKey, prefixed } from './keys.ts';
-import { APPLY_CUSTOMER_EVENT, COMPARE_AND_SET, HASH_INCREMENT, RELEASE_LOCK } from './lua.ts';
+import { APPLY_CUSTOMER_EVENT, COMPARE_AND_SET, HASH_INCREMENT, READ_CUSTOMER, RELEASE_LOCK } from './lua.ts';
 import { Subscriptions } from './redis-pubsub.ts';
 import {
   formatScore,
-  historyEntries,
   parseApplyReply,
+  parseReadReply,
   scoredMembers,
   ReadyGate,
   StringListSchema,
-  StringRecordSchema,
   storeError,
 } from './redis-support.ts';
 import type { CustomerState, OnlineStore } from './types.ts';
@@ -20,6 +19,7 @@ import {
   checkIncrements,
   checkIntegers,
   checkScore,
+  checkSummaryQuery,
   checkTtl,
   planApply,
 } from './validate.ts';
@@ -27,6 +27,7 @@ import {
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     fwApplyCustomerEvent(...args: (string | number)[]): Result<unknown, Context>;
+    fwReadCustomer(...args: (string | number)[]): Result<unknown, Context>;
     fwCompareAndSet(...args: (string | number)[]): Result<unknown, Context>;
     fwReleaseLock(key: string, owner: string): Result<unknown, Context>;
     fwHashIncrement(...args: (string | number)[]): Result<unknown, Context>;
@@ -63,6 +64,7 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
   const { timeoutMs, log } = opts;
   const client = new Redis(opts.url, connectionOptions(timeoutMs));
   client.defineCommand('fwApplyCustomerEvent', { numberOfKeys: 3, lua: APPLY_CUSTOMER_EVENT });
+  client.defineCommand('fwReadCustomer', { numberOfKeys: 2, lua: READ_CUSTOMER });
   client.defineCommand('fwCompareAndSet', { lua: COMPARE_AND_SET });
   client.defineCommand('fwReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK });
   client.defineCommand('fwHashIncrement', { numberOfKeys: 1, lua: HASH_INCREMENT });
@@ -117,33 +119,30 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
             String(p.allowedLatenessMs),
             p.claimTtlMs,
             p.idleTtlMs,
+            p.windowsMs.length,
+            ...p.windowsMs.map(String),
             ...p.fields,
           )
-          .then((reply) => parseApplyReply(reply, p.fields)),
+          .then((reply) => parseApplyReply(reply, p.fields, p.windowsMs.length)),
       );
     },
 
-    readCustomers: async (customerIds) => {
+    readCustomers: async (customerIds, query) => {
+      checkSummaryQuery(query);
       const ids = [...new Set(customerIds)];
       const keys = ids.map((id) => customerKeys(id));
+      const args = [String(query.retentionMs), ...query.windowsMs.map(String)];
       return call('readCustomers', async () => {
         const out = new Map<string, CustomerState>();
         if (ids.length === 0) return out;
         const pipe = client.pipeline();
-        for (const k of keys) pipe.zrange(k.history, 0, -1, 'WITHSCORES').hgetall(k.firstSeen);
+        for (const k of keys) pipe.fwReadCustomer(k.history, k.firstSeen, ...args);
         const replies = (await pipe.exec()) ?? [];
         ids.forEach((id, i) => {
-          const [historyErr, history] = replies[2 * i] ?? [null, []];
-          const [hashErr, hash] = replies[2 * i + 1] ?? [null, {}];
-          if (historyErr) throw historyErr;
-          if (hashErr) throw hashErr;
-          const entries = historyEntries(StringListSchema.parse(history));
-          const firstSeen: Record<string, number> = {};
-          for (const [field, v] of Object.entries(StringRecordSchema.parse(hash)))
-            firstSeen[field] = Number(v);
-          if (entries.length > 0 || Object.keys(firstSeen).length > 0) {
-            out.set(id, { history: entries, firstSeen });
-          }
+          const [err, reply] = replies[i] ?? [null, []];
+          if (err) throw err;
+          const state = parseReadReply(reply, query.windowsMs.length);
+          if (state) out.set(id, state);
         });
         return out;
       });

@@ -1,4 +1,7 @@
 // The online store interface every function codes against; Redis and in-process memory both implement it.
+import type { PriorSummary } from '../features/windows.ts';
+
+export type { PriorSummary, WindowStats } from '../features/windows.ts';
 
 /** One entry of a customer's history: the event time (epoch ms) and the record the caller stored. */
 export interface HistoryEntry {
@@ -13,8 +16,14 @@ export interface CustomerEventInput {
   eventKey: string;
   /** Event time, epoch ms: the history's score. */
   eventTime: number;
-  /** Opaque record (usually JSON) kept in the history. */
+  /** Events with equal times are ordered by this key's UTF-8 bytes (the transaction id); no control characters U+0000, U+0001. */
+  orderKey: string;
+  /** The number the windows aggregate (the amount); finite. */
+  value: number;
+  /** Opaque record (usually JSON) kept in the history; readCustomers returns the latest one. */
   record: string;
+  /** Lengths of the windows the prior summary covers, each > 0 and at most retentionMs. */
+  windowsMs: readonly number[];
   /** History kept behind the newest event: entries with time < newest - retentionMs are trimmed. */
   retentionMs: number;
   /** At most this many newest entries are kept (integer >= 1). */
@@ -33,8 +42,11 @@ export interface CustomerEventInput {
 export type CustomerEventResult =
   | {
       kind: 'applied' | 'duplicate';
-      /** History entries with time in [eventTime - retentionMs, eventTime), in time order (ties: by member). */
-      prior: HistoryEntry[];
+      /**
+       * Summary of the history entries with time in [eventTime - retentionMs, eventTime), taken in time order
+       * (ties: by order key): per window of `windowsMs`, the entries with time > eventTime - window.
+       */
+      prior: PriorSummary;
       /** For each requested field, its first-seen time before the event was applied (null: never seen). */
       firstSeen: Record<string, number | null>;
     }
@@ -42,9 +54,17 @@ export type CustomerEventResult =
 
 /** One customer's stored state, as readCustomers returns it. */
 export interface CustomerState {
-  /** The whole history in time order. */
-  history: HistoryEntry[];
+  /** The customer's latest event (last in time, then order-key order). */
+  latest: HistoryEntry;
+  /** Summary of the entries before the latest, as applyCustomerEvent summarised them for it. */
+  prior: PriorSummary;
   firstSeen: Record<string, number>;
+}
+
+/** What readCustomers summarises: the retention and the windows, as given to applyCustomerEvent. */
+export interface SummaryQuery {
+  retentionMs: number;
+  windowsMs: readonly number[];
 }
 
 /** Input of {@link OnlineStore.compareAndSet}. */
@@ -77,16 +97,19 @@ export interface OnlineStore {
 
   /**
    * The featurize core, in ONE round trip and atomically (one Lua script on Redis; all keys tagged {customerId}):
-   * claims `eventKey` for claimTtlMs; unless the event is a duplicate or too late, adds `record` to the customer's
-   * history scored by eventTime, trims the history to entries with time >= newest - retentionMs and to the newest
+   * claims `eventKey` for claimTtlMs, summarises the customer's earlier entries (see CustomerEventResult); unless
+   * the event is a duplicate or too late, adds `record` to the customer's history scored by eventTime, trims the history to entries with time >= newest - retentionMs and to the newest
    * maxEvents, records min(existing, eventTime) for every `firstSeen` field, and refreshes the idle expiry of the
    * customer's keys. Too late = eventTime < newest - allowedLatenessMs: nothing is written, the claim is not kept.
-   * A duplicate returns the prior entries as they are now and the first-seen values recorded at the first claim, so
+   * A duplicate returns the summary of the prior entries as they are now and the first-seen values recorded at the first claim, so
    * a redelivery recomputes the same reply.
    */
   applyCustomerEvent(input: CustomerEventInput): Promise<CustomerEventResult>;
-  /** Reads many customers' whole histories and first-seen hashes in ONE round trip. Unknown customers are absent. */
-  readCustomers(customerIds: readonly string[]): Promise<Map<string, CustomerState>>;
+  /**
+   * Reads many customers in ONE round trip: each one's latest event, the summary of the events before it (computed
+   * next to the data) and the first-seen hash. Customers without history are absent.
+   */
+  readCustomers(customerIds: readonly string[], query: SummaryQuery): Promise<Map<string, CustomerState>>;
 
   /** Takes a lock or starts a cooldown: SET `fw:lock:<name>` owner NX PX. true = acquired. */
   acquireLock(name: string, owner: string, ttlMs: number): Promise<boolean>;

@@ -1,7 +1,7 @@
 // Argument checks shared by both store implementations, so that both refuse the same inputs the same way.
 import { InvalidEventError } from '../errors/index.ts';
 import { customerClaimKey, customerKeys, defaultIdleTtlMs, eventHash, historyMember } from './keys.ts';
-import type { CompareAndSetInput, CustomerEventInput } from './types.ts';
+import type { CompareAndSetInput, CustomerEventInput, SummaryQuery } from './types.ts';
 
 /** An applyCustomerEvent call resolved to keys, member and numbers both implementations execute the same way. */
 export interface ApplyPlan {
@@ -15,6 +15,7 @@ export interface ApplyPlan {
   allowedLatenessMs: number;
   claimTtlMs: number;
   idleTtlMs: number;
+  windowsMs: readonly number[];
   /** Requested first-seen fields, duplicates removed, in request order. */
   fields: string[];
 }
@@ -37,12 +38,18 @@ export function planApply(input: CustomerEventInput): ApplyPlan {
   if (!Number.isFinite(input.eventTime)) {
     throw new InvalidEventError('eventTime', `eventTime must be finite, got ${input.eventTime}`);
   }
-  checkNonNegative('retentionMs', input.retentionMs);
   checkNonNegative('allowedLatenessMs', input.allowedLatenessMs);
   if (!Number.isSafeInteger(input.maxEvents) || input.maxEvents < 1) {
     throw new InvalidEventError('maxEvents', `maxEvents must be an integer >= 1, got ${input.maxEvents}`);
   }
   checkTtl('claimTtlMs', input.claimTtlMs);
+  checkSummaryQuery(input);
+  if (!Number.isFinite(input.value)) {
+    throw new InvalidEventError('value', `value must be finite, got ${input.value}`);
+  }
+  if (input.orderKey.includes('\u0000') || input.orderKey.includes('\u0001')) {
+    throw new InvalidEventError('orderKey', 'orderKey must not contain U+0000 or U+0001');
+  }
   const idleTtlMs = input.idleTtlMs ?? Math.ceil(defaultIdleTtlMs(input));
   checkTtl('idleTtlMs', idleTtlMs);
   const keys = customerKeys(input.customerId);
@@ -51,15 +58,32 @@ export function planApply(input: CustomerEventInput): ApplyPlan {
     history: keys.history,
     firstSeenKey: keys.firstSeen,
     claim: customerClaimKey(input.customerId, hash),
-    member: historyMember(hash, input.record),
+    member: historyMember(input.orderKey, hash, input.value, input.record),
     eventTime: input.eventTime,
     retentionMs: input.retentionMs,
     maxEvents: input.maxEvents,
     allowedLatenessMs: input.allowedLatenessMs,
     claimTtlMs: input.claimTtlMs,
     idleTtlMs,
+    windowsMs: input.windowsMs,
     fields: [...new Set(input.firstSeen)],
   };
+}
+
+/** Most windows a summary may ask for (each costs the store a pass over the history). */
+export const MAX_WINDOWS = 16;
+
+/** Throws InvalidEventError unless the retention is >= 0 and every window is in (0, retentionMs]. */
+export function checkSummaryQuery(query: SummaryQuery): void {
+  checkNonNegative('retentionMs', query.retentionMs);
+  if (query.windowsMs.length > MAX_WINDOWS) {
+    throw new InvalidEventError('windowsMs', `at most ${MAX_WINDOWS} windows, got ${query.windowsMs.length}`);
+  }
+  for (const w of query.windowsMs) {
+    if (!Number.isFinite(w) || w <= 0 || w > query.retentionMs) {
+      throw new InvalidEventError('windowsMs', `every window must be in (0, retentionMs], got ${w}`);
+    }
+  }
 }
 
 /** Throws InvalidEventError when a history key comes without its entry, or a channel without its notice. */

@@ -14,6 +14,7 @@ import { createRedisStore, type OnlineStore } from '../../shared/store/index.ts'
 import { createGenerator } from '../../local/demo/generator.ts';
 import { postEvent } from '../support/http.ts';
 import { type RedisServer, startRedis } from '../support/redis.ts';
+import { storedHistory } from '../shared/store/contract-support.ts';
 
 const log = createLogger({ name: 'featurize', level: 'silent' });
 const FROM = Date.UTC(2026, 9, 1);
@@ -157,8 +158,18 @@ describe('featurize', () => {
         assert.equal(first.ce.id, second.ce.id);
       }
       const ids = [...new Set(generated.map((g) => g.transaction.customerId))];
-      const [want, got] = await Promise.all([cleanStore.readCustomers(ids), store.readCustomers(ids)]);
-      for (const id of ids) assert.deepEqual(got.get(id), want.get(id), `state of ${id}`);
+      const [want, got] = await Promise.all([
+        cleanStore.readCustomers(ids, customerFeatures),
+        store.readCustomers(ids, customerFeatures),
+      ]);
+      for (const id of ids) {
+        assert.deepEqual(got.get(id), want.get(id), `state of ${id}`);
+        assert.deepEqual(
+          await storedHistory(store, id),
+          await storedHistory(cleanStore, id),
+          `history of ${id}`,
+        );
+      }
       assert.match(
         await (await fetch(`${b.url}/metrics`)).text(),
         /flywheel_duplicate_events_total\{function="featurize"\} \d+/,
@@ -202,8 +213,7 @@ describe('featurize', () => {
       await (await fetch(`${fn.url}/metrics`)).text(),
       /flywheel_late_events_dropped_total\{function="featurize"\} 1/,
     );
-    const state = (await store.readCustomers(['late'])).get('late');
-    assert.equal(state?.history.length, 2);
+    assert.equal((await storedHistory(store, 'late')).length, 2);
     await fn.close();
   });
 });

@@ -138,7 +138,10 @@ describe('score on Redis', () => {
         customerId: 'alice',
         eventKey: tx.transactionId,
         eventTime: tx.occurredAt,
+        orderKey: tx.transactionId,
+        value: tx.amount,
         record: JSON.stringify(toHistoryRecord(tx)),
+        windowsMs: customerFeatures.windowsMs,
         retentionMs: customerFeatures.retentionMs,
         maxEvents: 100,
         allowedLatenessMs: 3_600_000,
@@ -149,8 +152,8 @@ describe('score on Redis', () => {
     const res = await postJson(`${fn.url}/v1/score`, { customerIds: ['alice', 'nobody'] });
     assert.equal(res.status, 200);
     const [alice, nobody] = res.json.results as { customerId: string; risk: number; defaults?: boolean }[];
-    const state = (await store.readCustomers(['alice'])).get('alice');
-    const v = state ? latestVector(customerFeatures, state.history, state.firstSeen) : null;
+    const state = (await store.readCustomers(['alice'], customerFeatures)).get('alice');
+    const v = state ? latestVector(customerFeatures, state) : null;
     assert.equal(v?.[columns.indexOf('amount')], 250);
     assert.equal(v?.[columns.indexOf('txn_count_10m')], 2);
     assert.ok(Math.abs((alice?.risk ?? 0) - sigmoid(2.5 - 2)) < 1e-6);

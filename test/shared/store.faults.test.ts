@@ -6,7 +6,7 @@ import { DependencyError } from '../../shared/errors/index.ts';
 import { createLogger } from '../../shared/runtime/logger.ts';
 import { type CustomerEventInput, createRedisStore, type OnlineStore } from '../../shared/store/index.ts';
 import { type RedisServer, startRedis } from '../support/redis.ts';
-import { collect, customerEvent, unique } from './store/contract-support.ts';
+import { collect, customerEvent, storedHistory, unique } from './store/contract-support.ts';
 
 const log = createLogger({ name: 'store-faults', level: 'silent' });
 const TIMEOUT_MS = 300;
@@ -84,7 +84,7 @@ describe('OnlineStore on Redis under faults', () => {
     }
     for (const e of stream.slice(100)) assertRetriable(outcomes.get(e.eventKey) ?? { ok: true }, e.eventKey);
     const down = await Promise.all([
-      settled(store.readCustomers([customerId])),
+      settled(store.readCustomers([customerId], { retentionMs: 1000, windowsMs: [1000] })),
       settled(store.claim(unique('k'), 1000)),
       settled(store.acquireLock(unique('l'), 'me', 1000)),
       settled(store.set(unique('k'), 'v')),
@@ -106,8 +106,8 @@ describe('OnlineStore on Redis under faults', () => {
     assert.deepEqual(new Set(retried.map((r) => r.kind)), new Set(['applied']));
     const again = await Promise.all(rejected.map((e) => store.applyCustomerEvent(e)));
     assert.deepEqual(new Set(again.map((r) => r.kind)), new Set(['duplicate']));
-    const history = (await store.readCustomers([customerId])).get(customerId)?.history ?? [];
-    assert.deepEqual(history.map((h) => h.record).sort(), rejected.map((e) => e.record).sort());
+    const history = await storedHistory(store, customerId);
+    assert.deepEqual(history.map(([, record]) => record).sort(), rejected.map((e) => e.record).sort());
   });
 
   it('Redis frozen (data kept): calls time out retriably, and after it resumes nothing is applied twice', async () => {
@@ -132,9 +132,9 @@ describe('OnlineStore on Redis under faults', () => {
     const retried = await Promise.all([...during, ...before].map((e) => store.applyCustomerEvent(e)));
     for (const r of retried) assert.ok(r.kind === 'applied' || r.kind === 'duplicate', r.kind);
     assert.deepEqual(new Set(retried.slice(during.length).map((r) => r.kind)), new Set(['duplicate']));
-    const history = (await store.readCustomers([customerId])).get(customerId)?.history ?? [];
+    const history = await storedHistory(store, customerId);
     assert.deepEqual(
-      history.map((h) => h.record).sort(),
+      history.map(([, record]) => record).sort(),
       [...before, ...during].map((e) => e.record).sort(),
       'every event exactly once',
     );

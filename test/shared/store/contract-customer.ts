@@ -5,12 +5,18 @@ import { InvalidEventError } from '../../../shared/errors/index.ts';
 import type { CustomerEventResult } from '../../../shared/store/index.ts';
 import {
   customerEvent,
+  emptySummary,
   SHORT_TTL_MS,
   type StoreSubject,
+  single,
+  storedHistory,
   T0,
   unique,
   waitPastTtl,
 } from './contract-support.ts';
+
+/** What readCustomers is asked to summarise in these tests (the default customerEvent window). */
+const QUERY = { retentionMs: 3_600_000, windowsMs: [3_600_000] };
 
 function applied(r: CustomerEventResult) {
   assert.notEqual(r.kind, 'too-late');
@@ -21,8 +27,8 @@ function applied(r: CustomerEventResult) {
 /** The applyCustomerEvent / readCustomers contract, run unchanged against every implementation. */
 export function customerContract(subject: StoreSubject): void {
   const store = () => subject.store();
-  const history = async (customerId: string) =>
-    (await store().readCustomers([customerId])).get(customerId)?.history.map((h) => [h.time, h.record]) ?? [];
+  const history = (customerId: string) => storedHistory(store(), customerId);
+  const read = (customerIds: string[]) => store().readCustomers(customerIds, QUERY);
 
   describe('applyCustomerEvent', () => {
     it('applies a first event with no prior entries and unseen first-seen fields', async () => {
@@ -30,26 +36,51 @@ export function customerContract(subject: StoreSubject): void {
       const r = await store().applyCustomerEvent(
         customerEvent({ customerId, record: 'a', firstSeen: ['country:DE'] }),
       );
-      assert.deepEqual(r, { kind: 'applied', prior: [], firstSeen: { 'country:DE': null } });
+      assert.deepEqual(r, { kind: 'applied', prior: emptySummary(), firstSeen: { 'country:DE': null } });
       assert.deepEqual(
-        await store().readCustomers([customerId]),
-        new Map([[customerId, { history: [{ time: T0, record: 'a' }], firstSeen: { 'country:DE': T0 } }]]),
+        await read([customerId]),
+        new Map([
+          [
+            customerId,
+            { latest: { time: T0, record: 'a' }, prior: emptySummary(), firstSeen: { 'country:DE': T0 } },
+          ],
+        ]),
       );
     });
 
-    it('returns the earlier entries of the window and the first-seen values from before the event', async () => {
+    it('summarises the earlier entries of the window and returns the first-seen values from before the event', async () => {
       const customerId = unique('c');
       const fields = ['country:DE', 'device:x'];
       await store().applyCustomerEvent(
-        customerEvent({ customerId, eventTime: T0, record: 'a', firstSeen: ['country:DE'] }),
+        customerEvent({ customerId, eventTime: T0, record: 'a', value: 2.5, firstSeen: ['country:DE'] }),
       );
       const r = await store().applyCustomerEvent(
         customerEvent({ customerId, eventTime: T0 + 10, record: 'b', firstSeen: fields }),
       );
       assert.deepEqual(r, {
         kind: 'applied',
-        prior: [{ time: T0, record: 'a' }],
+        prior: { windows: [single(2.5)], lastTime: T0 },
         firstSeen: { 'country:DE': T0, 'device:x': null },
+      });
+    });
+
+    it('computes count, sum, mean, min, max, population std and last per window, in time order', async () => {
+      const customerId = unique('c');
+      const windowsMs = [3_600_000, 40];
+      const apply = (t: number, value: number, record: string) =>
+        store().applyCustomerEvent(customerEvent({ customerId, eventTime: T0 + t, value, record, windowsMs }));
+      // times 0, 50, 80, 80 (equal times go by order key: 'c' before 'd'), values 2, 4, 6, 0; the event is at 110.
+      await apply(80, 0, 'd');
+      await apply(0, 2, 'a');
+      await apply(80, 6, 'c');
+      await apply(50, 4, 'b');
+      const r = applied(await apply(110, 100, 'e'));
+      assert.deepEqual(r.prior, {
+        windows: [
+          { count: 4, sum: 12, mean: 3, min: 0, max: 6, std: Math.sqrt(5), last: 0 },
+          { count: 2, sum: 6, mean: 3, min: 0, max: 6, std: 3, last: 0 },
+        ],
+        lastTime: T0 + 80,
       });
     });
 
@@ -89,7 +120,7 @@ export function customerContract(subject: StoreSubject): void {
       assert.deepEqual(again.firstSeen, { 'country:DE': null });
       assert.deepEqual(
         again.prior,
-        [{ time: T0 - 100, record: 'late' }],
+        { windows: [single(1)], lastTime: T0 - 100 },
         'prior is the history as it is now',
       );
     });
@@ -111,13 +142,13 @@ export function customerContract(subject: StoreSubject): void {
         ),
       );
       assert.equal(results.filter((r) => r.kind === 'applied').length, n);
-      const state = (await store().readCustomers([customerId])).get(customerId);
-      assert.equal(state?.history.length, n);
       assert.deepEqual(
-        state?.history.map((h) => h.time),
+        (await history(customerId)).map(([t]) => t),
         Array.from({ length: n }, (_, i) => T0 + i),
       );
+      const state = (await read([customerId])).get(customerId);
       assert.deepEqual(state?.firstSeen, { 'country:DE': T0 });
+      assert.equal(state?.prior.windows[0]?.count, n - 1, 'the latest sees the other 199');
     });
 
     it('applies an event delivered 50 times in parallel exactly once', async () => {
@@ -138,7 +169,7 @@ export function customerContract(subject: StoreSubject): void {
       const late = customerEvent({ ...base, eventKey: 'late', eventTime: T0 + 8_999, record: 'late' });
       assert.deepEqual(await store().applyCustomerEvent(late), { kind: 'too-late', newest: T0 + 10_000 });
       assert.deepEqual(await history(customerId), [[T0 + 10_000, 'new']]);
-      assert.deepEqual((await store().readCustomers([customerId])).get(customerId)?.firstSeen, {
+      assert.deepEqual((await read([customerId])).get(customerId)?.firstSeen, {
         'country:DE': T0 + 10_000,
       });
       const inTime = applied(await store().applyCustomerEvent({ ...late, eventTime: T0 + 9_000 }));
@@ -150,34 +181,34 @@ export function customerContract(subject: StoreSubject): void {
       ]);
     });
 
-    it('keeps entries with time >= newest - retentionMs and gives prior only from [eventTime - retentionMs, eventTime)', async () => {
+    it('keeps entries with time >= newest - retentionMs and summarises only [eventTime - retentionMs, eventTime)', async () => {
       const customerId = unique('c');
-      const apply = (t: number, record: string) =>
+      const apply = (t: number, record: string, value: number) =>
         store().applyCustomerEvent(
-          customerEvent({ customerId, eventTime: T0 + t, record, retentionMs: 1000 }),
+          customerEvent({ customerId, eventTime: T0 + t, record, value, retentionMs: 1000, windowsMs: [1000, 500] }),
         );
-      for (const [t, r] of [
-        [0, 'a'],
-        [500, 'b'],
-        [600, 'c'],
-        [1000, 'd'],
+      for (const [t, r, v] of [
+        [0, 'a', 1],
+        [500, 'b', 2],
+        [600, 'c', 4],
+        [1000, 'd', 8],
       ] as const)
-        await apply(t, r);
-      const atSameTime = applied(await apply(1000, 'd2'));
+        await apply(t, r, v);
+      const atSameTime = applied(await apply(1000, 'd2', 16));
+      assert.equal(atSameTime.prior.lastTime, T0 + 600, 'entries at the event time are not prior');
+      assert.equal(atSameTime.prior.windows[0]?.sum, 6, 'a (at exactly t - 1000) is outside the window: b + c');
+      assert.equal(atSameTime.prior.windows[1]?.sum, 4, 'only c is after t - 500');
+      const r = applied(await apply(1600, 'e', 32));
       assert.deepEqual(
-        atSameTime.prior.map((p) => p.record),
-        ['a', 'b', 'c'],
-        'entries at the event time are not prior',
-      );
-      const r = applied(await apply(1600, 'e'));
-      assert.deepEqual(
-        r.prior.map((p) => p.record).sort(),
-        ['c', 'd', 'd2'],
-        'a and b are older than 1600 - 1000',
-      );
-      assert.deepEqual(
-        r.prior.map((p) => p.time),
-        [T0 + 600, T0 + 1000, T0 + 1000],
+        r.prior,
+        {
+          windows: [
+            { count: 2, sum: 24, mean: 12, min: 8, max: 16, std: 4, last: 16 },
+            emptySummary().windows[0],
+          ],
+          lastTime: T0 + 1000,
+        },
+        'c (at 1600 - 1000) is in the range but not the window; a and b are trimmed',
       );
       assert.deepEqual(
         (await history(customerId)).map(([t]) => t),
@@ -212,7 +243,7 @@ export function customerContract(subject: StoreSubject): void {
         assert.deepEqual(Object.keys(r.firstSeen), ['country:DE']);
       }
       assert.deepEqual(befores, [null, T0 + 300, T0 + 100]);
-      assert.deepEqual((await store().readCustomers([customerId])).get(customerId)?.firstSeen, {
+      assert.deepEqual((await read([customerId])).get(customerId)?.firstSeen, {
         'country:DE': T0 + 100,
       });
     });
@@ -231,9 +262,9 @@ export function customerContract(subject: StoreSubject): void {
       await store().applyCustomerEvent(
         customerEvent({ customerId, firstSeen: ['country:DE'], idleTtlMs: SHORT_TTL_MS }),
       );
-      assert.equal((await store().readCustomers([customerId])).size, 1);
+      assert.equal((await read([customerId])).size, 1);
       await waitPastTtl();
-      assert.equal((await store().readCustomers([customerId])).size, 0);
+      assert.equal((await read([customerId])).size, 0);
     });
 
     it('rejects a customer id that would break the hash tag and TTLs that are not positive integers', async () => {
@@ -250,35 +281,67 @@ export function customerContract(subject: StoreSubject): void {
         store().applyCustomerEvent(customerEvent({ customerId: 'c', maxEvents: 0 })),
         InvalidEventError,
       );
+      for (const bad of [
+        { orderKey: 'a\0b' },
+        { orderKey: 'a\u0001' },
+        { value: Number.NaN },
+        { windowsMs: [3_600_001] },
+        { windowsMs: [0] },
+        { windowsMs: Array<number>(17).fill(1000) },
+      ]) {
+        await assert.rejects(
+          store().applyCustomerEvent(customerEvent({ customerId: 'c', ...bad })),
+          InvalidEventError,
+          JSON.stringify(bad),
+        );
+      }
+      await assert.rejects(
+        store().readCustomers(['c'], { retentionMs: 1000, windowsMs: [2000] }),
+        InvalidEventError,
+      );
     });
   });
 
   describe('readCustomers', () => {
-    it('reads many customers at once in time order and leaves unknown customers out', async () => {
+    it('reads many customers at once: the latest event, the summary before it, first-seen; unknown ones are absent', async () => {
       const [a, b, unknown] = [unique('a'), unique('b'), unique('nobody')];
       await store().applyCustomerEvent(
-        customerEvent({ customerId: a, eventTime: T0 + 2, record: 'a2', firstSeen: ['device:1'] }),
+        customerEvent({ customerId: a, eventTime: T0 + 2, record: 'a2', value: 2, firstSeen: ['device:1'] }),
       );
-      await store().applyCustomerEvent(customerEvent({ customerId: a, eventTime: T0 + 1, record: 'a1' }));
+      await store().applyCustomerEvent(customerEvent({ customerId: a, eventTime: T0 + 1, record: 'a1', value: 7 }));
       await store().applyCustomerEvent(customerEvent({ customerId: b, eventTime: T0, record: 'b0' }));
-      const got = await store().readCustomers([a, unknown, b, a]);
+      const got = await read([a, unknown, b, a]);
       assert.deepEqual(
         got,
         new Map([
           [
             a,
             {
-              history: [
-                { time: T0 + 1, record: 'a1' },
-                { time: T0 + 2, record: 'a2' },
-              ],
+              latest: { time: T0 + 2, record: 'a2' },
+              prior: { windows: [single(7)], lastTime: T0 + 1 },
               firstSeen: { 'device:1': T0 + 2 },
             },
           ],
-          [b, { history: [{ time: T0, record: 'b0' }], firstSeen: {} }],
+          [b, { latest: { time: T0, record: 'b0' }, prior: emptySummary(), firstSeen: {} }],
         ]),
       );
-      assert.deepEqual(await store().readCustomers([]), new Map());
+      assert.deepEqual(await read([]), new Map());
+    });
+
+    it('takes the last of equal times by order key as the latest, and summarises only earlier times', async () => {
+      const customerId = unique('c');
+      for (const [t, key, v] of [
+        [0, 'x', 3],
+        [5, 'b', 1],
+        [5, 'a', 2],
+      ] as const) {
+        await store().applyCustomerEvent(
+          customerEvent({ customerId, eventTime: T0 + t, orderKey: key, record: key, value: v }),
+        );
+      }
+      const state = (await read([customerId])).get(customerId);
+      assert.deepEqual(state?.latest, { time: T0 + 5, record: 'b' });
+      assert.deepEqual(state?.prior, { windows: [single(3)], lastTime: T0 });
     });
   });
 }

@@ -1,7 +1,14 @@
 // Shared pieces of the store contract suite: the subject under test, unique names, bounded waits.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CustomerEventInput, OnlineStore } from '../../../shared/store/index.ts';
+import { EMPTY_WINDOW } from '../../../shared/features/windows.ts';
+import type {
+  CustomerEventInput,
+  OnlineStore,
+  PriorSummary,
+  WindowStats,
+} from '../../../shared/store/index.ts';
+import { parseMember } from '../../../shared/store/keys.ts';
 
 /** An implementation under test: the shared store, and a way to open a fresh one (for close tests). */
 export interface StoreSubject {
@@ -22,17 +29,37 @@ export const T0 = 1_700_000_000_000;
 export function customerEvent(
   overrides: Partial<CustomerEventInput> & { customerId: string },
 ): CustomerEventInput {
+  const retentionMs = overrides.retentionMs ?? 3_600_000;
   return {
     eventKey: unique('event'),
     eventTime: T0,
+    orderKey: overrides.record ?? 'r',
+    value: 1,
     record: 'r',
-    retentionMs: 3_600_000,
+    retentionMs,
+    windowsMs: [retentionMs],
     maxEvents: 1000,
     allowedLatenessMs: 3_600_000,
     claimTtlMs: 60_000,
     firstSeen: [],
     ...overrides,
   };
+}
+
+/** The summary of no earlier events over `windows` windows. */
+export function emptySummary(windows = 1): PriorSummary {
+  return { windows: Array.from({ length: windows }, () => ({ ...EMPTY_WINDOW })), lastTime: null };
+}
+
+/** The window statistics of a single value. */
+export function single(x: number): WindowStats {
+  return { count: 1, sum: x, mean: x, min: x, max: x, std: 0, last: x };
+}
+
+/** A customer's stored history as [time, record] pairs, read from the sorted set itself. */
+export async function storedHistory(store: OnlineStore, customerId: string): Promise<[number, string][]> {
+  const entries = await store.zrangeByScore(`{${customerId}}:history`, -Infinity, Infinity);
+  return entries.map((e) => [e.score, parseMember(e.member).record]);
 }
 
 /** Long enough after a 100 ms TTL that the key has expired on any machine (not a timing assertion). */

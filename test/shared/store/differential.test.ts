@@ -22,7 +22,14 @@ function random(seed: number): () => number {
   };
 }
 
-/** 400 updates over 3 customers: out-of-order times, redeliveries, too-late events, trimming by time and count. */
+/** Order keys whose UTF-8 byte order differs from JavaScript's `<` (astral vs high BMP), to exercise equal times. */
+const ORDER_KEYS = ['a', 'b', 'ab', 'é', '\uffff', '😀', 'z'];
+const WINDOWS_MS = [1500, 700, 200, 1];
+
+/**
+ * 400 updates over 3 customers: out-of-order times (many equal), redeliveries, too-late events, trimming by time and
+ * count, values at full double precision.
+ */
 function stream(seed: number, prefix: string): CustomerEventInput[] {
   const rnd = random(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
@@ -36,9 +43,12 @@ function stream(seed: number, prefix: string): CustomerEventInput[] {
     events.push({
       customerId: `${prefix}-${pick(['a', 'b', 'c'])}`,
       eventKey: `e-${i}`,
-      eventTime: T0 + i * 10 + Math.floor(rnd() * 600) - 300,
+      eventTime: T0 + i * 10 + Math.floor(rnd() * 60) * 10 - 300,
+      orderKey: pick(ORDER_KEYS),
+      value: rnd() * 1000,
       record: pick(['x', 'y', JSON.stringify({ i, amount: Math.round(rnd() * 1000) / 10 })]),
       retentionMs: 1500,
+      windowsMs: WINDOWS_MS,
       maxEvents: 25,
       allowedLatenessMs: 200,
       claimTtlMs: 60_000,
@@ -79,7 +89,8 @@ describe('memory and Redis stores on the same random stream', () => {
         'the stream exercised every outcome',
       );
       const ids = [...new Set(events.map((e) => e.customerId))];
-      assert.deepEqual(await redis.readCustomers(ids), await memory.readCustomers(ids));
+      const query = { retentionMs: 1500, windowsMs: WINDOWS_MS };
+      assert.deepEqual(await redis.readCustomers(ids, query), await memory.readCustomers(ids, query));
     });
   }
 });
