@@ -36,6 +36,8 @@ const { values: args } = parseArgs({
     /** Days of history written before the load: 30 = the feature set's retention, a steady state from the start. */
     'history-days': { type: 'string', default: '30' },
     kafka: { type: 'string', default: 'on' },
+    /** 'off' measures the bare route and featurize only (e.g. to profile featurize alone). */
+    ingest: { type: 'string', default: 'on' },
     /** Write a V8 CPU profile of the targets' process into this folder. */
     profile: { type: 'string' },
   },
@@ -188,7 +190,10 @@ try {
     ] as Row;
   rows.push(medianRow(bareRows), medianRow(featurizeRows));
 
-  const logs = [['file log', 'ingestFile'] as const, ...(kafka ? [['Kafka', 'ingestKafka'] as const] : [])];
+  const logs =
+    args.ingest === 'off'
+      ? []
+      : [['file log', 'ingestFile'] as const, ...(kafka ? [['Kafka', 'ingestKafka'] as const] : [])];
   for (const [logName, key] of logs) {
     rows.push(
       ...(await measure({

@@ -12,40 +12,39 @@ local function fmt(x) return string.format('%.17g', x) end
 local function summarize(history, ts, retention, windows)
   local t = tonumber(ts)
   local entries = redis.call('ZRANGEBYSCORE', history, fmt(t - retention), '(' .. ts, 'WITHSCORES')
-  local n = #windows
-  local from, c, s, mean, m2, mn, mx, last = {}, {}, {}, {}, {}, {}, {}, {}
-  for w = 1, n do
-    from[w] = t - windows[w]
-    c[w], s[w], mean[w], m2[w], mn[w], mx[w], last[w] = 0, 0, 0, 0, math.huge, -math.huge, 0
-  end
-  local lastTime = ''
-  for i = 1, #entries, 2 do
-    local m = entries[i]
-    local et = tonumber(entries[i + 1])
+  local n = #entries / 2
+  local times, xs = {}, {}
+  for i = 1, n do
+    local m = entries[2 * i - 1]
     local a = string.find(m, '\\1', 1, true) + 18
-    local x = tonumber(string.sub(m, a, string.find(m, '\\1', a, true) - 1))
-    lastTime = entries[i + 1]
-    for w = 1, n do
-      if et > from[w] then
-        local k = c[w] + 1
-        c[w] = k
-        s[w] = s[w] + x
-        local d = x - mean[w]
-        mean[w] = mean[w] + d / k
-        m2[w] = m2[w] + d * (x - mean[w])
-        if x < mn[w] then mn[w] = x end
-        if x > mx[w] then mx[w] = x end
-        last[w] = x
-      end
-    end
+    xs[i] = tonumber(string.sub(m, a, string.find(m, '\\1', a, true) - 1))
+    times[i] = tonumber(entries[2 * i])
   end
-  local out = {lastTime}
-  for w = 1, n do
-    if c[w] == 0 then
+  local out = {n > 0 and entries[2 * n] or ''}
+  for w = 1, #windows do
+    -- times ascend, so a window is a suffix: find its first entry (time > t - window) by bisection
+    local from = t - windows[w]
+    local lo, hi = 1, n + 1
+    while lo < hi do
+      local mid = math.floor((lo + hi) / 2)
+      if times[mid] > from then hi = mid else lo = mid + 1 end
+    end
+    if lo > n then
       out[#out + 1] = '0,0,0,0,0,0,0'
     else
-      out[#out + 1] = c[w] .. ',' .. fmt(s[w]) .. ',' .. fmt(mean[w]) .. ',' .. fmt(mn[w]) .. ',' .. fmt(mx[w]) ..
-        ',' .. fmt(math.sqrt(m2[w] / c[w])) .. ',' .. fmt(last[w])
+      local c, s, mean, m2, mn, mx = 0, 0, 0, 0, math.huge, -math.huge
+      for i = lo, n do
+        local x = xs[i]
+        c = c + 1
+        s = s + x
+        local d = x - mean
+        mean = mean + d / c
+        m2 = m2 + d * (x - mean)
+        if x < mn then mn = x end
+        if x > mx then mx = x end
+      end
+      out[#out + 1] = c .. ',' .. fmt(s) .. ',' .. fmt(mean) .. ',' .. fmt(mn) .. ',' .. fmt(mx) .. ',' ..
+        fmt(math.sqrt(m2 / c)) .. ',' .. fmt(xs[n])
     end
   end
   return table.concat(out, ',')
