@@ -122,12 +122,11 @@ async function viaRedisBenchmark(server: RedisServer, sha: string): Promise<{ ra
   const hist = `fw:{${CUSTOMER}}:history`;
   const seen = `fw:{${CUSTOMER}}:firstseen`;
   // a random order key makes each member distinct, as the event hash does on the adapter's side
-  const member = historyMember('__rand_int__', 'bench'.padEnd(16, '0'), VALUE, RECORD);
+  const member = historyMember('__rand_int__', 'bench'.padEnd(16, '0'), T, VALUE);
   const command = [
-    ...['EVALSHA', sha, '3', hist, seen, `fw:{${CUSTOMER}}:claim:${rand}`],
-    ...[String(T), member, String(base.retentionMs), String(base.maxEvents)],
-    ...[String(base.allowedLatenessMs), String(base.claimTtlMs), String(base.idleTtlMs)],
-    ...[String(base.windowsMs.length), ...base.windowsMs.map(String), ...FIELDS],
+    ...['EVALSHA', sha, '4', hist, seen, `fw:{${CUSTOMER}}:claim:${rand}`, `fw:{${CUSTOMER}}:latest`],
+    ...[String(T), member, RECORD, String(base.retentionMs), String(base.maxEvents)],
+    ...[String(base.allowedLatenessMs), String(base.claimTtlMs), String(base.idleTtlMs), ...FIELDS],
   ];
   const opts = [
     '-p',

@@ -15,6 +15,7 @@ import { InvalidEventError } from '../errors/index.ts';
  * |                                       |            |                                | retentionMs + max(allowedLatenessMs, 1 h); entries older than      |
  * |                                       |            |                                | newest - retentionMs and beyond maxEvents are trimmed on write     |
  * | fw:{<customerId>}:firstseen           | hash       | applyCustomerEvent             | same idle expiry as the history, refreshed together                |
+ * | fw:{<customerId>}:latest              | string     | applyCustomerEvent             | same idle expiry as the history, refreshed together                |
  * | fw:{<customerId>}:claim:<sha1(event)> | hash       | applyCustomerEvent             | claimTtlMs from the first claim, never refreshed                   |
  * | fw:claim:<key>                        | string     | claim                          | ttlMs given by the caller (SET NX PX), never refreshed             |
  * | fw:lock:<name>                        | string     | acquireLock (locks, cooldowns) | ttlMs given by the caller (SET NX PX); releaseLock deletes early   |
@@ -40,6 +41,7 @@ export const MEMBER_HASH_LENGTH = 16;
 export interface CustomerKeys {
   history: string;
   firstSeen: string;
+  latest: string;
 }
 
 /** Rejects customer ids that would break the hash tag; the event schemas already bound their length. */
@@ -49,12 +51,13 @@ function checkCustomerId(customerId: string): void {
   }
 }
 
-/** The history and first-seen keys of one customer: `fw:{id}:history`, `fw:{id}:firstseen`. */
+/** The keys of one customer: `fw:{id}:history`, `fw:{id}:firstseen`, `fw:{id}:latest`. */
 export function customerKeys(customerId: string): CustomerKeys {
   checkCustomerId(customerId);
   return {
     history: `${KEY_PREFIX}{${customerId}}:history`,
     firstSeen: `${KEY_PREFIX}{${customerId}}:firstseen`,
+    latest: `${KEY_PREFIX}{${customerId}}:latest`,
   };
 }
 
@@ -76,23 +79,24 @@ const sha1: (text: string) => string =
     : (text) => crypto.createHash('sha1').update(text).digest('hex');
 
 /**
- * The history member of an event: `<orderKey> SEP <first 16 hex of its hash> SEP <value> SEP <record>`, SEP = U+0001.
+ * The history member of an event: `<orderKey> SEP <first 16 hex of its hash> SEP <time> SEP <value>`, SEP = U+0001.
  * Redis orders equal times by member bytes, so equal times go by order key (then hash) as long as the order key
- * holds no byte below SEP + 1 (planApply checks); the Lua scripts read the value after the hash.
+ * holds no byte below SEP + 1 (planApply checks). The time (also the score) rides in the member so that reads need
+ * no WITHSCORES; the record itself is kept once, in the customer's `latest` key.
  */
-export function historyMember(orderKey: string, hash: string, value: number, record: string): string {
+export function historyMember(orderKey: string, hash: string, time: number, value: number): string {
   const h = hash.slice(0, MEMBER_HASH_LENGTH);
-  return `${orderKey}${MEMBER_SEPARATOR}${h}${MEMBER_SEPARATOR}${value}${MEMBER_SEPARATOR}${record}`;
+  return `${orderKey}${MEMBER_SEPARATOR}${h}${MEMBER_SEPARATOR}${time}${MEMBER_SEPARATOR}${value}`;
 }
 
 /** Separates the parts of a history member: a byte that sorts below every character an order key may hold. */
 export const MEMBER_SEPARATOR = '\u0001';
 
-/** The value and the record inside a history member (inverse of {@link historyMember}). */
-export function parseMember(member: string): { value: number; record: string } {
-  const start = member.indexOf(MEMBER_SEPARATOR) + MEMBER_HASH_LENGTH + 2;
-  const end = member.indexOf(MEMBER_SEPARATOR, start);
-  return { value: Number(member.slice(start, end)), record: member.slice(end + 1) };
+/** The time and value inside a history member (inverse of {@link historyMember}). */
+export function parseMember(member: string): { t: number; value: number } {
+  const from = member.indexOf(MEMBER_SEPARATOR) + MEMBER_HASH_LENGTH + 2;
+  const to = member.indexOf(MEMBER_SEPARATOR, from);
+  return { t: Number(member.slice(from, to)), value: Number(member.slice(to + 1)) };
 }
 
 /** A caller's key with the `fw:` prefix; a `{tag}` inside it is kept, so callers choose their cluster slot. */

@@ -77,11 +77,12 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): OnlineStore {
           const keys = customerKeys(id);
           const history = ks.read(keys.history, 'zset');
           const top = history?.entries.at(-1);
-          if (!history || !top) continue;
+          const record = ks.read(keys.latest, 'string');
+          if (!history || !top || record === undefined) continue;
           const firstSeen: Record<string, number> = {};
           for (const [f, v] of ks.read(keys.firstSeen, 'hash') ?? []) firstSeen[f] = Number(v);
           out.set(id, {
-            latest: { time: top.score, record: parseMember(top.member).record },
+            latest: { time: top.score, record: record.toString('utf8') },
             prior: summarize(history, top.score, query),
             firstSeen,
           });
@@ -222,7 +223,7 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): OnlineStore {
 function summarize(history: SortedSet | undefined, t: number, query: SummaryQuery): PriorSummary {
   const entries = history?.range({ min: t - query.retentionMs, max: t, maxExclusive: true }) ?? [];
   return summarizePrior(
-    entries.map((e) => ({ t: e.score, value: parseMember(e.member).value })),
+    entries.map((e) => parseMember(e.member)),
     t,
     query.windowsMs,
   );
@@ -257,6 +258,9 @@ function apply(ks: Keyspace, p: ApplyPlan): CustomerEventResult {
   }
   const zset = ks.write(p.history, 'zset');
   zset.add(p.member, p.eventTime);
+  if (zset.entries.at(-1)?.member === p.member) {
+    ks.put(p.latest, 'string', Buffer.from(p.record, 'utf8'), p.idleTtlMs);
+  } else ks.expire(p.latest, p.idleTtlMs);
   zset.removeBelow(Math.max(top ?? p.eventTime, p.eventTime) - p.retentionMs);
   zset.removeFirst(Math.max(zset.size - p.maxEvents, 0));
   ks.put(p.claim, 'hash', remembered, p.claimTtlMs);

@@ -1,8 +1,9 @@
 // Fail-fast plumbing for the Redis store: a bounded wait for readiness, error mapping, reply parsing.
 import { z } from 'zod';
 import { ConflictError, DependencyError, FlywheelError } from '../errors/index.ts';
+import { summarizePrior } from '../features/windows.ts';
 import { parseMember } from './keys.ts';
-import type { CustomerEventResult, CustomerState, PriorSummary, WindowStats } from './types.ts';
+import type { CustomerEventResult, CustomerState, PriorSummary, SummaryQuery } from './types.ts';
 
 /** What the gate needs from a connection: its status and its `ready` event (ioredis' Redis fits). */
 export interface Connectable {
@@ -106,15 +107,15 @@ export function formatScore(score: number): string {
 /** The reply of the APPLY_CUSTOMER_EVENT script. */
 const ApplyReplySchema = z.union([
   z.tuple([z.literal('too-late'), z.string()]),
-  z.tuple([z.enum(['applied', 'duplicate']), z.string(), z.array(z.string().nullable())]),
+  z.tuple([z.enum(['applied', 'duplicate']), z.array(z.string()), z.array(z.string().nullable())]),
 ]);
 
 type ApplyReply = z.infer<typeof ApplyReplySchema>;
 
-/** The reply of the READ_CUSTOMER script: nothing, or the latest member, its score, the summary, the first-seen hash. */
+/** The reply of the READ_CUSTOMER script: nothing, or the latest record, its time, the prior members, first-seen. */
 const ReadReplySchema = z.union([
   z.tuple([]),
-  z.tuple([z.string(), z.string(), z.string(), z.array(z.string())]),
+  z.tuple([z.string(), z.string(), z.array(z.string()), z.array(z.string())]),
 ]);
 
 const isStrings = (v: unknown, nullable: boolean): boolean =>
@@ -127,7 +128,7 @@ function isApplyReply(v: unknown): v is ApplyReply {
   return (
     v.length === 3 &&
     (v[0] === 'applied' || v[0] === 'duplicate') &&
-    typeof v[1] === 'string' &&
+    isStrings(v[1], false) &&
     isStrings(v[2], true)
   );
 }
@@ -136,24 +137,16 @@ function unexpected(what: string, cause?: unknown): DependencyError {
   return new DependencyError('redis', `unexpected reply from the ${what} script`, { cause });
 }
 
-/** Reads the summary the scripts write (SUMMARIZE_PRIOR in lua.ts): latest time, then 7 numbers per window. */
-export function decodeSummary(text: string, windows: number): PriorSummary {
-  const parts = text.split(',');
-  if (parts.length !== 1 + 7 * windows) throw unexpected('summary');
-  const n = (i: number): number => {
-    const v = Number(parts[i]);
-    if (!Number.isFinite(v)) throw unexpected('summary');
-    return v;
-  };
-  const stats: WindowStats[] = [];
-  for (let w = 0, i = 1; w < windows; w++, i += 7) {
-    stats.push({ count: n(i), sum: n(i + 1), mean: n(i + 2), min: n(i + 3), max: n(i + 4), std: n(i + 5), last: n(i + 6) });
-  }
-  return { windows: stats, lastTime: parts[0] === '' ? null : n(0) };
+/** Prior history members (in sorted-set order) summarised for an event at time t. */
+function summarizeMembers(members: readonly string[], t: number, windowsMs: readonly number[]): PriorSummary {
+  return summarizePrior(members.map(parseMember), t, windowsMs);
 }
 
 /** Turns the apply script's reply into the interface's result; a malformed reply is a DependencyError. */
-export function parseApplyReply(reply: unknown, fields: readonly string[], windows: number): CustomerEventResult {
+export function parseApplyReply(
+  reply: unknown,
+  plan: { fields: readonly string[]; eventTime: number; windowsMs: readonly number[] },
+): CustomerEventResult {
   let r: ApplyReply;
   if (isApplyReply(reply)) r = reply;
   else {
@@ -163,27 +156,24 @@ export function parseApplyReply(reply: unknown, fields: readonly string[], windo
   }
   if (r[0] === 'too-late') return { kind: 'too-late', newest: Number(r[1]) };
   const firstSeen: Record<string, number | null> = {};
-  fields.forEach((field, i) => {
+  plan.fields.forEach((field, i) => {
     const v = r[2][i];
     firstSeen[field] = v === null || v === undefined ? null : Number(v);
   });
-  return { kind: r[0], prior: decodeSummary(r[1], windows), firstSeen };
+  return { kind: r[0], prior: summarizeMembers(r[1], plan.eventTime, plan.windowsMs), firstSeen };
 }
 
 /** Turns the read script's reply into a customer's state (undefined: no history); malformed is a DependencyError. */
-export function parseReadReply(reply: unknown, windows: number): CustomerState | undefined {
+export function parseReadReply(reply: unknown, query: SummaryQuery): CustomerState | undefined {
   const parsed = ReadReplySchema.safeParse(reply);
   if (!parsed.success) throw unexpected('read', parsed.error);
   const r = parsed.data;
   if (r.length === 0) return undefined;
-  const [member, score, summary, hash] = r;
+  const [record, time, prior, hash] = r;
+  const t = Number(time);
   const firstSeen: Record<string, number> = {};
   for (let i = 0; i + 1 < hash.length; i += 2) firstSeen[hash[i] as string] = Number(hash[i + 1]);
-  return {
-    latest: { time: Number(score), record: parseMember(member).record },
-    prior: decodeSummary(summary, windows),
-    firstSeen,
-  };
+  return { latest: { time: t, record }, prior: summarizeMembers(prior, t, query.windowsMs), firstSeen };
 }
 
 /** A list reply of strings (values read from Redis cross a process boundary, so they are checked). */

@@ -63,8 +63,8 @@ function connectionOptions(timeoutMs: number): RedisOptions {
 export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
   const { timeoutMs, log } = opts;
   const client = new Redis(opts.url, connectionOptions(timeoutMs));
-  client.defineCommand('fwApplyCustomerEvent', { numberOfKeys: 3, lua: APPLY_CUSTOMER_EVENT });
-  client.defineCommand('fwReadCustomer', { numberOfKeys: 2, lua: READ_CUSTOMER });
+  client.defineCommand('fwApplyCustomerEvent', { numberOfKeys: 4, lua: APPLY_CUSTOMER_EVENT });
+  client.defineCommand('fwReadCustomer', { numberOfKeys: 3, lua: READ_CUSTOMER });
   client.defineCommand('fwCompareAndSet', { lua: COMPARE_AND_SET });
   client.defineCommand('fwReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK });
   client.defineCommand('fwHashIncrement', { numberOfKeys: 1, lua: HASH_INCREMENT });
@@ -112,18 +112,18 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
             p.history,
             p.firstSeenKey,
             p.claim,
+            p.latest,
             String(p.eventTime),
             p.member,
+            p.record,
             String(p.retentionMs),
             p.maxEvents,
             String(p.allowedLatenessMs),
             p.claimTtlMs,
             p.idleTtlMs,
-            p.windowsMs.length,
-            ...p.windowsMs.map(String),
             ...p.fields,
           )
-          .then((reply) => parseApplyReply(reply, p.fields, p.windowsMs.length)),
+          .then((reply) => parseApplyReply(reply, p)),
       );
     },
 
@@ -131,17 +131,16 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
       checkSummaryQuery(query);
       const ids = [...new Set(customerIds)];
       const keys = ids.map((id) => customerKeys(id));
-      const args = [String(query.retentionMs), ...query.windowsMs.map(String)];
       return call('readCustomers', async () => {
         const out = new Map<string, CustomerState>();
         if (ids.length === 0) return out;
         const pipe = client.pipeline();
-        for (const k of keys) pipe.fwReadCustomer(k.history, k.firstSeen, ...args);
+        for (const k of keys) pipe.fwReadCustomer(k.history, k.firstSeen, k.latest, String(query.retentionMs));
         const replies = (await pipe.exec()) ?? [];
         ids.forEach((id, i) => {
           const [err, reply] = replies[i] ?? [null, []];
           if (err) throw err;
-          const state = parseReadReply(reply, query.windowsMs.length);
+          const state = parseReadReply(reply, query);
           if (state) out.set(id, state);
         });
         return out;

@@ -8,7 +8,9 @@ export interface ApplyPlan {
   history: string;
   firstSeenKey: string;
   claim: string;
+  latest: string;
   member: string;
+  record: string;
   eventTime: number;
   retentionMs: number;
   maxEvents: number;
@@ -58,7 +60,9 @@ export function planApply(input: CustomerEventInput): ApplyPlan {
     history: keys.history,
     firstSeenKey: keys.firstSeen,
     claim: customerClaimKey(input.customerId, hash),
-    member: historyMember(input.orderKey, hash, input.value, input.record),
+    latest: keys.latest,
+    member: historyMember(input.orderKey, hash, input.eventTime, input.value),
+    record: input.record,
     eventTime: input.eventTime,
     retentionMs: input.retentionMs,
     maxEvents: input.maxEvents,

@@ -8,7 +8,7 @@ import type {
   PriorSummary,
   WindowStats,
 } from '../../../shared/store/index.ts';
-import { parseMember } from '../../../shared/store/keys.ts';
+import { MEMBER_SEPARATOR } from '../../../shared/store/keys.ts';
 
 /** An implementation under test: the shared store, and a way to open a fresh one (for close tests). */
 export interface StoreSubject {
@@ -56,10 +56,13 @@ export function single(x: number): WindowStats {
   return { count: 1, sum: x, mean: x, min: x, max: x, std: 0, last: x };
 }
 
-/** A customer's stored history as [time, record] pairs, read from the sorted set itself. */
+/**
+ * A customer's stored history as [time, order key] pairs, read from the sorted set itself (customerEvent's order key
+ * defaults to its record, so tests name entries by record).
+ */
 export async function storedHistory(store: OnlineStore, customerId: string): Promise<[number, string][]> {
   const entries = await store.zrangeByScore(`{${customerId}}:history`, -Infinity, Infinity);
-  return entries.map((e) => [e.score, parseMember(e.member).record]);
+  return entries.map((e) => [e.score, e.member.slice(0, e.member.indexOf(MEMBER_SEPARATOR))]);
 }
 
 /** Long enough after a 100 ms TTL that the key has expired on any machine (not a timing assertion). */

@@ -82,9 +82,13 @@ describe('Redis store', () => {
     const keys = await redisCommand(server.port, ['KEYS', `fw:{${customerId}}:*`]);
     assert.ok(Array.isArray(keys));
     const sorted = keys.map(String).sort();
-    assert.equal(sorted.length, 3);
+    assert.equal(sorted.length, 4);
     assert.match(sorted[0] ?? '', new RegExp(`^fw:\\{${customerId}\\}:claim:[0-9a-f]{40}$`));
-    assert.deepEqual(sorted.slice(1), [`fw:{${customerId}}:firstseen`, `fw:{${customerId}}:history`]);
+    assert.deepEqual(sorted.slice(1), [
+      `fw:{${customerId}}:firstseen`,
+      `fw:{${customerId}}:history`,
+      `fw:{${customerId}}:latest`,
+    ]);
     const ttl = async (key: string) => Number(await redisCommand(server.port, ['PTTL', key]));
     const claimTtl = await ttl(sorted[0] ?? '');
     assert.ok(claimTtl > 0 && claimTtl <= 60_000, `claim TTL ${claimTtl}`);
