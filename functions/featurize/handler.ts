@@ -29,9 +29,9 @@ export interface FeaturizeDeps {
 }
 
 /**
- * One round trip to the store (claim + history update + first-seen, atomically; the store summarises the
- * customer's earlier events per window next to the data), then the vector is computed from that summary. A redelivered event gets the same reply (same id and values): a reply lost on the
- * way is recovered by the broker's retry, and consumers de-duplicate by source + id. Events older than the allowed
+ * One round trip to the store (claim + history update + first-seen, atomically; it returns the summary of the
+ * customer's earlier events per window), then the vector is computed from that summary. A redelivered event gets
+ * the same reply (same id and values): a reply lost on the way is recovered by the broker's retry, and consumers de-duplicate by source + id. Events older than the allowed
  * lateness are counted and dropped without touching state.
  */
 export async function handle(

@@ -41,7 +41,7 @@ export function summarizeHistory(set: FeatureSet, prior: readonly HistoryRecord[
 
 /**
  * The feature vector of `event` from the summary of its earlier events (windows in `set.windowNames` order): what
- * the online store computes next to the data, and what {@link computeFeatures} computes from records.
+ * the online store returns, and what {@link computeFeatures} computes from records.
  */
 export function featuresFromSummary(
   set: FeatureSet,

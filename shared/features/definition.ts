@@ -64,7 +64,8 @@ export function defineFeatureSet(def: FeatureSetDefinition): FeatureSet {
   const windowsMs = windowNames.map((w) => windows[w] as number);
   const retentionMs = Math.max(...windowsMs);
   for (const [w, ms] of Object.entries(windows)) {
-    if (!Number.isFinite(ms) || ms <= 0) throw new Error(`window ${w} must be a positive number of ms, got ${ms}`);
+    if (!Number.isFinite(ms) || ms <= 0)
+      throw new Error(`window ${w} must be a positive number of ms, got ${ms}`);
   }
   return {
     ...definition,

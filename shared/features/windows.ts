@@ -1,5 +1,4 @@
-// Window statistics of a customer's earlier events: the one definition the offline builder, the memory store and the
-// Redis store's Lua scripts (shared/store/lua.ts, SUMMARIZE_PRIOR) compute alike, operation for operation.
+// Window statistics of a customer's earlier events: the one definition the offline builder and both online stores use.
 
 /** Statistics of the values inside one sliding window. An empty window is all zeros. */
 export interface WindowStats {

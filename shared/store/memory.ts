@@ -5,13 +5,7 @@ import { summarizePrior } from '../features/windows.ts';
 import { claimKey, customerKeys, lockKey, parseMember, prefixed } from './keys.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { Keyspace, type SortedSet } from './memory-keyspace.ts';
-import type {
-  CustomerEventResult,
-  CustomerState,
-  OnlineStore,
-  PriorSummary,
-  SummaryQuery,
-} from './types.ts';
+import type { CustomerEventResult, CustomerState, OnlineStore, PriorSummary, SummaryQuery } from './types.ts';
 import {
   type ApplyPlan,
   checkCompareAndSet,
@@ -219,7 +213,7 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): OnlineStore {
   return store;
 }
 
-/** The SUMMARIZE_PRIOR script on the keyspace: the entries with score in [t - retention, t), in member order. */
+/** The summary of the entries with score in [t - retention, t), in member order (what the Redis adapter computes). */
 function summarize(history: SortedSet | undefined, t: number, query: SummaryQuery): PriorSummary {
   const entries = history?.range({ min: t - query.retentionMs, max: t, maxExclusive: true }) ?? [];
   return summarizePrior(

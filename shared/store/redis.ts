@@ -135,7 +135,8 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
         const out = new Map<string, CustomerState>();
         if (ids.length === 0) return out;
         const pipe = client.pipeline();
-        for (const k of keys) pipe.fwReadCustomer(k.history, k.firstSeen, k.latest, String(query.retentionMs));
+        for (const k of keys)
+          pipe.fwReadCustomer(k.history, k.firstSeen, k.latest, String(query.retentionMs));
         const replies = (await pipe.exec()) ?? [];
         ids.forEach((id, i) => {
           const [err, reply] = replies[i] ?? [null, []];

@@ -106,8 +106,8 @@ export interface OnlineStore {
    */
   applyCustomerEvent(input: CustomerEventInput): Promise<CustomerEventResult>;
   /**
-   * Reads many customers in ONE round trip: each one's latest event, the summary of the events before it (computed
-   * next to the data) and the first-seen hash. Customers without history are absent.
+   * Reads many customers in ONE round trip: each one's latest event, the summary of the events before it and the
+   * first-seen hash. Customers without history are absent.
    */
   readCustomers(customerIds: readonly string[], query: SummaryQuery): Promise<Map<string, CustomerState>>;
 

@@ -111,8 +111,15 @@ describe('byTimeThenId', () => {
   it('orders equal times by the UTF-8 bytes of the id, as Redis orders history members', () => {
     const at = (id: string): HistoryRecord => ({ ...rec(0, 1), id });
     const ids = ['\uffff', '😀', 'b', 'ab', 'a', 'é'];
-    const sorted = ids.map(at).sort(byTimeThenId).map((r) => r.id);
-    assert.deepEqual(sorted, ['a', 'ab', 'b', 'é', '\uffff', '😀'], "'😀' < '\\uffff' in UTF-16, not in UTF-8");
+    const sorted = ids
+      .map(at)
+      .sort(byTimeThenId)
+      .map((r) => r.id);
+    assert.deepEqual(
+      sorted,
+      ['a', 'ab', 'b', 'é', '\uffff', '😀'],
+      "'😀' < '\\uffff' in UTF-16, not in UTF-8",
+    );
     assert.equal(byTimeThenId({ ...at('z'), t: 1 }, { ...at('a'), t: 2 }) < 0, true, 'time first');
   });
 });

@@ -68,7 +68,9 @@ export function customerContract(subject: StoreSubject): void {
       const customerId = unique('c');
       const windowsMs = [3_600_000, 40];
       const apply = (t: number, value: number, record: string) =>
-        store().applyCustomerEvent(customerEvent({ customerId, eventTime: T0 + t, value, record, windowsMs }));
+        store().applyCustomerEvent(
+          customerEvent({ customerId, eventTime: T0 + t, value, record, windowsMs }),
+        );
       // times 0, 50, 80, 80 (equal times go by order key: 'c' before 'd'), values 2, 4, 6, 0; the event is at 110.
       await apply(80, 0, 'd');
       await apply(0, 2, 'a');
@@ -185,7 +187,14 @@ export function customerContract(subject: StoreSubject): void {
       const customerId = unique('c');
       const apply = (t: number, record: string, value: number) =>
         store().applyCustomerEvent(
-          customerEvent({ customerId, eventTime: T0 + t, record, value, retentionMs: 1000, windowsMs: [1000, 500] }),
+          customerEvent({
+            customerId,
+            eventTime: T0 + t,
+            record,
+            value,
+            retentionMs: 1000,
+            windowsMs: [1000, 500],
+          }),
         );
       for (const [t, r, v] of [
         [0, 'a', 1],
@@ -196,7 +205,11 @@ export function customerContract(subject: StoreSubject): void {
         await apply(t, r, v);
       const atSameTime = applied(await apply(1000, 'd2', 16));
       assert.equal(atSameTime.prior.lastTime, T0 + 600, 'entries at the event time are not prior');
-      assert.equal(atSameTime.prior.windows[0]?.sum, 6, 'a (at exactly t - 1000) is outside the window: b + c');
+      assert.equal(
+        atSameTime.prior.windows[0]?.sum,
+        6,
+        'a (at exactly t - 1000) is outside the window: b + c',
+      );
       assert.equal(atSameTime.prior.windows[1]?.sum, 4, 'only c is after t - 500');
       const r = applied(await apply(1600, 'e', 32));
       assert.deepEqual(
@@ -308,7 +321,9 @@ export function customerContract(subject: StoreSubject): void {
       await store().applyCustomerEvent(
         customerEvent({ customerId: a, eventTime: T0 + 2, record: 'a2', value: 2, firstSeen: ['device:1'] }),
       );
-      await store().applyCustomerEvent(customerEvent({ customerId: a, eventTime: T0 + 1, record: 'a1', value: 7 }));
+      await store().applyCustomerEvent(
+        customerEvent({ customerId: a, eventTime: T0 + 1, record: 'a1', value: 7 }),
+      );
       await store().applyCustomerEvent(customerEvent({ customerId: b, eventTime: T0, record: 'b0' }));
       const got = await read([a, unknown, b, a]);
       assert.deepEqual(
