@@ -132,16 +132,13 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
       const ids = [...new Set(customerIds)];
       const keys = ids.map((id) => customerKeys(id));
       return call('readCustomers', async () => {
+        // concurrent calls share one write (auto-pipelining): one round trip for the whole batch
+        const replies = await Promise.all(
+          keys.map((k) => client.fwReadCustomer(k.history, k.firstSeen, k.latest, String(query.retentionMs))),
+        );
         const out = new Map<string, CustomerState>();
-        if (ids.length === 0) return out;
-        const pipe = client.pipeline();
-        for (const k of keys)
-          pipe.fwReadCustomer(k.history, k.firstSeen, k.latest, String(query.retentionMs));
-        const replies = (await pipe.exec()) ?? [];
         ids.forEach((id, i) => {
-          const [err, reply] = replies[i] ?? [null, []];
-          if (err) throw err;
-          const state = parseReadReply(reply, query);
+          const state = parseReadReply(replies[i], query);
           if (state) out.set(id, state);
         });
         return out;
