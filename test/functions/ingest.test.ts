@@ -122,6 +122,7 @@ describe('ingest', () => {
     ['a time too far in the future', { occurredAt: NOW + 3_600_000 }, 'data.occurredAt'],
     ['a missing customer', { customerId: undefined }, 'data.customerId'],
     ['a wrong-typed channel', { channel: 7 }, 'data.channel'],
+    ['a transaction id with a control character', { transactionId: 'tx\u0001' }, 'data.transactionId'],
   ];
   for (const [what, override, field] of invalid) {
     it(`rejects ${what} with 400 naming ${field}, writing nothing`, async () => {
