@@ -90,7 +90,7 @@ function readBinary(headers: Headers, body: string): Parsed {
     SDK_HEADERS.some((h) => headers[h] !== undefined)
   ) {
     // Rejected or rare: the SDK decides, so an unreadable body is still reported before a wrong specversion.
-    return toRaw({ headers, body }, 'data');
+    return readWithSdk({ headers, body }, 'data');
   }
   // ce-datacontenttype wins over content-type; the SDK also reads a bare `datacontenttype` header.
   const contentType = headers['ce-datacontenttype'] ?? (headers['content-type'] || headers.datacontenttype);
@@ -152,7 +152,7 @@ function readStructured(body: string | object): Parsed {
   }
   const missing = checkAttributes(obj);
   if (missing) return missing;
-  return toRaw({ headers: { 'content-type': STRUCTURED }, body: obj }, 'data');
+  return readWithSdk({ headers: { 'content-type': STRUCTURED }, body: obj }, 'data');
 }
 
 function readBatch(body: string): Parsed[] {
@@ -179,7 +179,11 @@ function checkAttributes(obj: unknown): Parsed | undefined {
   return undefined;
 }
 
-function toRaw(message: Message, dataField: string): Parsed {
+/**
+ * The SDK's reading of one message (HTTP.toEvent), as a Parsed entry: structured events, the rare binary forms the
+ * direct reader hands over, and the reference the direct reader is tested against.
+ */
+export function readWithSdk(message: Message, dataField: string): Parsed {
   let parsed: CloudEvent<unknown> | CloudEvent<unknown>[];
   try {
     parsed = HTTP.toEvent<unknown>(message) as CloudEvent<unknown> | CloudEvent<unknown>[];
