@@ -97,7 +97,7 @@ async function side(
   return { ...r, serverCpuUs: (((await serverCpu(server)) - before) * 1e6) / N };
 }
 
-/** Updates/s through the adapter: one connection, CONCURRENCY calls in flight (ioredis auto-pipelines them). */
+/** Updates/s through the adapter: one connection, CONCURRENCY calls in flight (pipelined on the connection). */
 async function viaAdapter(store: OnlineStore, round: number): Promise<{ rate: number; clientCpuUs: number }> {
   let next = 0;
   const worker = async () => {
@@ -204,7 +204,7 @@ console.log(
 console.log(
   `Method: ${N.toLocaleString('en-US')} updates per side per round, each a first claim of a distinct event for one ` +
     `customer whose history holds ${PRIOR} earlier entries (returned as prior), with 2 first-seen fields. Adapter: ` +
-    `createRedisStore, one connection, ${CONCURRENCY} calls in flight (auto-pipelined), every result checked. ` +
+    `createRedisStore, one connection, ${CONCURRENCY} calls in flight (pipelined on the one connection), every result checked. ` +
     `redis-benchmark: the same script by EVALSHA with the same keys and arguments, -c 1 -P ${CONCURRENCY}. ` +
     'The server is flushed and re-seeded before each side. CPU: µs per update, redis-server from INFO cpu, ' +
     'the adapter process from process.cpuUsage().\n',

@@ -54,7 +54,10 @@ function connectionOptions(timeoutMs: number): RedisOptions {
     commandTimeout: timeoutMs,
     connectTimeout: timeoutMs,
     retryStrategy,
-    enableAutoPipelining: true, // concurrent calls share socket writes: one connection, pipelined
+    // Commands are written as they come and pipelined on the one connection. ioredis' auto-pipelining (batching
+    // concurrent calls into one write) was measured to promote its per-batch objects to the old generation
+    // (27 mark-compacts in 6 s of reads vs 1 without), which set score's p99.
+    enableAutoPipelining: false,
     connectionName: 'flywheel',
   };
 }
@@ -132,10 +135,20 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
       const ids = [...new Set(customerIds)];
       const keys = ids.map((id) => customerKeys(id));
       return call('readCustomers', async () => {
-        // concurrent calls share one write (auto-pipelining): one round trip for the whole batch
-        const replies = await Promise.all(
-          keys.map((k) => client.fwReadCustomer(k.history, k.firstSeen, k.latest, String(query.retentionMs))),
-        );
+        const retention = String(query.retentionMs);
+        let replies: unknown[];
+        const [only] = keys;
+        if (keys.length === 1 && only) {
+          replies = [await client.fwReadCustomer(only.history, only.firstSeen, only.latest, retention)];
+        } else {
+          // several customers: one explicit pipeline, one write, one round trip
+          const pipe = client.pipeline();
+          for (const k of keys) pipe.fwReadCustomer(k.history, k.firstSeen, k.latest, retention);
+          replies = ((await pipe.exec()) ?? []).map(([err, reply]) => {
+            if (err) throw err;
+            return reply;
+          });
+        }
         const out = new Map<string, CustomerState>();
         ids.forEach((id, i) => {
           const state = parseReadReply(replies[i], query);
