@@ -33,7 +33,7 @@ export function computeFeatures(
 /** The window summary of `prior` (records ordered by {@link byTimeThenId}) for an event at time t. */
 export function summarizeHistory(set: FeatureSet, prior: readonly HistoryRecord[], t: number): PriorSummary {
   return summarizePrior(
-    prior.map((r) => ({ t: r.t, value: r.amount })),
+    { times: prior.map((r) => r.t), values: prior.map((r) => r.amount) },
     t,
     set.windowsMs,
   );

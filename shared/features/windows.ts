@@ -25,6 +25,17 @@ export interface TimedValue {
   value: number;
 }
 
+/** Earlier events as parallel arrays, oldest first (what a store can fill without an object per event). */
+export interface PriorSeries {
+  times: ArrayLike<number>;
+  values: ArrayLike<number>;
+}
+
+/** The series of a list of events. */
+export function seriesOf(prior: readonly TimedValue[]): PriorSeries {
+  return { times: prior.map((p) => p.t), values: prior.map((p) => p.value) };
+}
+
 export const EMPTY_WINDOW: Readonly<WindowStats> = Object.freeze({
   count: 0,
   sum: 0,
@@ -40,11 +51,7 @@ export const EMPTY_WINDOW: Readonly<WindowStats> = Object.freeze({
  * events with time > t - windowsMs[i]. Mean and population variance by Welford's method, in the given order, so
  * that every implementation that follows the same order gets the same doubles.
  */
-export function summarizePrior(
-  prior: readonly TimedValue[],
-  t: number,
-  windowsMs: readonly number[],
-): PriorSummary {
+export function summarizePrior(prior: PriorSeries, t: number, windowsMs: readonly number[]): PriorSummary {
   const n = windowsMs.length;
   const from = windowsMs.map((w) => t - w);
   const count = new Array<number>(n).fill(0);
@@ -55,11 +62,12 @@ export function summarizePrior(
   const max = new Array<number>(n).fill(Number.NEGATIVE_INFINITY);
   const last = new Array<number>(n).fill(0);
   let lastTime: number | null = null;
-  for (const e of prior) {
-    const x = e.value;
-    lastTime = e.t;
+  for (let i = 0; i < prior.times.length; i++) {
+    const et = prior.times[i] as number;
+    const x = prior.values[i] as number;
+    lastTime = et;
     for (let w = 0; w < n; w++) {
-      if (!(e.t > (from[w] as number))) continue;
+      if (!(et > (from[w] as number))) continue;
       const c = (count[w] as number) + 1;
       count[w] = c;
       sum[w] = (sum[w] as number) + x;

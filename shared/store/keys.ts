@@ -81,7 +81,7 @@ const sha1: (text: string) => string =
 /**
  * The history member of an event: `<orderKey> SEP <first 16 hex of its hash> SEP <time> SEP <value>`, SEP = U+0001.
  * Redis orders equal times by member bytes, so equal times go by order key (then hash) as long as the order key
- * holds no byte below SEP + 1 (planApply checks). The time (also the score) rides in the member so that reads need
+ * holds no control character (planApply checks; the scripts also join members with U+0002). The time (also the score) rides in the member so that reads need
  * no WITHSCORES; the record itself is kept once, in the customer's `latest` key.
  */
 export function historyMember(orderKey: string, hash: string, time: number, value: number): string {
@@ -97,6 +97,28 @@ export function parseMember(member: string): { t: number; value: number } {
   const from = member.indexOf(MEMBER_SEPARATOR) + MEMBER_HASH_LENGTH + 2;
   const to = member.indexOf(MEMBER_SEPARATOR, from);
   return { t: Number(member.slice(from, to)), value: Number(member.slice(to + 1)) };
+}
+
+/** Joins history members in the scripts' replies: one string per reply instead of one per member. */
+export const MEMBER_JOIN = '\u0002';
+
+/** The times and values of MEMBER_JOIN-joined members ('' = none), in order, without an object per member. */
+export function parseJoinedMembers(joined: string): { times: Float64Array; values: Float64Array } {
+  let n = joined === '' ? 0 : 1;
+  for (let i = joined.indexOf(MEMBER_JOIN); i >= 0; i = joined.indexOf(MEMBER_JOIN, i + 1)) n++;
+  const times = new Float64Array(n);
+  const values = new Float64Array(n);
+  let start = 0;
+  for (let k = 0; k < n; k++) {
+    const next = joined.indexOf(MEMBER_JOIN, start);
+    const end = next < 0 ? joined.length : next;
+    const from = joined.indexOf(MEMBER_SEPARATOR, start) + MEMBER_HASH_LENGTH + 2;
+    const to = joined.indexOf(MEMBER_SEPARATOR, from);
+    times[k] = Number(joined.slice(from, to));
+    values[k] = Number(joined.slice(to + 1, end));
+    start = end + 1;
+  }
+  return { times, values };
 }
 
 /** A caller's key with the `fw:` prefix; a `{tag}` inside it is kept, so callers choose their cluster slot. */

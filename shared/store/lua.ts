@@ -5,7 +5,7 @@
  * KEYS: 1 history (zset), 2 first-seen (hash), 3 event claim (hash), 4 latest record (string).
  * ARGV: 1 eventTime, 2 member, 3 record, 4 retentionMs, 5 maxEvents, 6 allowedLatenessMs, 7 claimTtlMs, 8 idleTtlMs,
  *       9.. first-seen fields.
- * Returns {'applied'|'duplicate', {prior members}, {before per field | false}} or {'too-late', newest}.
+ * Returns {'applied'|'duplicate', prior members joined by U+0002, {before per field | false}} or {'too-late', newest}.
  * Prior = members with score in [eventTime - retentionMs, eventTime), in sorted-set order; members are compact
  * (order key, hash, time, value: keys.ts), and the record is kept once, in `latest`, when the event is the newest.
  * The claim hash keeps `t` (the event time) and `f:<field>` = first-seen value before the event ('' = none), so a
@@ -17,8 +17,9 @@ local t = tonumber(ARGV[1])
 local retention = tonumber(ARGV[4])
 local nfields = #ARGV - 8
 local function fmt(x) return string.format('%.17g', x) end
+-- one joined string rather than a bulk string per member: the client allocates one reply, not dozens
 local function prior()
-  return redis.call('ZRANGEBYSCORE', history, fmt(t - retention), '(' .. ARGV[1])
+  return table.concat(redis.call('ZRANGEBYSCORE', history, fmt(t - retention), '(' .. ARGV[1]), '\\2')
 end
 if redis.call('EXISTS', claim) == 1 then
   local before = {}
@@ -62,14 +63,14 @@ return {'applied', p, before}
 /**
  * readCustomer: a customer's latest record and time, the members before it within the retention, the first sightings.
  * KEYS: 1 history (zset), 2 first-seen (hash), 3 latest record (string). ARGV: 1 retentionMs.
- * Returns {} for a customer without history, else {record, time, {prior members}, {field, value, ...}}.
+ * Returns {} for a customer without history, else {record, time, prior members joined by U+0002, {field, value…}}.
  */
 export const READ_CUSTOMER = `
 local top = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 local record = redis.call('GET', KEYS[3])
 if top[1] == nil or not record then return {} end
 local from = string.format('%.17g', tonumber(top[2]) - tonumber(ARGV[1]))
-local p = redis.call('ZRANGEBYSCORE', KEYS[1], from, '(' .. top[2])
+local p = table.concat(redis.call('ZRANGEBYSCORE', KEYS[1], from, '(' .. top[2]), '\\2')
 return {record, top[2], p, redis.call('HGETALL', KEYS[2])}
 `;
 

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { ConflictError, DependencyError, FlywheelError } from '../errors/index.ts';
 import { summarizePrior } from '../features/windows.ts';
-import { parseMember } from './keys.ts';
+import { parseJoinedMembers } from './keys.ts';
 import type { CustomerEventResult, CustomerState, PriorSummary, SummaryQuery } from './types.ts';
 
 /** What the gate needs from a connection: its status and its `ready` event (ioredis' Redis fits). */
@@ -107,7 +107,7 @@ export function formatScore(score: number): string {
 /** The reply of the APPLY_CUSTOMER_EVENT script. */
 const ApplyReplySchema = z.union([
   z.tuple([z.literal('too-late'), z.string()]),
-  z.tuple([z.enum(['applied', 'duplicate']), z.array(z.string()), z.array(z.string().nullable())]),
+  z.tuple([z.enum(['applied', 'duplicate']), z.string(), z.array(z.string().nullable())]),
 ]);
 
 type ApplyReply = z.infer<typeof ApplyReplySchema>;
@@ -115,7 +115,7 @@ type ApplyReply = z.infer<typeof ApplyReplySchema>;
 /** The reply of the READ_CUSTOMER script: nothing, or the latest record, its time, the prior members, first-seen. */
 const ReadReplySchema = z.union([
   z.tuple([]),
-  z.tuple([z.string(), z.string(), z.array(z.string()), z.array(z.string())]),
+  z.tuple([z.string(), z.string(), z.string(), z.array(z.string())]),
 ]);
 
 const isStrings = (v: unknown, nullable: boolean): boolean =>
@@ -128,7 +128,7 @@ function isApplyReply(v: unknown): v is ApplyReply {
   return (
     v.length === 3 &&
     (v[0] === 'applied' || v[0] === 'duplicate') &&
-    isStrings(v[1], false) &&
+    typeof v[1] === 'string' &&
     isStrings(v[2], true)
   );
 }
@@ -137,9 +137,9 @@ function unexpected(what: string, cause?: unknown): DependencyError {
   return new DependencyError('redis', `unexpected reply from the ${what} script`, { cause });
 }
 
-/** Prior history members (in sorted-set order) summarised for an event at time t. */
-function summarizeMembers(members: readonly string[], t: number, windowsMs: readonly number[]): PriorSummary {
-  return summarizePrior(members.map(parseMember), t, windowsMs);
+/** Prior history members (joined, in sorted-set order) summarised for an event at time t. */
+function summarizeMembers(joined: string, t: number, windowsMs: readonly number[]): PriorSummary {
+  return summarizePrior(parseJoinedMembers(joined), t, windowsMs);
 }
 
 /** Turns the apply script's reply into the interface's result; a malformed reply is a DependencyError. */

@@ -16,7 +16,7 @@ export interface CustomerEventInput {
   eventKey: string;
   /** Event time, epoch ms: the history's score. */
   eventTime: number;
-  /** Events with equal times are ordered by this key's UTF-8 bytes (the transaction id); no control characters U+0000, U+0001. */
+  /** Events with equal times are ordered by this key's UTF-8 bytes (the transaction id); no control characters. */
   orderKey: string;
   /** The number the windows aggregate (the amount); finite. */
   value: number;

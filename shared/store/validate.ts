@@ -49,8 +49,8 @@ export function planApply(input: CustomerEventInput): ApplyPlan {
   if (!Number.isFinite(input.value)) {
     throw new InvalidEventError('value', `value must be finite, got ${input.value}`);
   }
-  if (input.orderKey.includes('\u0000') || input.orderKey.includes('\u0001')) {
-    throw new InvalidEventError('orderKey', 'orderKey must not contain U+0000 or U+0001');
+  if (hasControlCharacter(input.orderKey)) {
+    throw new InvalidEventError('orderKey', 'orderKey must not contain control characters');
   }
   const idleTtlMs = input.idleTtlMs ?? Math.ceil(defaultIdleTtlMs(input));
   checkTtl('idleTtlMs', idleTtlMs);
@@ -72,6 +72,11 @@ export function planApply(input: CustomerEventInput): ApplyPlan {
     windowsMs: input.windowsMs,
     fields: [...new Set(input.firstSeen)],
   };
+}
+
+function hasControlCharacter(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 0x20) return true;
+  return false;
 }
 
 /** Most windows a summary may ask for (each costs the store a pass over the history). */
