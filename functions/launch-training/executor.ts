@@ -1,5 +1,5 @@
 // The one interface both training executors implement (Kubernetes Jobs, a local child process) and its outcomes.
-import type { Logger } from 'pino';
+import type { Logger } from '../../shared/runtime/logger.ts';
 import type { ModelName, TimeRange } from '../../shared/events/index.ts';
 import type { TriggeringEvent } from '../../shared/k8s/job.ts';
 

@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Logger } from 'pino';
+import type { Logger } from '../../shared/runtime/logger.ts';
 import { trainingJobName } from '../../shared/k8s/job.ts';
 import type { LaunchOutcome, LaunchRequest, TrainingExecutor } from './executor.ts';
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { serve as serveNode, type ServerType } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { Logger } from 'pino';
+import type { Logger } from '../../shared/runtime/logger.ts';
 import { DependencyError, InvalidEventError, OverCapacityError } from '../../shared/errors/index.ts';
 import { readMessage } from '../../shared/runtime/read-message.ts';
 import { type Answer, problemResponse, type ReceiptEntry } from '../../shared/runtime/respond.ts';

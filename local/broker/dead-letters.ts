@@ -2,7 +2,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from 'pino';
+import type { Logger } from '../../shared/runtime/logger.ts';
 import { type AttemptResult, isRetriable, NO_RESPONSE } from './delivery.ts';
 import { type BrokerEvent, toStructuredJson } from './event.ts';
 import { describeSink, type Trigger } from './triggers.ts';

@@ -1,7 +1,7 @@
 // Per-trigger bounded queues and delivery workers: retry with backoff, replies back into the broker, dead letters.
 import type http from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Logger } from 'pino';
+import type { Logger } from '../../shared/runtime/logger.ts';
 import { type DeadLetterStore, deadLetterOf } from './dead-letters.ts';
 import {
   attempt,

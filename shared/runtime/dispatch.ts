@@ -1,5 +1,5 @@
 // Checks one parsed event against the catalog, runs the handler and records the outcome in metrics and logs.
-import type { Logger } from 'pino';
+import type { Logger } from './logger.ts';
 import { FlywheelError, InvalidEventError } from '../errors/index.ts';
 import { Catalog, type EventType, Extensions, type FlywheelEvent, isEventType } from '../events/index.ts';
 import type { Parsed, RawEvent } from './cloudevents.ts';

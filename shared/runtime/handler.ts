@@ -1,5 +1,5 @@
 // The contract between a function's pure handler and the shared server: what it receives and what it may answer.
-import type { Logger } from 'pino';
+import type { Logger } from './logger.ts';
 import type { EventType, FlywheelEvent } from '../events/index.ts';
 import type { RuntimeMetrics } from './metrics.ts';
 

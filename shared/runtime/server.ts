@@ -2,7 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve as serveNode, type ServerType } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
-import type { Logger } from 'pino';
+import type { Logger } from './logger.ts';
 import { OverCapacityError } from '../errors/index.ts';
 import type { EventType } from '../events/index.ts';
 import { readRequest } from './cloudevents.ts';
