@@ -8,16 +8,8 @@ import { z } from 'zod';
 /** The repository root. */
 export const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
 
-/** The six functions, each a Knative Service of the same name. */
-export const FUNCTIONS = [
-  'ingest',
-  'featurize',
-  'score',
-  'detect-drift',
-  'launch-training',
-  'promote',
-] as const;
-export type FunctionName = (typeof FUNCTIONS)[number];
+/** The functions of the loop (the event catalog's list), each a Knative Service of the same name. */
+export { FUNCTION_NAMES as FUNCTIONS, type FunctionName } from '../../../shared/events/types.ts';
 
 /** The kustomize directories that must render, relative to ROOT. */
 export const RENDERED = [
