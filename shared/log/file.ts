@@ -3,17 +3,12 @@ import { access, constants, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DependencyError, FlywheelError } from '../errors/index.ts';
 import type { Logger } from '../runtime/logger.ts';
+import { Consumptions } from './consumptions.ts';
 import { startFileConsumer } from './file-consumer.ts';
 import { byPosition, byTime, checkRanges, checkRecords, partitionOf } from './records.ts';
 import { PartitionReader, partitionEnd } from './segments.ts';
 import { acquireTopicWriter, partitionDir } from './topic-writer.ts';
-import {
-  type Consumption,
-  DEFAULT_PARTITIONS,
-  type EventLog,
-  type LogRecord,
-  type OffsetRange,
-} from './types.ts';
+import { DEFAULT_PARTITIONS, type EventLog, type LogRecord, type OffsetRange } from './types.ts';
 
 export interface FileEventLogOptions {
   /** FLYWHEEL_DATA_DIR: the log lives under `<dataDir>/log/<topic>/`. */
@@ -48,7 +43,7 @@ export function createFileEventLog(opts: FileEventLogOptions): EventLog {
   const dir = fileLogDir(opts.dataDir, opts.topic);
   const partitions = opts.partitions ?? DEFAULT_PARTITIONS;
   const writer = acquireTopicWriter({ dir, segmentBytes: opts.segmentBytes ?? 64 * 1024 * 1024 });
-  const consumers = new Set<Consumption>();
+  const consumers = new Consumptions();
   const all = Array.from({ length: partitions }, (_, p) => p);
 
   /** Runs file work, turning I/O failures into DependencyError (a full or unwritable disk may recover). */
@@ -125,14 +120,7 @@ export function createFileEventLog(opts: FileEventLogOptions): EventLog {
           pollMs: opts.pollMs ?? 200,
         }),
       );
-      const handle: Consumption = {
-        async stop() {
-          consumers.delete(handle);
-          await consumer.stop();
-        },
-      };
-      consumers.add(handle);
-      return handle;
+      return consumers.track(consumer);
     },
     async ping() {
       try {
@@ -144,7 +132,7 @@ export function createFileEventLog(opts: FileEventLogOptions): EventLog {
       }
     },
     async close() {
-      await Promise.all([...consumers].map((c) => c.stop()));
+      await consumers.stopAll();
       await writer.release();
     },
   };

@@ -12,6 +12,7 @@ import {
   type RetryOptions,
 } from 'kafkajs';
 import type { Logger } from '../runtime/logger.ts';
+import { Consumptions } from './consumptions.ts';
 import {
   fromMessage,
   kafkaError,
@@ -77,7 +78,7 @@ export function createKafkaEventLog(opts: KafkaEventLogOptions): EventLog {
     kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, maxInFlightRequests: 1, retry }),
   );
   const admin = lazyClient<Admin>(() => kafka.admin({ retry }));
-  const consumers = new Set<Consumption>();
+  const consumers = new Consumptions();
 
   const offsets = async () => {
     const work = admin.get().then((a) => a.fetchTopicOffsets(topic));
@@ -187,14 +188,7 @@ export function createKafkaEventLog(opts: KafkaEventLogOptions): EventLog {
         sessionTimeout,
         options,
       });
-      const handle: Consumption = {
-        async stop() {
-          consumers.delete(handle);
-          await consumption.stop();
-        },
-      };
-      consumers.add(handle);
-      return handle;
+      return consumers.track(consumption);
     },
     async ping() {
       const work = admin.get().then((a) => a.describeCluster());
@@ -207,7 +201,7 @@ export function createKafkaEventLog(opts: KafkaEventLogOptions): EventLog {
       );
     },
     async close() {
-      await Promise.all([...consumers].map((c) => c.stop()));
+      await consumers.stopAll();
       await Promise.all([producer.drop(), admin.drop()]);
     },
   };
