@@ -4,7 +4,6 @@ import { detectDriftFunction } from '../functions/detect-drift/function.ts';
 import type { DetectDriftType } from '../functions/detect-drift/handler.ts';
 import { defaultConfig } from '../shared/config/index.ts';
 import {
-  buildBaseline,
   closeWindow,
   type DriftHistory,
   DriftHistorySchema,
@@ -22,7 +21,7 @@ import { EventTypes, makeEvent } from '../shared/events/index.ts';
 import { ModelRegistry } from '../shared/registry/index.ts';
 import { createLogger, createMetrics, type EventOf } from '../shared/runtime/index.ts';
 import { createMemoryStore, createRedisStore, type OnlineStore } from '../shared/store/index.ts';
-import { COLUMNS, FEATURE_KINDS, trainingSet, transactionSource } from '../test/shared/drift/generator.ts';
+import { COLUMNS, generatedBaseline, transactionSource } from '../test/shared/drift/generator.ts';
 import { type RedisServer, redisCommand, startRedis } from '../test/support/redis.ts';
 import { machine } from './support/load.ts';
 
@@ -39,13 +38,7 @@ const NAIVE_TRANSACTIONS = Number(args.naive);
 
 const log = createLogger({ name: 'bench', level: 'silent' });
 const config = defaultConfig();
-const training = trainingSet({ seed: 1, rows: 20_000 });
-const baseline = buildBaseline({
-  columns: COLUMNS,
-  rows: training.rows,
-  kinds: FEATURE_KINDS,
-  prediction: { name: 'risk', kind: 'numeric', values: training.risks },
-});
+const baseline = generatedBaseline({ seed: 1, rows: 20_000 });
 const FEATURE_SET = { name: 'generated', version: '1' };
 
 /** Registers a champion with the baseline (the ONNX check is not what is measured here, so it is stubbed). */

@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  buildBaseline,
   closeWindow,
   DEFAULT_DRIFT_CONFIG as config,
   evolve,
@@ -16,15 +15,9 @@ import {
   parseWindowHash,
   seedOf,
 } from '../../functions/detect-drift/encoding.ts';
-import { COLUMNS, FEATURE_KINDS, trainingSet, transactionSource } from '../shared/drift/generator.ts';
+import { COLUMNS, generatedBaseline, transactionSource } from '../shared/drift/generator.ts';
 
-const training = trainingSet({ seed: 11, rows: 5_000 });
-const baseline = buildBaseline({
-  columns: COLUMNS,
-  rows: training.rows,
-  kinds: FEATURE_KINDS,
-  prediction: { name: 'risk', kind: 'numeric', values: training.risks },
-});
+const baseline = generatedBaseline({ seed: 11, rows: 5_000 });
 
 /** Applies increments the way HINCRBY does, into a string hash like the store returns. */
 function apply(hash: Record<string, string>, increments: Record<string, number>): void {

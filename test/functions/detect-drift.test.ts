@@ -29,6 +29,7 @@ import {
   COLUMNS,
   FEATURE_KINDS,
   type GeneratedTransaction,
+  generatedBaseline,
   trainingSet,
   transactionSource,
 } from '../shared/drift/generator.ts';
@@ -45,13 +46,7 @@ const SHIFT_AT = 2_250;
 /** README: with the defaults, drift.detected within (k + 1) windows of the shift's start: 4000 events. */
 const DETECTION_BOUND_EVENTS = (config.DRIFT_CONSECUTIVE_WINDOWS + 1) * WINDOW * EVENTS_PER_TRANSACTION;
 
-const training = trainingSet({ seed: 1, rows: 20_000 });
-const riskBaseline = buildBaseline({
-  columns: COLUMNS,
-  rows: training.rows,
-  kinds: FEATURE_KINDS,
-  prediction: { name: 'risk', kind: 'numeric', values: training.risks },
-});
+const riskBaseline = generatedBaseline({ seed: 1, rows: 20_000 });
 const FEATURE_SET = { name: 'generated', version: '1' };
 
 /** A tiny real risk ONNX on the generator's columns: logistic on the scaled amount (the weights do not matter here). */
@@ -386,7 +381,7 @@ describe('detect-drift on a memory store', () => {
       name: 'segment',
       baseline: buildBaseline({
         columns: COLUMNS,
-        rows: training.rows.slice(0, 5_000),
+        rows: trainingSet({ seed: 1, rows: 5_000 }).rows,
         kinds: FEATURE_KINDS,
         prediction: { name: 'segment', kind: 'categorical', values: segmentTraining },
       }),

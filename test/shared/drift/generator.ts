@@ -1,6 +1,7 @@
 // Seeded synthetic transactions for drift tests: a risk model's features and score, stationary or with shifted amounts.
-import type { FeatureKind } from '../../../shared/drift/baseline.ts';
+import { buildBaseline, type DriftBaseline, type FeatureKind } from '../../../shared/drift/baseline.ts';
 import { seededRandom } from '../../../shared/drift/random.ts';
+import { seededDraws } from '../../support/draws.ts';
 
 /** The feature set of the generated risk model and each feature's kind. */
 export const FEATURE_KINDS: Readonly<Record<string, FeatureKind>> = {
@@ -42,7 +43,7 @@ export function transactionSource(input: {
 }): () => GeneratedTransaction {
   const random = seededRandom(input.seed);
   const shift = (input.amountShiftSd ?? 0) * AMOUNT_SD;
-  const normal = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const { normal, poisson } = seededDraws(random);
   const pick = (weights: readonly number[]): number => {
     let u = random();
     for (let i = 0; i < weights.length; i++) {
@@ -50,15 +51,6 @@ export function transactionSource(input: {
       if (u < 0) return i;
     }
     return weights.length - 1;
-  };
-  const poisson = (lambda: number): number => {
-    let k = 0;
-    let p = random();
-    while (p > Math.exp(-lambda)) {
-      p *= random();
-      k++;
-    }
-    return k;
   };
   return () => {
     const amount = Math.round((Math.exp(AMOUNT_MU + AMOUNT_SIGMA * normal()) + shift) * 100) / 100;
@@ -106,4 +98,15 @@ export function trainingSet(input: { seed: number; rows: number }): { rows: numb
     risks.push(t.risk);
   }
   return { rows, risks };
+}
+
+/** The drift baseline of a generated training set: every feature by its kind, and the risk score as the prediction. */
+export function generatedBaseline(input: { seed: number; rows: number }): DriftBaseline {
+  const { rows, risks } = trainingSet(input);
+  return buildBaseline({
+    columns: COLUMNS,
+    rows,
+    kinds: FEATURE_KINDS,
+    prediction: { name: 'risk', kind: 'numeric', values: risks },
+  });
 }

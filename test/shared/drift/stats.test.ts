@@ -5,6 +5,7 @@ import { kolmogorovSmirnovSf } from '../../../shared/drift/kolmogorov.ts';
 import { seededRandom } from '../../../shared/drift/random.ts';
 import { chiSquareSf, gammaQ, logGamma } from '../../../shared/drift/special.ts';
 import { chiSquare, jensenShannon, ks2samp, psi, wasserstein1 } from '../../../shared/drift/stats.ts';
+import { seededDraws } from '../../support/draws.ts';
 import { near, scipy } from './scipy.ts';
 
 const STAT = { abs: 1e-9, rel: 1e-9 };
@@ -12,18 +13,7 @@ const PVALUE = { abs: 1e-12, rel: 1e-6 };
 
 /** Fixed data: seeded normal, lognormal and Poisson draws, so scipy and this code see the same numbers. */
 function fixedSamples(seed: number) {
-  const random = seededRandom(seed);
-  const normal = (mean: number, sd: number): number =>
-    mean + sd * Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-  const poisson = (lambda: number): number => {
-    let k = 0;
-    let p = random();
-    while (p > Math.exp(-lambda)) {
-      p *= random();
-      k++;
-    }
-    return k;
-  };
+  const { normal, poisson } = seededDraws(seededRandom(seed));
   return {
     normal: (n: number, mean = 0, sd = 1) => Array.from({ length: n }, () => normal(mean, sd)),
     lognormal: (n: number, shift = 0) =>

@@ -1,19 +1,12 @@
 // Drift detection end to end on generated streams: silence on a stationary stream, detection after a 0.5σ shift.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildBaseline } from '../../../shared/drift/baseline.ts';
 import { DEFAULT_DRIFT_CONFIG as config } from '../../../shared/drift/config.ts';
 import { WindowReportSchema } from '../../../shared/drift/measure.ts';
-import { COLUMNS, FEATURE_KINDS, trainingSet, transactionSource } from './generator.ts';
+import { generatedBaseline, transactionSource } from './generator.ts';
 import { runMonitor } from './monitor.ts';
 
-const training = trainingSet({ seed: 1, rows: 20_000 });
-const baseline = buildBaseline({
-  columns: COLUMNS,
-  rows: training.rows,
-  kinds: FEATURE_KINDS,
-  prediction: { name: 'risk', kind: 'numeric', values: training.risks },
-});
+const baseline = generatedBaseline({ seed: 1, rows: 20_000 });
 
 /** Two events (features.updated, score.computed) per transaction. */
 const EVENTS_PER_TRANSACTION = 2;

@@ -14,7 +14,7 @@ import {
   windowCount,
 } from '../../../shared/drift/window.ts';
 import { ConflictError } from '../../../shared/errors/index.ts';
-import { COLUMNS, FEATURE_KINDS, trainingSet, transactionSource } from './generator.ts';
+import { generatedBaseline, transactionSource } from './generator.ts';
 
 const small: DriftBaseline = buildBaseline({
   columns: ['x', 'flag'],
@@ -172,13 +172,7 @@ describe('drift window', () => {
 });
 
 describe('drift window state in the online store', () => {
-  const { rows, risks } = trainingSet({ seed: 1, rows: 5000 });
-  const baseline = buildBaseline({
-    columns: COLUMNS,
-    rows,
-    kinds: FEATURE_KINDS,
-    prediction: { name: 'risk', kind: 'numeric', values: risks },
-  });
+  const baseline = generatedBaseline({ seed: 1, rows: 5000 });
   const next = transactionSource({ seed: 2 });
   const observations: Observation[] = [];
   for (let i = 0; i < 499; i++) {
