@@ -27,7 +27,7 @@ import { createMemoryStore, createRedisStore, type OnlineStore } from '../../sha
 import { exportSegmentOnnx } from '../../shared/training/onnx-export.ts';
 import { seededRandom } from '../../shared/drift/random.ts';
 import { SegmentTrainingConfigSchema } from '../../shared/training/segment-model.ts';
-import { linearRiskOnnx } from '../support/models.ts';
+import { lineage, linearRiskOnnx } from '../support/models.ts';
 import { type RedisServer, startRedis } from '../support/redis.ts';
 
 const log = createLogger({ name: 'test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -51,23 +51,6 @@ function holdoutOn(columns: readonly string[], seed = 1): Holdout {
   return { columns: [...columns], rows, labels };
 }
 
-/** A real risk ONNX: sigmoid(a·x[column] + b) (test/support/models.ts). */
-function riskBytes(input: { columns: readonly string[]; column: number; a: number; b: number }): Uint8Array {
-  return linearRiskOnnx(input);
-}
-
-function lineage(columns: readonly string[], metrics: Record<string, number> = {}) {
-  return {
-    featureSet: { name: customerFeatures.name, version: customerFeatures.version, columns: [...columns] },
-    dataRange: { from: 0, to: 1 },
-    metrics,
-    hyperParameters: {},
-    codeVersion: 'test',
-    backend: { name: 'cpu', reason: 'test' },
-    trainedBy: 'test',
-  };
-}
-
 /** Registers a risk candidate with its holdout; returns its version. */
 async function registerRisk(
   store: OnlineStore,
@@ -76,8 +59,8 @@ async function registerRisk(
   const columns = model.columns ?? LIVE;
   const record = await new ModelRegistry({ store }).register({
     name: 'risk',
-    artifact: riskBytes({ ...model, columns }),
-    lineage: lineage(columns),
+    artifact: linearRiskOnnx({ ...model, columns }),
+    lineage: lineage({}, columns),
     holdout: holdoutOn(columns),
   });
   return record.version;
@@ -101,7 +84,7 @@ async function registerSegment(store: OnlineStore, silhouette: number): Promise<
   const record = await new ModelRegistry({ store }).register({
     name: 'segment',
     artifact: bytes,
-    lineage: lineage(LIVE, { silhouette, k: 2 }),
+    lineage: lineage({ silhouette, k: 2 }, LIVE),
   });
   return record.version;
 }

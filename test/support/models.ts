@@ -66,10 +66,17 @@ export function segmentOnnx(split = 100): Uint8Array {
   return exportSegmentOnnx(model, { name: 'segment', featureSet: customerFeatures.version });
 }
 
-/** Lineage good enough for the registry (real feature set, fixed numbers). */
-export function lineage(metrics: Record<string, number> = { rocAuc: 0.9, brier: 0.05 }) {
+/** Lineage good enough for the registry (the real feature set's name and version, fixed numbers). */
+export function lineage(
+  metrics: Record<string, number> = { rocAuc: 0.9, brier: 0.05 },
+  featureColumns: readonly string[] = columns,
+) {
   return {
-    featureSet: { name: customerFeatures.name, version: customerFeatures.version, columns },
+    featureSet: {
+      name: customerFeatures.name,
+      version: customerFeatures.version,
+      columns: [...featureColumns],
+    },
     dataRange: { from: 0, to: 1000 },
     metrics,
     hyperParameters: {},
