@@ -3,6 +3,7 @@ import type { DriftBaseline } from '../../shared/drift/index.ts';
 import { NotFoundError } from '../../shared/errors/index.ts';
 import type { ModelName } from '../../shared/events/index.ts';
 import type { ModelRegistry } from '../../shared/registry/index.ts';
+import { type Flight, singleFlight } from '../../shared/registry/single-flight.ts';
 import type { Logger } from '../../shared/runtime/index.ts';
 
 /** A champion with a baseline: what one drift window compares against. */
@@ -12,7 +13,7 @@ export interface Monitored {
   baseline: DriftBaseline;
 }
 
-interface Slot {
+interface Slot extends Flight<Monitored | null> {
   value: Monitored | null;
   /** The champion version seen last (null: none), also when it has no baseline. */
   version: number | null;
@@ -20,7 +21,6 @@ interface Slot {
   checkedAt: number | null;
   /** Set by an alias notice: the next get() re-reads. */
   stale: boolean;
-  loading: Promise<Monitored | null> | null;
 }
 
 export interface ChampionsOptions {
@@ -64,8 +64,7 @@ export class Champions {
   /** Re-reads the alias now (concurrent callers share one read); keeps the cached view if the registry fails. */
   refresh(name: ModelName): Promise<Monitored | null> {
     const slot = this.#slot(name);
-    if (slot.loading) return slot.loading;
-    const run = (async () => {
+    return singleFlight(slot, async () => {
       slot.stale = false;
       try {
         const version = await this.#o.registry.alias(name, 'champion');
@@ -77,12 +76,8 @@ export class Champions {
         if (slot.checkedAt === null) throw err;
         this.#o.log.warn({ err, model: name }, 'champion refresh failed; watching the cached champion');
         return slot.value;
-      } finally {
-        slot.loading = null;
       }
-    })();
-    slot.loading = run;
-    return run;
+    });
   }
 
   /** Stops listening for alias notices. */

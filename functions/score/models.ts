@@ -2,6 +2,7 @@
 import type { ModelName } from '../../shared/events/index.ts';
 import { loadOnnxModel, type OnnxModel } from '../../shared/inference/onnx.ts';
 import type { Alias, ModelRegistry } from '../../shared/registry/index.ts';
+import { type Flight, singleFlight } from '../../shared/registry/single-flight.ts';
 import type { Logger } from '../../shared/runtime/index.ts';
 
 export interface LoadedModel {
@@ -12,9 +13,8 @@ export interface LoadedModel {
   model: OnnxModel;
 }
 
-interface Slot {
+interface Slot extends Flight<LoadedModel | null> {
   loaded: LoadedModel | null;
-  loading: Promise<LoadedModel | null> | null;
   checkedAt: number;
 }
 
@@ -96,8 +96,7 @@ export class ModelSet {
   refresh(name: ModelName, alias: Alias): Promise<LoadedModel | null> {
     const slot = this.#slots.get(key(name, alias));
     if (!slot) return Promise.resolve(null);
-    if (slot.loading) return slot.loading;
-    const run = (async () => {
+    return singleFlight(slot, async () => {
       try {
         const version = await this.#o.registry.alias(name, alias);
         slot.checkedAt = this.#o.now();
@@ -111,12 +110,8 @@ export class ModelSet {
       } catch (err) {
         this.#o.log.warn({ err, model: name, alias }, 'model refresh failed; serving what is loaded');
         return slot.loaded;
-      } finally {
-        slot.loading = null;
       }
-    })();
-    slot.loading = run;
-    return run;
+    });
   }
 
   async close(): Promise<void> {
