@@ -4,7 +4,7 @@ import type { ModelRegistry } from '../../shared/registry/index.ts';
 import { exportRiskOnnx, exportSegmentOnnx } from '../../shared/training/onnx-export.ts';
 import type { TrainedRiskModel } from '../../shared/training/risk-model.ts';
 import type { TrainedSegmentModel } from '../../shared/training/segment-model.ts';
-import { lineage } from '../../test/support/models.ts';
+import { handSetTraining, lineage } from '../../test/support/models.ts';
 
 const columns = [...customerFeatures.columns];
 
@@ -38,28 +38,19 @@ export function benchRiskOnnx(seed = 1): Uint8Array {
     inputTransform: 'log1p',
     scaler: { mean: columns.map(() => 1), std: columns.map(() => 2) },
     layers: [dense(rnd, width, 16), dense(rnd, 16, 8), dense(rnd, 8, 1)],
-    training: {
-      rows: 0,
-      positives: 0,
-      epochsRun: 0,
-      bestEpoch: 0,
-      trainLoss: [],
-      validationLoss: [],
-      classWeight: { negative: 1, positive: 1 },
-      config: {
-        hiddenUnits: [16, 8],
-        epochs: 1,
-        batchSize: 128,
-        learningRate: 0.01,
-        l2: 0,
-        classWeight: 'none',
-        correctPriorShift: false,
-        validationFraction: 0,
-        patience: 1,
-        seed,
-        inputTransform: 'log1p',
-      },
-    },
+    training: handSetTraining({
+      hiddenUnits: [16, 8],
+      epochs: 1,
+      batchSize: 128,
+      learningRate: 0.01,
+      l2: 0,
+      classWeight: 'none',
+      correctPriorShift: false,
+      validationFraction: 0,
+      patience: 1,
+      seed,
+      inputTransform: 'log1p',
+    }),
   };
   return exportRiskOnnx(model, { name: 'risk', featureSet: customerFeatures.version });
 }

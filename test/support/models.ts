@@ -2,11 +2,31 @@
 import { customerFeatures } from '../../shared/features/index.ts';
 import type { ModelRegistry, ModelVersion } from '../../shared/registry/index.ts';
 import { exportRiskOnnx, exportSegmentOnnx } from '../../shared/training/onnx-export.ts';
-import { RiskTrainingConfigSchema, type TrainedRiskModel } from '../../shared/training/risk-model.ts';
+import {
+  type RiskTrainingConfig,
+  RiskTrainingConfigSchema,
+  type TrainedRiskModel,
+} from '../../shared/training/risk-model.ts';
 import type { TrainedSegmentModel } from '../../shared/training/segment-model.ts';
 
 const columns = [...customerFeatures.columns];
 const width = columns.length;
+
+/** The training record of a risk model whose weights were set by hand: nothing ran, only the config is told. */
+export function handSetTraining(
+  config: RiskTrainingConfig = RiskTrainingConfigSchema.parse({}),
+): TrainedRiskModel['training'] {
+  return {
+    rows: 0,
+    positives: 0,
+    epochsRun: 0,
+    bestEpoch: 0,
+    trainLoss: [],
+    validationLoss: [],
+    classWeight: { negative: 1, positive: 1 },
+    config,
+  };
+}
 
 /**
  * A real risk ONNX file computing sigmoid(a·x[column] + b) on raw rows, written as ReLU(x) − ReLU(−x) through the
@@ -27,16 +47,7 @@ export function linearRiskOnnx(input: {
       { kernel: cols.map((_, i) => (i === input.column ? [1, -1] : [0, 0])), bias: [0, 0] },
       { kernel: [[input.a], [-input.a]], bias: [input.b] },
     ],
-    training: {
-      rows: 1,
-      positives: 1,
-      epochsRun: 0,
-      bestEpoch: 0,
-      trainLoss: [],
-      validationLoss: [],
-      classWeight: { negative: 1, positive: 1 },
-      config: RiskTrainingConfigSchema.parse({ inputTransform: 'none' }),
-    },
+    training: handSetTraining(RiskTrainingConfigSchema.parse({ inputTransform: 'none' })),
   };
   return exportRiskOnnx(model, { name: 'risk', featureSet: customerFeatures.version });
 }

@@ -11,7 +11,8 @@ import { assignSegment, checkSignature, scoreRisk } from '../../../shared/infere
 import { createRng } from '../../../shared/training/random.ts';
 import { exportRiskOnnx } from '../../../shared/training/onnx-export.ts';
 import { encodeModel, floatTensor, node, valueInfo } from '../../../shared/training/onnx-graph.ts';
-import { RiskTrainingConfigSchema, type TrainedRiskModel } from '../../../shared/training/risk-model.ts';
+import type { TrainedRiskModel } from '../../../shared/training/risk-model.ts';
+import { handSetTraining } from '../../support/models.ts';
 
 const COLUMNS = ['a', 'b'];
 
@@ -30,16 +31,7 @@ const handModel: TrainedRiskModel = {
     },
     { kernel: [[1], [-1]], bias: [0.5] },
   ],
-  training: {
-    rows: 0,
-    positives: 0,
-    epochsRun: 0,
-    bestEpoch: 0,
-    trainLoss: [],
-    validationLoss: [],
-    classWeight: { negative: 1, positive: 1 },
-    config: RiskTrainingConfigSchema.parse({}),
-  },
+  training: handSetTraining(),
 };
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 
