@@ -1,9 +1,24 @@
-// knative/README.md stays true to the repository: the paths it names exist, its steps match the manifests, its example event is valid.
+// README.md and knative/README.md stay true to the repository: config, events, keys, layout, options, steps, examples.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { EventTypes, TransactionSchema } from '../../shared/events/index.ts';
+import { z } from 'zod';
+import { promoteKeys } from '../../functions/promote/handler.ts';
+import { PORT_OFFSETS } from '../../local/loop.ts';
+import { ConfigSchema, defaultConfig } from '../../shared/config/index.ts';
+import {
+  Catalog,
+  EventTypes,
+  FUNCTION_NAMES,
+  isEventType,
+  type Producer,
+  TransactionSchema,
+  TYPE_PREFIX,
+} from '../../shared/events/index.ts';
+import { ALIAS_CHANNEL, registryKeys } from '../../shared/registry/index.ts';
+import { customerClaimKey, customerKeys, eventHash, lockKey, prefixed } from '../../shared/store/keys.ts';
 import { ROOT } from './support/manifests.ts';
 
 const readme = readFileSync(path.join(ROOT, 'knative/README.md'), 'utf8');
@@ -52,5 +67,184 @@ describe('knative/README.md', () => {
     assert.ok(body, 'no example body');
     const parsed = TransactionSchema.safeParse(JSON.parse(body));
     assert.ok(parsed.success, parsed.success ? '' : parsed.error.message);
+  });
+});
+
+const main = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+
+/** The text under a heading of README.md, up to the next heading of the same or a higher level. */
+function section(heading: string): string {
+  const level = /^#+/.exec(heading)?.[0].length ?? 2;
+  const start = main.indexOf(`\n${heading}\n`);
+  assert.ok(start >= 0, `README.md has no "${heading}"`);
+  const rest = main.slice(start + heading.length + 2);
+  const next = rest.search(new RegExp(`^#{1,${level}} `, 'm'));
+  return next < 0 ? rest : rest.slice(0, next);
+}
+
+/** The body rows of the first Markdown table in `text`, cells trimmed; a `|` inside backticks stays in its cell. */
+function tableRows(text: string): string[][] {
+  const lines = text.split('\n').filter((l) => l.startsWith('|'));
+  return lines.slice(2).map((line) => {
+    const cells: string[] = [];
+    let cell = '';
+    let code = false;
+    for (const ch of line.slice(1, line.trimEnd().length - 1)) {
+      if (ch === '`') code = !code;
+      if (ch === '|' && !code) {
+        cells.push(cell.trim());
+        cell = '';
+      } else cell += ch;
+    }
+    cells.push(cell.trim());
+    return cells;
+  });
+}
+
+const backticked = (text: string): string[] => [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '');
+const word = (name: string, after = '') =>
+  new RegExp(`(?<![\\w-])${name.replace(/[.?*]/g, '\\$&')}(?![\\w-${after}])`);
+
+describe('README.md', () => {
+  it('documents every configuration variable, and only those, with its default', () => {
+    const documented = new Map<string, string>();
+    for (const [vars = '', defaults = ''] of tableRows(section('## Configuration'))) {
+      const names = backticked(vars);
+      const values = names.length > 1 ? defaults.split(', ') : [defaults];
+      assert.equal(values.length, names.length, `one default per variable in: ${vars}`);
+      for (const [i, name] of names.entries()) documented.set(name, values[i] ?? '');
+    }
+    const config: Record<string, unknown> = defaultConfig();
+    assert.deepEqual([...documented.keys()].sort(), Object.keys(ConfigSchema.shape).sort());
+    for (const [name, cell] of documented) {
+      const value = config[name];
+      if (value === undefined) assert.match(cell, /^—/, `${name} has no default`);
+      else {
+        const expected = typeof value === 'object' ? JSON.stringify(value) : String(value);
+        assert.equal(cell, expected, `default of ${name}`);
+      }
+    }
+  });
+
+  it("lists every event type with the catalog's producers, consumers and data fields", () => {
+    const rows = tableRows(section('## Event catalog'));
+    const types = rows.map(([type = '']) => `${TYPE_PREFIX}${backticked(type)[0]}`);
+    assert.deepEqual([...types].sort(), Object.values(EventTypes).sort());
+    const producerNames: Partial<Record<Producer, string>> = {
+      'data-source': 'data sources',
+      schedule: 'schedule',
+      operator: 'operators',
+    };
+    const extends_: Record<string, string> = {
+      [EventTypes.transactionAccepted]: EventTypes.transaction,
+      [EventTypes.labelAccepted]: EventTypes.label,
+      [EventTypes.driftDetected]: EventTypes.driftMeasured,
+    };
+    const keysOf = (type: string) => {
+      assert.ok(isEventType(type));
+      const schema = Catalog[type].schema;
+      assert.ok(schema instanceof z.ZodObject, `${type} data is an object`);
+      return schema.shape as Record<string, z.ZodType>;
+    };
+    for (const [i, [, producers = '', consumers = '', fields = '']] of rows.entries()) {
+      const type = types[i] ?? '';
+      assert.ok(isEventType(type));
+      const entry = Catalog[type];
+      for (const p of entry.producedBy)
+        assert.match(producers, word(producerNames[p] ?? p), `${type} producer ${p}`);
+      for (const c of entry.consumedBy) assert.match(consumers, word(c), `${type} consumer ${c}`);
+      const shape = keysOf(type);
+      const base = extends_[type];
+      const inherited = base ? Object.keys(keysOf(base)) : [];
+      for (const [key, field] of Object.entries(shape)) {
+        if (inherited.includes(key)) continue;
+        if (field.safeParse(undefined).success) assert.match(fields, word(`${key}?`), `${type}: ${key}?`);
+        else assert.match(fields, word(key, '?'), `${type}: ${key}`);
+      }
+    }
+  });
+
+  it('names the keys the store, registry, ingest locks and promote write', () => {
+    const patterns = tableRows(section('### Storage'))
+      .flatMap(([key = '']) => backticked(key))
+      .map((pattern) => {
+        const source = pattern
+          .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+          .replace(/<[^>]+>/g, '.+')
+          .replace(/…/g, '.*');
+        return new RegExp(`^${source}$`);
+      });
+    const customer = customerKeys('c-1');
+    const keys = [
+      customer.history,
+      customer.firstSeen,
+      customer.latest,
+      customerClaimKey('c-1', eventHash('e-1')),
+      lockKey('ingest:{c-1}:abc'),
+      lockKey(promoteKeys.lock('risk', 3)),
+      prefixed(promoteKeys.verdict('risk', 3)),
+      prefixed(ALIAS_CHANNEL),
+      prefixed(registryKeys.nextVersion('risk')),
+      prefixed(registryKeys.versions('risk')),
+      prefixed(registryKeys.version('risk', 3)),
+      prefixed(registryKeys.artifact('risk', 3)),
+      prefixed(registryKeys.holdout('risk', 3)),
+      prefixed(registryKeys.alias('risk', 'champion')),
+      prefixed(registryKeys.history('risk')),
+    ];
+    for (const key of keys)
+      assert.ok(
+        patterns.some((p) => p.test(key)),
+        `${key} is not in the storage table`,
+      );
+  });
+
+  it('gives a row of the layout table to every top-level folder and every shared/ module, naming only real paths', () => {
+    const named = tableRows(section('### Layout')).flatMap(([p = '']) => backticked(p));
+    for (const p of named) {
+      const expanded = p.includes('<name>') ? FUNCTION_NAMES.map((f) => p.replace('<name>', f)) : [p];
+      for (const e of expanded) assert.ok(existsSync(path.join(ROOT, e)), `${e} does not exist`);
+    }
+    const ignored = new Set(['node_modules', 'out', 'dist']);
+    const dirs = (dir: string) =>
+      readdirSync(path.join(ROOT, dir), { withFileTypes: true })
+        .filter((d) => d.isDirectory() && !d.name.startsWith('.') && !ignored.has(d.name))
+        .map((d) => path.posix.join(dir, d.name));
+    for (const dir of [...dirs('.').map((d) => d.replace(/^\.\//, '')), ...dirs('shared')]) {
+      assert.ok(
+        named.some((p) => p === `${dir}/` || p.startsWith(`${dir}/`)),
+        `${dir}/ has no row`,
+      );
+    }
+  });
+
+  it("lists npm start's options and ports as local/start.ts and the loop define them", () => {
+    const help = execFileSync(process.execPath, ['--import', 'tsx', 'local/start.ts', '--help'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    const options = (text: string) =>
+      [...new Set(text.match(/--[a-z][a-z-]+/g))].filter((o) => o !== '--help');
+    const sentence = /`npm start -- --help` lists the options: ([^.]+)\./.exec(main)?.[1];
+    assert.ok(sentence, 'README.md does not list the options of npm start');
+    assert.deepEqual(options(sentence).sort(), options(help).sort());
+    const base = defaultConfig().FLYWHEEL_PORT_BASE;
+    const flat = main.replace(/\s+/g, ' ');
+    assert.ok(
+      flat.includes(`dashboard on ${base + PORT_OFFSETS.broker}`),
+      'port of the broker and dashboard',
+    );
+    for (const [name, offset] of Object.entries(PORT_OFFSETS)) {
+      if (name !== 'broker') assert.ok(word(`${name} ${base + offset}`).test(flat), `port of ${name}`);
+    }
+  });
+
+  it('names only npm scripts that package.json defines', () => {
+    const { scripts } = z
+      .object({ scripts: z.record(z.string(), z.string()) })
+      .parse(JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')));
+    const named = [...main.matchAll(/npm (?:run ([\w:-]+)|(start|test)\b)/g)].map((m) => m[1] ?? m[2] ?? '');
+    assert.ok(named.length >= 4, `found ${named.length}`);
+    for (const name of named) assert.ok(Object.hasOwn(scripts, name), `npm script ${name}`);
   });
 });
