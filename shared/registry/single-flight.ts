@@ -11,13 +11,12 @@ export interface Flight<T> {
  */
 export function singleFlight<T>(slot: Flight<T>, work: () => Promise<T>): Promise<T> {
   if (slot.loading) return slot.loading;
-  const run = (async () => {
-    try {
-      return await work();
-    } finally {
+  // work starts on a later tick, so the slot is set before it can settle, even if it throws at once
+  const run = Promise.resolve()
+    .then(work)
+    .finally(() => {
       slot.loading = null;
-    }
-  })();
+    });
   slot.loading = run;
   return run;
 }

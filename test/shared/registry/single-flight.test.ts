@@ -16,10 +16,12 @@ describe('singleFlight', () => {
     const first = singleFlight(slot, work);
     const second = singleFlight(slot, work);
     assert.equal(second, first);
+    await new Promise(setImmediate); // the run has started
     release();
     assert.deepEqual(await Promise.all([first, second]), [1, 1]);
     assert.equal(slot.loading, null);
     const third = singleFlight(slot, work);
+    await new Promise(setImmediate);
     release();
     assert.equal(await third, 2);
   });
@@ -34,5 +36,15 @@ describe('singleFlight', () => {
     );
     assert.equal(slot.loading, null);
     assert.equal(await singleFlight(slot, async () => 7), 7);
+  });
+
+  it('frees the slot when the work throws before returning a promise', async () => {
+    const slot: Flight<number> = { loading: null };
+    const broken = (): Promise<number> => {
+      throw new Error('no registry');
+    };
+    await assert.rejects(singleFlight(slot, broken), /no registry/);
+    assert.equal(slot.loading, null);
+    assert.equal(await singleFlight(slot, async () => 3), 3);
   });
 });
