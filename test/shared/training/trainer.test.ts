@@ -101,15 +101,24 @@ print(json.dumps(roc_auc_score(data['yh'], m.predict_proba(data['xh'])[:, 1])))`
     assert.match(risk.lineage.backend.reason, /./);
     assert.deepEqual(risk.lineage.dataRange, { from: FROM, to: TO });
     assert.equal(risk.lineage.featureSet.version, customerFeatures.version);
-    for (const m of ['rocAuc', 'prAuc', 'logLoss', 'brier'])
-      assert.equal(typeof risk.lineage.metrics[m], 'number', m);
+    const rm = risk.lineage.metrics;
+    for (const m of ['rocAuc', 'prAuc', 'brier']) {
+      const v = rm[m] ?? Number.NaN;
+      assert.ok(v >= 0 && v <= 1, `${m} ${v}`);
+    }
+    assert.ok((rm.logLoss ?? Number.NaN) > 0 && Number.isFinite(rm.logLoss), `logLoss ${rm.logLoss}`);
     assert.equal(risk.lineage.baseline?.prediction?.name, 'risk');
     assert.ok(Object.keys(risk.lineage.baseline?.features ?? {}).includes('amount'));
     assert.ok((risk.holdout?.rows.length ?? 0) > 100);
     assert.equal(segment.lineage.baseline?.prediction?.name, 'segment');
     assert.deepEqual(segment.lineage.featureSet.columns, [...SEGMENT_COLUMNS]);
-    for (const m of ['inertia', 'silhouette', 'k'])
-      assert.equal(typeof segment.lineage.metrics[m], 'number', m);
+    const sm = segment.lineage.metrics;
+    assert.ok((sm.inertia ?? Number.NaN) > 0 && Number.isFinite(sm.inertia), `inertia ${sm.inertia}`);
+    assert.ok(
+      (sm.silhouette ?? Number.NaN) >= -1 && (sm.silhouette ?? Number.NaN) <= 1,
+      `silhouette ${sm.silhouette}`,
+    );
+    assert.ok(Number.isInteger(sm.k) && (sm.k ?? 0) >= 2, `k ${sm.k}`);
   });
 
   it('round-trips through a result file into the registry and announces model.trained', async () => {
