@@ -17,18 +17,50 @@ export async function readMessage(
   for (const [k, v] of Object.entries(incoming.headers))
     if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
   if (Number(headers['content-length'] ?? 0) > limit) throw new PayloadTooLargeError(limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of incoming as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new PayloadTooLargeError(limit);
-    chunks.push(chunk);
-  }
-  return {
-    headers,
-    body:
-      chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'),
-  };
+  return { headers, body: await readBody(incoming, limit) };
+}
+
+/**
+ * The body as text, collected from 'data' events (an async iterator costs a promise per chunk). Past `limit` it stops
+ * listening and rejects; Node discards the rest of the body once the 413 is answered.
+ */
+function readBody(incoming: IncomingMessage, limit: number): Promise<string> {
+  if (incoming.readableEnded) return Promise.resolve('');
+  return new Promise((resolve, reject) => {
+    let first: Buffer | null = null;
+    let rest: Buffer[] | null = null;
+    let size = 0;
+    const stop = () => {
+      incoming.off('data', onData);
+      incoming.off('end', onEnd);
+      incoming.off('error', onError);
+      incoming.off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        stop();
+        reject(new PayloadTooLargeError(limit));
+      } else if (first === null) first = chunk;
+      else (rest ??= [first]).push(chunk);
+    };
+    const onEnd = () => {
+      stop();
+      resolve(rest ? Buffer.concat(rest).toString('utf8') : (first?.toString('utf8') ?? ''));
+    };
+    const onError = (err: Error) => {
+      stop();
+      reject(err);
+    };
+    const onClose = () => {
+      stop();
+      reject(new Error('the request was closed before its body ended'));
+    };
+    incoming.on('data', onData);
+    incoming.on('end', onEnd);
+    incoming.on('error', onError);
+    incoming.on('close', onClose);
+  });
 }
 
 async function readFromRequest(

@@ -183,6 +183,23 @@ describe('serve()', () => {
     assert.equal(((await res.json()) as { title: string }).title, 'payload too large');
   });
 
+  it('answers 413 for a chunked body that grows past the limit without declaring its length, and keeps serving', async () => {
+    const msg = HTTP.binary(event({ data: transaction({ merchantCategory: 'x'.repeat(5000) }) }));
+    const body = new TextEncoder().encode(JSON.stringify(msg.body));
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(msg.headers)) headers[k] = String(v);
+    const chunks = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < body.length; i += 1024) controller.enqueue(body.subarray(i, i + 1024));
+        controller.close();
+      },
+    });
+    const res = await fetch(fn.url, { method: 'POST', headers, body: chunks, duplex: 'half' } as RequestInit);
+    assert.equal(res.status, 413);
+    assert.equal(((await res.json()) as { title: string }).title, 'payload too large');
+    assert.equal((await post(fn.url, HTTP.binary(event()))).status, 200);
+  });
+
   it('maps a dependency failure to 503, over capacity to 429 and an unexpected error to 500, and keeps serving', async () => {
     const statuses = [];
     for (const customerId of ['down', 'busy', 'boom']) {
