@@ -8,7 +8,7 @@ import { ModelSet } from '../functions/score/models.ts';
 import { packageFunction } from '../knative/package.ts';
 import { ModelRegistry } from '../shared/registry/index.ts';
 import { createLogger } from '../shared/runtime/index.ts';
-import { customerFeatures } from '../shared/features/index.ts';
+import { customerFeatures, latestVector } from '../shared/features/index.ts';
 import { createRedisStore } from '../shared/store/index.ts';
 import { startRedis } from '../test/support/redis.ts';
 import { type ChildTarget, startChild } from './support/child.ts';
@@ -19,6 +19,7 @@ import { registerBenchChampions } from './support/models.ts';
 import { type InProcessResult, measureInProcess } from './support/score-inprocess.ts';
 import { printScoreReport } from './support/score-report.ts';
 import { DAY_MS, historyLength, progress, seedHistories, transactionStream } from './support/workload.ts';
+import { runWrk, type WrkResult, wrkAvailable } from './support/wrk.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -125,6 +126,18 @@ try {
     await pace('score at a tenth of the maximum, paced', scoreUrl, Math.max(1, Math.round(half / 5))),
     await pace('score at a quarter of the maximum, paced', scoreUrl, Math.max(1, Math.round(half / 2))),
   ];
+  const byWrk = wrkAvailable()
+    ? await secondGenerator({
+        scoreUrl,
+        bareUrl,
+        half,
+        connections,
+        byCustomer: customers.map((customerId) => JSON.stringify({ customerId })),
+        byVector: [...states.values()].map((s) =>
+          JSON.stringify({ features: latestVector(customerFeatures, s) }),
+        ),
+      })
+    : null;
   await target.stop();
   target = null;
 
@@ -157,6 +170,7 @@ try {
     sweep: sweep.map((r, i) => ({ connections: SWEEP[i] ?? 0, requestsPerSecond: r.requestsPerSecond })),
     connections,
     http: { bare, max, bursts, paced, pacedBare, lower },
+    byWrk,
     half,
     cold: { floor, tsx, packaged, bundleKiB: unit.bundleBytes / 1024 },
   });
@@ -165,4 +179,35 @@ try {
   await store.close();
   await redis.stop();
   await rm(dataDir, { recursive: true, force: true });
+}
+
+/**
+ * The same half rate from Debian's wrk, whose one C thread leaves the shared cores to the server; and score by feature
+ * vector (no store read), flat out and at half of its own maximum, to show what the store read adds to the tail.
+ */
+async function secondGenerator(o: {
+  scoreUrl: string;
+  bareUrl: string;
+  half: number;
+  connections: number;
+  byCustomer: string[];
+  byVector: string[];
+}): Promise<WrkResult[]> {
+  progress('the same loads from wrk');
+  const run = (name: string, url: string, bodies: string[], rate?: number) =>
+    runWrk({
+      name,
+      url,
+      bodies,
+      connections: rate ? 64 : o.connections,
+      durationSeconds: SECONDS,
+      ...(rate ? { rate } : {}),
+    });
+  const max = await run('score by customerId, flat out', o.scoreUrl, o.byCustomer);
+  const paced = await run('score by customerId, paced', o.scoreUrl, o.byCustomer, o.half);
+  const bare = await run('bare hono route, paced', o.bareUrl, o.byCustomer, o.half);
+  const vectorMax = await run('score by feature vector, flat out', o.scoreUrl, o.byVector);
+  const vectorHalf = Math.round(vectorMax.requestsPerSecond / 2);
+  const vector = await run('score by feature vector, paced', o.scoreUrl, o.byVector, vectorHalf);
+  return [max, paced, bare, vectorMax, vector];
 }
