@@ -14,7 +14,7 @@ import { startRedis } from '../test/support/redis.ts';
 import { type ChildTarget, startChild } from './support/child.ts';
 import { type ColdStart, coldStart } from './support/cold-start.ts';
 import { type LoadResult, machine, median, type RequestParts, runLoad } from './support/load.ts';
-import { runPaced } from './support/paced.ts';
+import { runPacedApart } from './support/paced.ts';
 import { registerBenchChampions } from './support/models.ts';
 import { type InProcessResult, measureInProcess } from './support/score-inprocess.ts';
 import { printScoreReport } from './support/score-report.ts';
@@ -94,6 +94,7 @@ try {
   const answer = JSON.stringify(await check.json());
   if (check.status !== 200 || answer.includes('"defaults"')) throw new Error(`score answered ${answer}`);
 
+  const byCustomer = customers.map((customerId) => JSON.stringify({ customerId }));
   const load = (name: string, url: string, connections: number, seconds = SECONDS) =>
     runLoad({ name, url, next, connections, durationSeconds: seconds });
   progress('finding the maximum rate');
@@ -118,7 +119,7 @@ try {
     rate: half,
   });
   const pace = (name: string, url: string, rate: number) =>
-    runPaced({ name, url, next, connections: 64, rate, durationSeconds: SECONDS });
+    runPacedApart({ name, url, bodies: byCustomer, connections: 64, rate, durationSeconds: SECONDS });
   const paced = await pace('score at half rate, paced open loop', scoreUrl, half);
   const pacedBare = await pace('bare route at the same rate, paced open loop', bareUrl, half);
   // Lower rates show whether the tail comes from queueing (it shrinks) or from pauses that hit any rate.
@@ -132,7 +133,7 @@ try {
         bareUrl,
         half,
         connections,
-        byCustomer: customers.map((customerId) => JSON.stringify({ customerId })),
+        byCustomer,
         byVector: [...states.values()].map((s) =>
           JSON.stringify({ features: latestVector(customerFeatures, s) }),
         ),

@@ -1,5 +1,10 @@
 // Open-loop load at a steady rate: arrivals spread evenly over each second, latency counted from the moment of issue.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { LoadResult, RequestParts } from './load.ts';
 import { percentile } from './load.ts';
 
@@ -148,4 +153,37 @@ export async function runPaced(spec: PacedSpec): Promise<PacedResult> {
     non2xx,
     issueLagP99Ms: percentile(lags.subarray(0, issuedCount).sort(), 0.99),
   };
+}
+
+/** A paced run described by data, so it can cross a process boundary: JSON bodies POSTed in turn. */
+export interface PacedApartSpec extends Omit<PacedSpec, 'next'> {
+  bodies: readonly string[];
+}
+
+/**
+ * runPaced in a process of its own (bench/support/paced-child.ts), so the generator's event loop and heap are not
+ * the benchmark's: a collection in the process that seeded the data would otherwise count as server latency.
+ */
+export async function runPacedApart(spec: PacedApartSpec): Promise<PacedResult> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'bench-paced-'));
+  try {
+    const file = path.join(dir, 'spec.json');
+    await writeFile(file, JSON.stringify(spec));
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(import.meta.dirname, 'paced-child.ts'), file],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      out += chunk;
+    });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    const m = /^PACED (\{.*\})$/m.exec(out);
+    if (code !== 0 || !m?.[1]) throw new Error(`the paced generator exited with ${code}:\n${out}`);
+    return JSON.parse(m[1]) as PacedResult;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -38,7 +38,8 @@ export function printScoreReport(r: ScoreReport): void {
   console.log('### Score: POST /v1/score by customerId\n');
   console.log(
     `${r.machine}. A private redis-server (persistence off) on loopback; the targets (bare route and score, one ` +
-      'child process) and the load generator in the parent share the same cores.\n',
+      'child process), autocannon in the parent and the paced generators in processes of their own all share the same ' +
+      'cores.\n',
   );
   console.log(
     `Method: ${r.customers} customers with ${r.historyDays} days of generated history (${r.seeded} events written ` +
@@ -50,7 +51,7 @@ export function printScoreReport(r: ScoreReport): void {
       `(3 s each); the best, ${r.connections}, for ${r.seconds} s on each target. Half rate = ${r.half} req/s for ` +
       `${r.seconds} s, two ways: autocannon's overallRate (a per-second quota per connection, sent as a burst at ` +
       "the start of each second, so its latency is that of a burst; autocannon's own corrected p99 is in whole ms), " +
-      'and a paced open loop (arrivals spread evenly at 1 ms granularity, up to 64 keep-alive connections, latency ' +
+      'and a paced open loop in a process of its own (arrivals spread evenly at 1 ms granularity, up to 64 keep-alive connections, latency ' +
       'from the moment a request is issued, so time spent waiting for a free connection counts). p50/p99 are per ' +
       'request at µs resolution.\n',
   );
