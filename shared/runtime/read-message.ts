@@ -27,8 +27,7 @@ export async function readMessage(
 function readBody(incoming: IncomingMessage, limit: number): Promise<string> {
   if (incoming.readableEnded) return Promise.resolve('');
   return new Promise((resolve, reject) => {
-    let first: Buffer | null = null;
-    let rest: Buffer[] | null = null;
+    const chunks: Buffer[] = [];
     let size = 0;
     const stop = () => {
       incoming.off('data', onData);
@@ -41,12 +40,13 @@ function readBody(incoming: IncomingMessage, limit: number): Promise<string> {
       if (size > limit) {
         stop();
         reject(new PayloadTooLargeError(limit));
-      } else if (first === null) first = chunk;
-      else (rest ??= [first]).push(chunk);
+      } else chunks.push(chunk);
     };
     const onEnd = () => {
       stop();
-      resolve(rest ? Buffer.concat(rest).toString('utf8') : (first?.toString('utf8') ?? ''));
+      resolve(
+        chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'),
+      );
     };
     const onError = (err: Error) => {
       stop();
