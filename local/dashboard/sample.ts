@@ -1,4 +1,5 @@
 // Sample catalog events for the dashboard's preview and browser test: valid events, and drift windows measured for real.
+import { riskBand } from '../../functions/score/scorer.ts';
 import {
   buildBaseline,
   closeWindow,
@@ -18,7 +19,6 @@ import {
   type ModelName,
   type ModelRef,
   makeEvent,
-  type RiskBand,
 } from '../../shared/events/index.ts';
 
 const featureSet = { name: 'customer_transactions', version: 'sample' };
@@ -41,9 +41,6 @@ export function sampleAccepted(input: { n: number; customerId?: string }): Flywh
   return makeEvent({ type: EventTypes.transactionAccepted, source: 'ingest', data });
 }
 
-/** The band score gives a risk: high from 0.8, medium from 0.4. */
-export const riskBandOf = (risk: number): RiskBand => (risk >= 0.8 ? 'high' : risk >= 0.4 ? 'medium' : 'low');
-
 /** score.computed for transaction t-n by risk model `version`, with the riskband extension set. */
 export function sampleScore(input: {
   n: number;
@@ -51,12 +48,12 @@ export function sampleScore(input: {
   version: number;
   customerId?: string;
 }): FlywheelEvent {
-  const riskBand = riskBandOf(input.risk);
+  const band = riskBand(input.risk);
   const data = {
     customerId: input.customerId ?? `c-${input.n % 40}`,
     transactionId: `t-${input.n}`,
     risk: input.risk,
-    riskBand,
+    riskBand: band,
     segment: input.n % 4,
     model: ref('risk', input.version),
     segmentModel: ref('segment', 1),
@@ -67,7 +64,7 @@ export function sampleScore(input: {
     type: EventTypes.scoreComputed,
     source: 'score',
     data,
-    extensions: { riskband: riskBand },
+    extensions: { riskband: band },
   });
 }
 
