@@ -11,7 +11,15 @@ import { createRedisStore, type OnlineStore } from '../shared/store/index.ts';
 import { startKafka } from '../test/support/kafka.ts';
 import { startRedis } from '../test/support/redis.ts';
 import { type ChildTarget, startChild } from './support/child.ts';
-import { type LoadResult, machine, median, ms, type RequestParts, runLoad } from './support/load.ts';
+import {
+  type LoadResult,
+  machine,
+  median,
+  medianBy,
+  ms,
+  type RequestParts,
+  runLoad,
+} from './support/load.ts';
 import {
   acceptedBinary,
   DAY_MS,
@@ -92,7 +100,7 @@ interface Row {
   publishedPerSecond: number | null;
 }
 
-/** Warms a target up, then runs `rounds` measured loads of it; the median round by req/s is kept. */
+/** Warms a target up, then runs one measured load of it (the caller alternates rounds and keeps the median). */
 async function measure(opts: {
   name: string;
   url: string;
@@ -100,7 +108,7 @@ async function measure(opts: {
   eventsPerRequest: number;
   connections: number;
   counts: boolean;
-}): Promise<Row[]> {
+}): Promise<Row> {
   const spec = { url: opts.url, next: opts.next, connections: opts.connections };
   await runLoad({ ...spec, name: 'warm-up', durationSeconds: WARMUP });
   const before = opts.counts ? (await quiesce()).count : 0;
@@ -108,14 +116,12 @@ async function measure(opts: {
   const load = await runLoad({ ...spec, name: opts.name, durationSeconds: SECONDS });
   const after = opts.counts ? await quiesce() : null;
   progress(`${opts.name}: ${Math.round(load.requestsPerSecond)} req/s`);
-  return [
-    {
-      name: opts.name,
-      load,
-      eventsPerRequest: opts.eventsPerRequest,
-      publishedPerSecond: after ? ((after.count - before) * 1000) / (after.at - started) : null,
-    },
-  ];
+  return {
+    name: opts.name,
+    load,
+    eventsPerRequest: opts.eventsPerRequest,
+    publishedPerSecond: after ? ((after.count - before) * 1000) / (after.at - started) : null,
+  };
 }
 
 /** Median and largest history length over the customers, as text. */
@@ -177,17 +183,14 @@ try {
   const featurizeRows: Row[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     const common = { eventsPerRequest: 1, connections: CONNECTIONS, counts: false };
-    bareRows.push(...(await measure({ name: 'bare hono route', url: url('bare'), next: bare, ...common })));
+    bareRows.push(await measure({ name: 'bare hono route', url: url('bare'), next: bare, ...common }));
     featurizeRows.push(
-      ...(await measure({ name: 'featurize (Redis)', url: url('featurize'), next: featurize, ...common })),
+      await measure({ name: 'featurize (Redis)', url: url('featurize'), next: featurize, ...common }),
     );
   }
   bareRounds = bareRows.map((r) => r.load.requestsPerSecond);
   featurizeRounds = featurizeRows.map((r) => r.load.requestsPerSecond);
-  const medianRow = (list: Row[]) =>
-    [...list].sort((a, b) => a.load.requestsPerSecond - b.load.requestsPerSecond)[
-      Math.floor(list.length / 2)
-    ] as Row;
+  const medianRow = (list: Row[]) => medianBy(list, (r) => r.load.requestsPerSecond) as Row;
   rows.push(medianRow(bareRows), medianRow(featurizeRows));
 
   const logs =
@@ -196,22 +199,22 @@ try {
       : [['file log', 'ingestFile'] as const, ...(kafka ? [['Kafka', 'ingestKafka'] as const] : [])];
   for (const [logName, key] of logs) {
     rows.push(
-      ...(await measure({
+      await measure({
         name: `ingest, single event (${logName})`,
         url: url(key),
         next: single,
         eventsPerRequest: 1,
         connections: CONNECTIONS,
         counts: true,
-      })),
-      ...(await measure({
+      }),
+      await measure({
         name: `ingest, batch of ${BATCH} (${logName})`,
         url: url(key),
         next: batch,
         eventsPerRequest: BATCH,
         connections: BATCH_CONNECTIONS,
         counts: true,
-      })),
+      }),
     );
   }
   historyAtEnd = await historyLengths(seedStore, featurizeStream.customers);

@@ -10,6 +10,7 @@ import type { EventLog, LogRecord } from '../shared/log/types.ts';
 import { createLogger } from '../shared/runtime/logger.ts';
 import { startKafka } from '../test/support/kafka.ts';
 import { transactionRecord } from '../test/shared/log/support.ts';
+import { medianBy } from './support/load.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -79,8 +80,7 @@ async function measure(name: string, events: EventLog, batch: number): Promise<R
 
 /** The round with the median throughput. */
 function median(rounds: Result[]): Result {
-  const sorted = [...rounds].sort((a, b) => a.records / a.seconds - b.records / b.seconds);
-  const middle = sorted[Math.floor(sorted.length / 2)];
+  const middle = medianBy(rounds, (r) => r.records / r.seconds);
   if (!middle) throw new Error('no rounds');
   return middle;
 }

@@ -15,6 +15,7 @@ import { exportRiskOnnx } from '../shared/training/onnx-export.ts';
 import { type TrainedRiskModel, trainRiskModel } from '../shared/training/risk-model.ts';
 import { trainSegmentModel } from '../shared/training/segment-model.ts';
 import { customerDataset, fraudDataset } from '../test/shared/training/datasets.ts';
+import { median } from './support/load.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -34,8 +35,6 @@ const KMEANS_ROWS = Number(args['kmeans-rows']);
 const SCORE_CALLS = Number(args['score-calls']);
 
 const log = createLogger({ name: 'bench', level: 'silent' });
-const median = (xs: number[]): number =>
-  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 type Row = { backend: string; batch: string; status: string; rowsPerSecond: string; detail: string };

@@ -1,4 +1,5 @@
-// Runs a benchmark target in its own process, so the load generator and the server do not share an event loop.
+// Runs benchmark targets and generators in processes of their own, so they do not share an event loop or a heap:
+// servers that print `READY {json}` and stay up (startChild), and runs that print one result line and exit (runToResult).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
@@ -76,4 +77,31 @@ export async function startChild(script: string, opts: ChildOptions = {}): Promi
     child.kill('SIGKILL');
     throw err;
   }
+}
+
+/**
+ * Runs `command args…` to completion (cwd: the repository root; `input` on its stdin; killed if this process exits
+ * first) and returns the JSON of its `<tag> {json}` output line. Waits for 'close', not 'exit', so no output is lost.
+ */
+export async function runToResult(
+  command: string,
+  args: readonly string[],
+  tag: string,
+  input?: string,
+): Promise<unknown> {
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'inherit'],
+  });
+  children.add(child);
+  child.stdin?.end(input);
+  let out = '';
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => {
+    out += chunk;
+  });
+  const [code] = (await once(child, 'close')) as [number | null];
+  const line = new RegExp(`^${tag} (\\{.*\\})$`, 'm').exec(out);
+  if (code !== 0 || !line?.[1]) throw new Error(`${command} exited with ${code} and no ${tag} line:\n${out}`);
+  return JSON.parse(line[1]) as unknown;
 }

@@ -46,12 +46,15 @@ export function percentile(sorted: ArrayLike<number>, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(sorted.length * q) - 1))] ?? Number.NaN;
 }
 
+/** The median item of a list by `key` (nearest rank, the lower middle of an even list; undefined when empty). */
+export function medianBy<T>(items: readonly T[], key: (item: T) => number): T | undefined {
+  const sorted = [...items].sort((a, b) => key(a) - key(b));
+  return sorted[Math.max(0, Math.ceil(sorted.length / 2) - 1)];
+}
+
 /** Median of a list (NaN when empty). */
 export function median(values: readonly number[]): number {
-  return percentile(
-    [...values].sort((a, b) => a - b),
-    0.5,
-  );
+  return medianBy(values, (v) => v) ?? Number.NaN;
 }
 
 /** Runs one autocannon load and returns throughput and latency percentiles (ms). */

@@ -2,22 +2,17 @@
 import { customerFeatures } from '../../shared/features/index.ts';
 import type { ModelRegistry } from '../../shared/registry/index.ts';
 import { exportRiskOnnx, exportSegmentOnnx } from '../../shared/training/onnx-export.ts';
+import { createRng } from '../../shared/training/random.ts';
 import type { TrainedRiskModel } from '../../shared/training/risk-model.ts';
 import type { TrainedSegmentModel } from '../../shared/training/segment-model.ts';
 import { handSetTraining, lineage } from '../../test/support/models.ts';
 
 const columns = [...customerFeatures.columns];
 
-/** A seeded uniform source in [-1, 1) (mulberry32), so every run serves the same weights. */
+/** A seeded uniform source in [-1, 1), so every run serves the same weights. */
 function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const rng = createRng(seed);
+  return () => rng.next() * 2 - 1;
 }
 
 function dense(rnd: () => number, inputs: number, outputs: number) {

@@ -1,10 +1,7 @@
 // Open-loop load at a steady rate: arrivals spread evenly over each second, latency counted from the moment of issue.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { runToResult } from './child.ts';
 import type { LoadResult, RequestParts } from './load.ts';
 import { percentile } from './load.ts';
 
@@ -82,11 +79,10 @@ export async function runPaced(spec: PacedSpec): Promise<PacedResult> {
       .map(([k, v]) => `${k}: ${v}\r\n`)
       .join('');
     conn.issued = issued;
-    conn.socket.write(
+    const head =
       `POST ${parts.path ?? target.pathname} HTTP/1.1\r\nhost: ${target.host}\r\n${headers}` +
-        `content-length: ${body.length}\r\n\r\n`,
-    );
-    conn.socket.write(body);
+      `content-length: ${body.length}\r\n\r\n`;
+    conn.socket.write(Buffer.concat([Buffer.from(head, 'latin1'), body]));
   };
   const release = (conn: Conn) => {
     const next = waiting.shift();
@@ -135,8 +131,12 @@ export async function runPaced(spec: PacedSpec): Promise<PacedResult> {
     while (scheduled < total && start + scheduled * interval <= now) issue(start + interval * scheduled++);
     if (scheduled >= total) clearInterval(timer);
   }, 1);
-  const timeout = new Promise<void>((resolve) => setTimeout(resolve, spec.durationSeconds * 1000 + 5_000));
+  let giveUp: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    giveUp = setTimeout(resolve, spec.durationSeconds * 1000 + 5_000);
+  });
   await Promise.race([finished, timeout]);
+  clearTimeout(giveUp);
   clearInterval(timer);
   stopped = true;
   for (const conn of conns) conn.socket.destroy();
@@ -165,25 +165,12 @@ export interface PacedApartSpec extends Omit<PacedSpec, 'next'> {
  * the benchmark's: a collection in the process that seeded the data would otherwise count as server latency.
  */
 export async function runPacedApart(spec: PacedApartSpec): Promise<PacedResult> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'bench-paced-'));
-  try {
-    const file = path.join(dir, 'spec.json');
-    await writeFile(file, JSON.stringify(spec));
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(import.meta.dirname, 'paced-child.ts'), file],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let out = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      out += chunk;
-    });
-    const [code] = (await once(child, 'exit')) as [number | null];
-    const m = /^PACED (\{.*\})$/m.exec(out);
-    if (code !== 0 || !m?.[1]) throw new Error(`the paced generator exited with ${code}:\n${out}`);
-    return JSON.parse(m[1]) as PacedResult;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const script = path.join(import.meta.dirname, 'paced-child.ts');
+  const result = await runToResult(
+    process.execPath,
+    ['--import', 'tsx', script],
+    'PACED',
+    JSON.stringify(spec),
+  );
+  return result as PacedResult;
 }

@@ -1,20 +1,21 @@
 // Debian's wrk (C, one thread, epoll) as a second load generator: it costs the shared cores far less than a Node
 // generator does. Flat out, or paced: each connection waits an exponential think time between its requests.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { runToResult } from './child.ts';
 import type { LoadResult } from './load.ts';
 
 export interface WrkSpec {
   name: string;
   url: string;
-  /** JSON bodies (one line each), POSTed in turn, each connection starting at its own offset. */
+  /** JSON bodies (one line each), POSTed in turn from a random starting point. */
   bodies: readonly string[];
   connections: number;
   durationSeconds: number;
-  /** Requests per second to hold; unset = flat out. */
+  /** Requests per second to hold (> 0); unset = flat out. */
   rate?: number;
 }
 
@@ -65,11 +66,9 @@ const Line = z.object({
   non2xx: z.number(),
 });
 
-/** The figures in wrk's output (the `WRK {json}` line the script's done() writes). */
-export function parseWrkOutput(name: string, stdout: string, thinkMs: number | null): WrkResult {
-  const m = /^WRK (\{.*\})$/m.exec(stdout);
-  if (!m?.[1]) throw new Error(`wrk printed no result line:\n${stdout}`);
-  const r = Line.parse(JSON.parse(m[1]));
+/** A run's figures from the JSON its script's done() prints (`non2xx`: wrk counts statuses above 399 only). */
+function toResult(name: string, line: unknown, thinkMs: number | null): WrkResult {
+  const r = Line.parse(line);
   return {
     name,
     requestsPerSecond: r.requests / (r.durationUs / 1e6),
@@ -83,21 +82,10 @@ export function parseWrkOutput(name: string, stdout: string, thinkMs: number | n
   };
 }
 
-async function wrk(dir: string, spec: WrkSpec, seconds: number, thinkMs: number): Promise<WrkResult> {
+async function wrk(dir: string, spec: WrkSpec, seconds: number, thinkMs: number | null): Promise<WrkResult> {
   const args = ['-t1', `-c${spec.connections}`, `-d${seconds}s`, '-s', path.join(dir, 'bench.lua')];
-  args.push(spec.url, '--', path.join(dir, 'bodies.txt'), String(thinkMs));
-  const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
-    out += chunk;
-  });
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', resolve);
-  });
-  if (code !== 0) throw new Error(`wrk exited with ${code}:\n${out}`);
-  return parseWrkOutput(spec.name, out, spec.rate ? thinkMs : null);
+  args.push(spec.url, '--', path.join(dir, 'bodies.txt'), String(thinkMs ?? 0));
+  return toResult(spec.name, await runToResult('wrk', args, 'WRK'), thinkMs);
 }
 
 /**
@@ -107,15 +95,23 @@ async function wrk(dir: string, spec: WrkSpec, seconds: number, thinkMs: number)
  */
 export async function runWrk(spec: WrkSpec): Promise<WrkResult> {
   if (spec.bodies.some((b) => b.includes('\n'))) throw new Error('wrk bodies must be single lines');
+  const { rate } = spec;
+  if (rate !== undefined && !(rate > 0)) throw new Error(`rate must be above 0, got ${rate}`);
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-wrk-'));
   try {
-    await writeFile(path.join(dir, 'bench.lua'), script(spec.rate !== undefined));
+    await writeFile(path.join(dir, 'bench.lua'), script(rate !== undefined));
     await writeFile(path.join(dir, 'bodies.txt'), `${spec.bodies.join('\n')}\n`);
-    if (!spec.rate) return await wrk(dir, spec, spec.durationSeconds, 0);
-    const think = (spec.connections / spec.rate) * 1000;
-    const trial = await wrk(dir, spec, 2, think);
-    const responseMs = Math.max(0, (spec.connections / trial.requestsPerSecond) * 1000 - think);
-    return await wrk(dir, spec, spec.durationSeconds, Math.max(0, think - responseMs));
+    if (rate === undefined) return await wrk(dir, spec, spec.durationSeconds, null);
+    const cycleMs = (spec.connections / rate) * 1000;
+    const trial = await wrk(dir, spec, 2, cycleMs);
+    const responseMs = Math.max(0, (spec.connections / trial.requestsPerSecond) * 1000 - cycleMs);
+    if (responseMs >= cycleMs) {
+      throw new Error(
+        `${spec.name}: ${spec.connections} connections cannot hold ${rate} req/s with ${responseMs.toFixed(2)} ms ` +
+          'responses; use more connections',
+      );
+    }
+    return await wrk(dir, spec, spec.durationSeconds, cycleMs - responseMs);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
