@@ -30,6 +30,15 @@ export interface IngestDeps {
   pendingTtlMs: number;
 }
 
+/**
+ * Store keys, tagged by customer (one Redis Cluster slot per customer) and named by the sha1 of the event's source
+ * and id: the done marker (kept dedupeTtlMs) and the in-progress lock (held pendingTtlMs).
+ */
+export const ingestKeys = {
+  done: (customerId: string, hash: string) => `ingest:{${customerId}}:done:${hash}`,
+  lock: (customerId: string, hash: string) => `ingest:{${customerId}}:${hash}`,
+};
+
 /** Idempotency window for ingest: a redelivery within 7 days is recognised as a duplicate. */
 export const DEFAULT_DEDUPE_TTL_MS = 7 * 24 * 3_600_000;
 
@@ -49,8 +58,8 @@ export async function handle(
     .update(JSON.stringify([event.source, event.id]))
     .digest('hex');
   const customer = accepted.data.customerId;
-  const doneKey = `ingest:{${customer}}:done:${hash}`;
-  const lockName = `ingest:{${customer}}:${hash}`;
+  const doneKey = ingestKeys.done(customer, hash);
+  const lockName = ingestKeys.lock(customer, hash);
   const owner = `${process.pid}:${now}:${Math.random()}`;
 
   const [locked, done] = await Promise.all([

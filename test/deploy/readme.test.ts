@@ -5,9 +5,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
+import { driftKeys } from '../../functions/detect-drift/shared-window.ts';
+import { ingestKeys } from '../../functions/ingest/handler.ts';
 import { promoteKeys } from '../../functions/promote/handler.ts';
 import { PORT_OFFSETS } from '../../local/loop.ts';
 import { ConfigSchema, defaultConfig } from '../../shared/config/index.ts';
+import { buildBaseline } from '../../shared/drift/index.ts';
 import {
   Catalog,
   EventTypes,
@@ -82,9 +85,15 @@ function section(heading: string): string {
   return next < 0 ? rest : rest.slice(0, next);
 }
 
-/** The body rows of the first Markdown table in `text`, cells trimmed; a `|` inside backticks stays in its cell. */
+/**
+ * The body rows of the first Markdown table in `text` (its `|` lines up to the first line that is not one), cells
+ * trimmed; a `|` inside backticks stays in its cell.
+ */
 function tableRows(text: string): string[][] {
-  const lines = text.split('\n').filter((l) => l.startsWith('|'));
+  const all = text.split('\n');
+  const start = all.findIndex((l) => l.startsWith('|'));
+  const end = all.findIndex((l, i) => i > start && !l.startsWith('|'));
+  const lines = start < 0 ? [] : all.slice(start, end < 0 ? undefined : end);
   return lines.slice(2).map((line) => {
     const cells: string[] = [];
     let cell = '';
@@ -164,39 +173,58 @@ describe('README.md', () => {
     }
   });
 
-  it('names the keys the store, registry, ingest locks and promote write', () => {
-    const patterns = tableRows(section('### Storage'))
-      .flatMap(([key = '']) => backticked(key))
-      .map((pattern) => {
-        const source = pattern
-          .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-          .replace(/<[^>]+>/g, '.+')
-          .replace(/…/g, '.*');
-        return new RegExp(`^${source}$`);
-      });
+  it('names every key the store, ingest, detect-drift, promote and the registry write, each in its own row', () => {
+    const patterns = new Map(
+      tableRows(section('### Storage'))
+        .flatMap(([key = '']) => backticked(key))
+        .map((pattern) => {
+          const source = pattern
+            .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+            .replace(/<(?:n|version)>/g, '\\d+')
+            .replace(/<sha1>/g, '[0-9a-f]{40}')
+            .replace(/<[^>]+>/g, '.+')
+            .replace(/…/g, '.*');
+          return [pattern, new RegExp(`^${source}$`)];
+        }),
+    );
     const customer = customerKeys('c-1');
-    const keys = [
-      customer.history,
-      customer.firstSeen,
-      customer.latest,
-      customerClaimKey('c-1', eventHash('e-1')),
-      lockKey('ingest:{c-1}:abc'),
-      lockKey(promoteKeys.lock('risk', 3)),
-      prefixed(promoteKeys.verdict('risk', 3)),
-      prefixed(ALIAS_CHANNEL),
-      prefixed(registryKeys.nextVersion('risk')),
-      prefixed(registryKeys.versions('risk')),
-      prefixed(registryKeys.version('risk', 3)),
-      prefixed(registryKeys.artifact('risk', 3)),
-      prefixed(registryKeys.holdout('risk', 3)),
-      prefixed(registryKeys.alias('risk', 'champion')),
-      prefixed(registryKeys.history('risk')),
+    const hash = eventHash('e-1');
+    const monitored = {
+      name: 'risk' as const,
+      version: 3,
+      baseline: buildBaseline({ columns: ['amount'], rows: [[1], [2], [3]] }),
+    };
+    const lock = 'fw:lock:<name>';
+    const registry = 'fw:registry:{<model>}:…';
+    /** Each key the code builds, with the row that documents it. */
+    const keys: [row: string, key: string][] = [
+      ['fw:{<customerId>}:history', customer.history],
+      ['fw:{<customerId>}:firstseen', customer.firstSeen],
+      ['fw:{<customerId>}:latest', customer.latest],
+      ['fw:{<customerId>}:claim:<sha1>', customerClaimKey('c-1', hash)],
+      ['fw:ingest:{<customerId>}:done:<sha1>', prefixed(ingestKeys.done('c-1', hash))],
+      [lock, lockKey(ingestKeys.lock('c-1', hash))],
+      ['fw:drift:{<model>}:v<version>:w<n>', prefixed(driftKeys.window(monitored, 7))],
+      ['fw:drift:{<model>}:v<version>:window', prefixed(driftKeys.pointer(monitored))],
+      ['…:history', prefixed(driftKeys.history(monitored))],
+      [lock, lockKey(driftKeys.cooldown('risk'))],
+      [lock, lockKey(promoteKeys.lock('risk', 3))],
+      ['fw:promote:{<model>}:verdict:v<version>', prefixed(promoteKeys.verdict('risk', 3))],
+      ['fw:registry:aliases', prefixed(ALIAS_CHANNEL)],
+      [registry, prefixed(registryKeys.nextVersion('risk'))],
+      [registry, prefixed(registryKeys.versions('risk'))],
+      [registry, prefixed(registryKeys.version('risk', 3))],
+      [registry, prefixed(registryKeys.artifact('risk', 3))],
+      [registry, prefixed(registryKeys.holdout('risk', 3))],
+      [registry, prefixed(registryKeys.alias('risk', 'champion'))],
+      [registry, prefixed(registryKeys.history('risk'))],
     ];
-    for (const key of keys)
-      assert.ok(
-        patterns.some((p) => p.test(key)),
-        `${key} is not in the storage table`,
-      );
+    for (const [row, key] of keys) {
+      const regex = patterns.get(row);
+      assert.ok(regex, `the storage table has no row ${row}`);
+      assert.match(key, regex, `${key} is not what the row ${row} says`);
+    }
+    assert.deepEqual([...patterns.keys()].sort(), [...new Set(keys.map(([row]) => row))].sort());
   });
 
   it('gives a row of the layout table to every top-level folder and every shared/ module, naming only real paths', () => {
