@@ -26,6 +26,7 @@ describe('Consumptions', () => {
     const handle = consumers.track(a);
     consumers.track(b);
     await handle.stop();
+    assert.deepEqual([a.stops, b.stops], [1, 0]);
     await consumers.stopAll();
     assert.deepEqual([a.stops, b.stops], [1, 1]);
   });
