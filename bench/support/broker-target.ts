@@ -2,6 +2,7 @@
 import { createLogger } from '../../shared/runtime/logger.ts';
 import { createBroker } from '../../local/broker/broker.ts';
 import { parseTriggers } from '../../local/broker/triggers.ts';
+import { announceReady } from './child.ts';
 
 const [sink = '', replier = ''] = process.argv.slice(2);
 const trigger = (name: string, type: string, service: string) => `
@@ -31,7 +32,4 @@ const broker = createBroker({
   log: createLogger({ name: 'broker', level: 'silent' }),
 });
 const { url } = await broker.listen({ port: 0 });
-process.on('SIGTERM', () => {
-  void broker.stop({ graceMs: 1000 }).then(() => process.exit(0));
-});
-process.stdout.write(`READY ${JSON.stringify({ url })}\n`);
+announceReady({ url }, () => broker.stop({ graceMs: 1000 }));

@@ -28,6 +28,17 @@ process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
 
+/** A target's side of startChild: prints `READY {info}` and, on SIGTERM, runs `close` and exits. */
+export function announceReady(
+  info: Record<string, string>,
+  close: () => Promise<void> = async () => {},
+): void {
+  process.once('SIGTERM', () => {
+    void close().then(() => process.exit(0));
+  });
+  process.stdout.write(`READY ${JSON.stringify(info)}\n`);
+}
+
 /**
  * Starts `node [nodeArgs] --import tsx <script> args…` (script relative to the repository root); the script prints
  * `READY {json}` once it listens. The child is killed if this process exits first.

@@ -2,6 +2,7 @@
 // GET /stats on either answers the events each has received, so a benchmark can check what got through.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { announceReady } from './child.ts';
 
 const received = { sink: 0, replier: 0 };
 
@@ -50,4 +51,4 @@ const replier = await listen((req, res) =>
     res.end(body);
   }),
 );
-process.stdout.write(`READY ${JSON.stringify({ sink, replier })}\n`);
+announceReady({ sink, replier });

@@ -15,6 +15,7 @@ import {
 import type { EventType } from '../../shared/events/index.ts';
 import { createRedisStore } from '../../shared/store/index.ts';
 import { startBareRoute } from './bare-route.ts';
+import { announceReady } from './child.ts';
 
 const env = (name: string): string => {
   const v = process.env[name];
@@ -70,12 +71,8 @@ if (kafka) {
   urls.ingestKafka = await start(ingest(eventLog));
 }
 
-process.on('SIGTERM', () => {
-  void (async () => {
-    for (const fn of running) await fn.close();
-    await bare.close();
-    await rm(logDir, { recursive: true, force: true });
-    process.exit(0);
-  })();
+announceReady(urls, async () => {
+  for (const fn of running) await fn.close();
+  await bare.close();
+  await rm(logDir, { recursive: true, force: true });
 });
-process.stdout.write(`READY ${JSON.stringify(urls)}\n`);

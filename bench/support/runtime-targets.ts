@@ -2,6 +2,7 @@
 import { createLogger, serve } from '../../shared/runtime/index.ts';
 import { echoControls, echoFunction } from '../../test/support/echo-function.ts';
 import { startBareRoute } from './bare-route.ts';
+import { announceReady } from './child.ts';
 
 const bare = await startBareRoute();
 const fn = await serve(echoFunction(echoControls()), {
@@ -10,6 +11,8 @@ const fn = await serve(echoFunction(echoControls()), {
   log: createLogger({ name: 'echo', level: 'silent' }),
   maxBodyBytes: 1 << 20,
   shutdownGraceMs: 1000,
-  handleSignals: true,
 });
-process.stdout.write(`READY ${JSON.stringify({ bare: bare.url, serve: `${fn.url}/` })}\n`);
+announceReady({ bare: bare.url, serve: `${fn.url}/` }, async () => {
+  await fn.close();
+  await bare.close();
+});

@@ -6,6 +6,7 @@ import { ModelRegistry } from '../../shared/registry/index.ts';
 import { createLogger, serve } from '../../shared/runtime/index.ts';
 import { createRedisStore } from '../../shared/store/index.ts';
 import { startBareRoute } from './bare-route.ts';
+import { announceReady } from './child.ts';
 
 const redisUrl = process.env.BENCH_REDIS_URL;
 if (!redisUrl) throw new Error('BENCH_REDIS_URL is not set');
@@ -24,13 +25,7 @@ const fn = await serve(def, {
   shutdownGraceMs: 1000,
 });
 const bare = await startBareRoute();
-process.on('SIGTERM', () => {
-  void (async () => {
-    await fn.close();
-    await bare.close();
-    process.exit(0);
-  })();
+announceReady({ bare: `${bare.url}v1/score`, score: `${fn.url}/v1/score` }, async () => {
+  await fn.close();
+  await bare.close();
 });
-process.stdout.write(
-  `READY ${JSON.stringify({ bare: `${bare.url}v1/score`, score: `${fn.url}/v1/score` })}\n`,
-);
