@@ -27,6 +27,7 @@ import { createMemoryStore, createRedisStore, type OnlineStore } from '../../sha
 import { exportSegmentOnnx } from '../../shared/training/onnx-export.ts';
 import { seededRandom } from '../../shared/drift/random.ts';
 import { SegmentTrainingConfigSchema } from '../../shared/training/segment-model.ts';
+import { seededDraws } from '../support/draws.ts';
 import { lineage, linearRiskOnnx } from '../support/models.ts';
 import { type RedisServer, startRedis } from '../support/redis.ts';
 
@@ -39,7 +40,7 @@ const LIVE = customerFeatures.columns;
 /** 1000 holdout rows on the live columns: P(fraud) = sigmoid(2·x₀ − 2), every other column is noise. */
 function holdoutOn(columns: readonly string[], seed = 1): Holdout {
   const random = seededRandom(seed);
-  const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const { normal } = seededDraws(random);
   const rows: number[][] = [];
   const labels: number[] = [];
   for (let i = 0; i < 1000; i++) {
