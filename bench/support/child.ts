@@ -31,7 +31,7 @@ process.on('exit', () => {
 /** A target's side of startChild: prints `READY {info}` and, on SIGTERM, runs `close` and exits. */
 export function announceReady(
   info: Record<string, string>,
-  close: () => Promise<void> = async () => {},
+  close: () => Promise<unknown> = async () => {},
 ): void {
   process.once('SIGTERM', () => {
     void close().then(() => process.exit(0));
