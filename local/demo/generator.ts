@@ -49,6 +49,10 @@ const PROFILES: Record<Archetype, Profile> = {
   },
 };
 
+/** Transactions per customer and day, on average over the archetypes (customers take them in turn). */
+export const MEAN_PER_DAY =
+  ARCHETYPES.reduce((sum, archetype) => sum + PROFILES[archetype].perDay, 0) / ARCHETYPES.length;
+
 const HOMES = ['DE', 'FR', 'NL', 'ES', 'IT'] as const;
 const ABROAD = ['US', 'GB', 'JP', 'BR', 'TH', 'NG', 'RU', 'CN'] as const;
 const CURRENCY: Record<string, string> = {

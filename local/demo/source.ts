@@ -1,10 +1,10 @@
 // The demo data source: replays a generated history, then streams live transactions and late labels to the broker.
-import { type EventData, EventTypes, makeEvent } from '../../shared/events/index.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type EventData, EventTypes, type Label, makeEvent } from '../../shared/events/index.ts';
 import { toStructured } from '../../shared/runtime/index.ts';
+import { createGenerator, type Generated, type GeneratorOptions, MEAN_PER_DAY } from './generator.ts';
 
 type RawType = typeof EventTypes.transaction | typeof EventTypes.label;
-import type { Label } from '../../shared/events/index.ts';
-import { createGenerator, type Generated, type GeneratorOptions } from './generator.ts';
 
 const DAY = 86_400_000;
 const SOURCE = 'flywheel/demo-source';
@@ -40,7 +40,7 @@ export interface Timeline {
 
 /** The simulated calendar: history, then a live phase that ends at the real present, so no event is from the future. */
 export function timeline(o: SourceOptions, realStart: number): Timeline {
-  const perDay = o.customers * 1.8;
+  const perDay = o.customers * MEAN_PER_DAY;
   const speed = Math.max(1, (o.rate * DAY) / perDay / 1000);
   const liveEnd = realStart + o.durationSec * 1000;
   const liveStart = liveEnd - o.durationSec * 1000 * speed;
@@ -66,7 +66,6 @@ export function createSource(o: SourceOptions) {
   /** Ids of the events sent broken on purpose: exactly these should end in the dead-letter sink. */
   const brokenIds = new Set<string>();
   let stopped = false;
-  let liveStartedAt = 0;
   let seq = 0;
 
   const post = async (events: Record<string, unknown>[]): Promise<void> => {
@@ -119,9 +118,7 @@ export function createSource(o: SourceOptions) {
 
   return {
     timeline: tl,
-    stats,
     brokenIds,
-    generator: gen,
     /** Sends every transaction (and due label) of the history, in time order, in batches. */
     async history(): Promise<number> {
       const events = toEvents(gen.until(tl.liveStart), tl.liveStart, 0);
@@ -132,11 +129,10 @@ export function createSource(o: SourceOptions) {
     },
     /** Streams live events every 100 ms until the live phase ends or stop() is called. */
     async live(): Promise<void> {
-      liveStartedAt = Date.now();
-      const liveTimeline = { ...tl, liveStart: tl.liveStart, speed: tl.speed };
+      const startedAt = Date.now();
       while (!stopped) {
-        const elapsed = Date.now() - liveStartedAt;
-        const simNow = Math.min(liveTimeline.liveStart + elapsed * tl.speed, Date.now());
+        const elapsed = Date.now() - startedAt;
+        const simNow = Math.min(tl.liveStart + elapsed * tl.speed, Date.now());
         stats.simulatedTime = simNow;
         stats.drifting = simNow >= tl.driftAt;
         await post(toEvents(gen.until(simNow), simNow, o.invalidShare));
@@ -151,6 +147,5 @@ export function createSource(o: SourceOptions) {
   };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+/** A running source, as createSource returns it. */
+export type Source = ReturnType<typeof createSource>;
