@@ -1,8 +1,11 @@
 // First champions for an empty registry: replay the history through the loop, then train risk and segment on it.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EventTypes, makeEvent, type ModelName } from '../shared/events/index.ts';
-import { createHttpSink, type Logger } from '../shared/runtime/index.ts';
-import type { createSource } from './demo/source.ts';
+import type { Source } from './demo/source.ts';
 import type { Loop } from './loop.ts';
+
+/** How long bootstrap waits for each first champion by default: a training run on the history, then promotion. */
+const CHAMPION_TIMEOUT_MS = 300_000;
 
 /**
  * Replays the generated history (so the online store holds every customer's recent past), waits for the broker to
@@ -11,18 +14,17 @@ import type { Loop } from './loop.ts';
  */
 export async function bootstrapChampions(opts: {
   loop: Loop;
-  source: ReturnType<typeof createSource>;
+  source: Source;
   say: (line: string) => void;
-  log: Logger;
   timeoutMs?: number;
 }): Promise<void> {
   const { loop, source, say } = opts;
+  const timeoutMs = opts.timeoutMs ?? CHAMPION_TIMEOUT_MS;
   const days = Math.round((source.timeline.liveStart - source.timeline.historyStart) / 86_400_000);
   say(`history: replaying ${days} days of transactions through the broker…`);
   const sent = await source.history();
   await loop.whenIdle();
   say(`history: ${sent} events through ingest → featurize → score → detect-drift`);
-  const sink = createHttpSink({ url: loop.brokerUrl, retries: 3, backoffMs: 200, timeoutMs: 5000 });
   for (const model of ['risk', 'segment'] as const satisfies readonly ModelName[]) {
     const champion = await loop.registry.alias(model, 'champion');
     if (champion !== null) {
@@ -30,8 +32,8 @@ export async function bootstrapChampions(opts: {
       continue;
     }
     say(`${model}: no champion yet — training the first one on the history…`);
-    const before = loop.state.snapshot({ deadLetters: [], broker: null }).models.length;
-    await sink.publish(
+    const before = loop.state.modelSeq;
+    await loop.publish(
       makeEvent({
         type: EventTypes.trainingRequested,
         source: 'flywheel/local-runner',
@@ -40,7 +42,7 @@ export async function bootstrapChampions(opts: {
         extensions: { flywheelmodel: model },
       }),
     );
-    const deadline = Date.now() + (opts.timeoutMs ?? 300_000);
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
       const version = await loop.registry.alias(model, 'champion');
       if (version !== null) {
@@ -48,13 +50,11 @@ export async function bootstrapChampions(opts: {
         break;
       }
       const failed = loop.state
-        .snapshot({ deadLetters: [], broker: null })
-        .models.slice(before)
+        .modelsSince(before)
         .find((e) => e.model === model && (e.kind === 'failed' || e.kind === 'rejected'));
       if (failed) throw new Error(`first ${model} model ${failed.kind}: ${failed.detail}`);
-      if (Date.now() > deadline)
-        throw new Error(`no ${model} champion after ${opts.timeoutMs ?? 300_000} ms`);
-      await new Promise((r) => setTimeout(r, 250));
+      if (Date.now() > deadline) throw new Error(`no ${model} champion after ${timeoutMs} ms`);
+      await sleep(250);
     }
   }
 }

@@ -1,7 +1,6 @@
 // The whole loop in one process: the broker (routing by eventing/ Triggers), every function on its port, the local trainer.
 import path from 'node:path';
-import { serve as serveNode } from '@hono/node-server';
-import { Hono } from 'hono';
+import type { Hono } from 'hono';
 import { detectDriftFunction } from '../functions/detect-drift/function.ts';
 import { featurizeFunction } from '../functions/featurize/function.ts';
 import { ingestFunction } from '../functions/ingest/function.ts';
@@ -42,9 +41,12 @@ export const PORT_OFFSETS: Record<FunctionName | 'broker', number> = {
 
 export interface Loop {
   state: LoopState;
+  /** The broker ingress (POST / takes CloudEvents); the dashboard is under it. */
   brokerUrl: string;
   urls: Record<FunctionName, string>;
   registry: ModelRegistry;
+  /** Sends an event to the broker as the loop's own (the trainer's results, bootstrap's training requests). */
+  publish(event: FlywheelEvent): Promise<void>;
   /** Stops one function's server (connections refused) — what a crashed pod looks like to the broker. */
   stopFunction(name: FunctionName): Promise<void>;
   /** Starts a stopped function again on its port. */
@@ -59,17 +61,20 @@ export interface Loop {
 /** Starts the broker, the six functions and the local trainer executor on the embedded defaults (or Redis/Kafka). */
 export async function startLoop(opts: {
   config: Config;
+  /** The environment `config` was loaded from: the trainer's child process inherits it. */
+  env: NodeJS.ProcessEnv;
   log: Logger;
+  /** The address every server binds (default 127.0.0.1). */
   host?: string;
   /** Extra routes on the broker's port (the dashboard). */
   routes?: (app: Hono, snapshot: () => LoopSnapshot) => void;
-  /** Called with every event a function takes in or replies with (tests reconcile with it). */
-  onEvent?: (event: FlywheelEvent, by: FunctionName, direction: 'in' | 'out') => void;
+  /** Called with every event a function takes in, replies with, or the loop publishes (tests reconcile with it). */
+  onEvent?: OnEvent;
 }): Promise<Loop> {
   const { config, log } = opts;
   const host = opts.host ?? '127.0.0.1';
   const base = config.FLYWHEEL_PORT_BASE;
-  const url = (name: FunctionName | 'broker') => `http://127.0.0.1:${base + PORT_OFFSETS[name]}`;
+  const url = (name: FunctionName | 'broker') => `http://${reachable(host)}:${base + PORT_OFFSETS[name]}`;
   const brokerUrl = `${url('broker')}/`;
   const state = new LoopState();
   const store = storeFromConfig(config, log.child({ part: 'store' }));
@@ -83,7 +88,7 @@ export async function startLoop(opts: {
   });
   const publish = async (event: FlywheelEvent) => {
     state.observe(event);
-    opts.onEvent?.(event, 'ingest', 'out');
+    opts.onEvent?.(event, 'out');
     await sink.publish(event);
   };
 
@@ -106,7 +111,7 @@ export async function startLoop(opts: {
     outputDir: localOutputDir(config.FLYWHEEL_DATA_DIR),
     log: log.child({ part: 'trainer' }),
     env: {
-      ...process.env,
+      ...opts.env,
       FLYWHEEL_DATA_DIR: config.FLYWHEEL_DATA_DIR,
       KAFKA_BROKERS: config.KAFKA_BROKERS ?? '',
       LOG_LEVEL: 'warn',
@@ -134,7 +139,7 @@ export async function startLoop(opts: {
   const running = new Map<FunctionName, RunningFunction>();
   const startFunction = async (name: FunctionName) => {
     if (running.has(name)) return;
-    const def = observed(defs[name], name, state, opts.onEvent);
+    const def = observed(defs[name], state, opts.onEvent);
     running.set(
       name,
       await serve(def, {
@@ -159,14 +164,9 @@ export async function startLoop(opts: {
     deadLetterFile: path.join(config.FLYWHEEL_DATA_DIR, 'dead-letters.jsonl'),
     log: log.child({ part: 'broker' }),
   });
-  const app = new Hono();
   const snapshot = () => state.snapshot({ deadLetters: broker.deadLetters(), broker: broker.stats() });
-  opts.routes?.(app, snapshot);
-  app.route('/', broker.app);
-  await broker.start();
-  const server = await new Promise<ReturnType<typeof serveNode>>((resolve) => {
-    const s = serveNode({ fetch: app.fetch, port: base, hostname: host }, () => resolve(s));
-  });
+  opts.routes?.(broker.app, snapshot);
+  await broker.listen({ port: base, host });
   const ticker = setInterval(() => state.tick(), 1000);
   ticker.unref();
   for (const m of ['risk', 'segment'] as const) state.champions[m] = await registry.alias(m, 'champion');
@@ -179,6 +179,7 @@ export async function startLoop(opts: {
       string
     >,
     registry,
+    publish,
     async stopFunction(name) {
       const fn = running.get(name);
       running.delete(name);
@@ -189,9 +190,7 @@ export async function startLoop(opts: {
     whenIdle: () => broker.whenIdle(),
     async stop() {
       clearInterval(ticker);
-      const report = await broker.stop({ graceMs: 3000 });
-      if (!report.drained) log.warn({ left: report.left.length }, 'broker stopped with events left');
-      await new Promise<void>((r) => server.close(() => r()));
+      await broker.stop({ graceMs: 3000 });
       for (const fn of running.values()) await fn.close();
       running.clear();
       await executor.close?.();
@@ -202,6 +201,15 @@ export async function startLoop(opts: {
   };
 }
 
+/** Sees an event a function took in ('in'), or one a function replied with or the loop published ('out'). */
+export type OnEvent = (event: FlywheelEvent, direction: 'in' | 'out') => void;
+
+/** The address to reach a server bound to `host` at: loopback for a wildcard bind, brackets for IPv6. */
+function reachable(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 /** The store and log are shared by every function here: closing is the loop's job, not each function's. */
 function shared<A extends EventType>(def: FunctionDefinition<A>): FunctionDefinition<EventType> {
   return { ...def, close: async () => {} } as unknown as FunctionDefinition<EventType>;
@@ -210,17 +218,16 @@ function shared<A extends EventType>(def: FunctionDefinition<A>): FunctionDefini
 /** Wraps a function so the loop's state sees every event it takes and every reply it gives (and score's latency). */
 function observed(
   def: FunctionDefinition<EventType>,
-  name: FunctionName,
   state: LoopState,
-  onEvent?: (event: FlywheelEvent, by: FunctionName, direction: 'in' | 'out') => void,
+  onEvent?: OnEvent,
 ): FunctionDefinition<EventType> {
   return {
     ...def,
     async handle(event, ctx) {
       const started = performance.now();
       const outcome = await def.handle(event, ctx);
-      onEvent?.(event, name, 'in');
-      if (outcome.kind === 'reply') onEvent?.(outcome.event, name, 'out');
+      onEvent?.(event, 'in');
+      if (outcome.kind === 'reply') onEvent?.(outcome.event, 'out');
       if (def.name === 'score') state.scoreLatency(performance.now() - started);
       if (def.name === 'launch-training' && outcome.kind === 'accepted')
         state.training = outcome.detail ?? state.training;

@@ -1,12 +1,21 @@
 // The terminal view of the loop: one status line every few seconds, and a line for each thing worth noticing.
+import { MODEL_EVENT_LABEL, utcMinute } from './labels.ts';
 import type { LoopSnapshot, ModelEvent } from './state.ts';
+
+/** The terminal's mark in front of each kind of model event. */
+const MARK: Record<ModelEvent['kind'], string> = {
+  drift: '⚠',
+  launched: '▶',
+  trained: '✔',
+  promoted: '★',
+  rejected: '✖',
+  failed: '✖',
+};
 
 /** One status line: throughput, scores, latency, drift, champions, training, dead letters. */
 export function statusLine(s: LoopSnapshot): string {
   const elapsed = Math.round((s.now - s.startedAt) / 1000);
-  const sim = s.source.simulatedTime
-    ? new Date(s.source.simulatedTime).toISOString().slice(0, 16).replace('T', ' ')
-    : '-';
+  const sim = s.source.simulatedTime ? utcMinute(s.source.simulatedTime) : '-';
   const lastDrift = s.drift.filter((d) => d.model === 'risk').at(-1);
   const psi = lastDrift ? Math.max(0, ...Object.values(lastDrift.features)) : null;
   const parts = [
@@ -27,13 +36,5 @@ export function statusLine(s: LoopSnapshot): string {
 /** A line for a model event: drift detected, training launched, trained, promoted, rejected, failed. */
 export function modelLine(e: ModelEvent): string {
   const v = e.version === null ? '' : ` v${e.version}`;
-  const what: Record<ModelEvent['kind'], string> = {
-    drift: '⚠ drift detected',
-    launched: '▶ training launched',
-    trained: '✔ model trained',
-    promoted: '★ promoted',
-    rejected: '✖ rejected',
-    failed: '✖ training failed',
-  };
-  return `${what[e.kind]}: ${e.model}${v} — ${e.detail}`;
+  return `${MARK[e.kind]} ${MODEL_EVENT_LABEL[e.kind]}: ${e.model}${v} — ${e.detail}`;
 }

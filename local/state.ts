@@ -1,9 +1,10 @@
 // What the local loop shows: counters and recent history fed by every event the functions see and reply with.
-import type { DeadLetter } from './broker/index.ts';
-import type { BrokerStats } from './broker/index.ts';
 import { EventTypes, type FlywheelEvent } from '../shared/events/index.ts';
+import type { BrokerStats, DeadLetter } from './broker/index.ts';
 
 const KEEP = 600;
+/** Model events kept for the snapshot. */
+const KEEP_MODELS = 200;
 
 export interface ThroughputSample {
   /** Epoch ms at the end of the one-second interval. */
@@ -24,6 +25,8 @@ export interface DriftPoint {
 }
 
 export interface ModelEvent {
+  /** Running number from 1; it keeps counting after older events drop out of the kept list. */
+  seq: number;
   t: number;
   kind: 'launched' | 'trained' | 'promoted' | 'rejected' | 'failed' | 'drift';
   model: string;
@@ -79,6 +82,7 @@ export class LoopState {
   readonly #highRisk: HighRiskScore[] = [];
   readonly #scoreLatencies: number[] = [];
   readonly #scoredByVersion: Record<string, number> = {};
+  #modelSeq = 0;
   #second = { ingested: 0, scored: 0 };
 
   /** Records one event seen by the loop (an input a function took, or a reply it gave). */
@@ -237,8 +241,18 @@ export class LoopState {
     };
   }
 
-  #model(e: ModelEvent): void {
-    push(this.#models, e, 200);
+  /** The number of the latest model event (0 before the first). */
+  get modelSeq(): number {
+    return this.#modelSeq;
+  }
+
+  /** The kept model events numbered after `seq`, oldest first: what a reader has not seen since it read `seq`. */
+  modelsSince(seq: number): ModelEvent[] {
+    return this.#models.filter((e) => e.seq > seq);
+  }
+
+  #model(e: Omit<ModelEvent, 'seq'>): void {
+    push(this.#models, { seq: ++this.#modelSeq, ...e }, KEEP_MODELS);
   }
 }
 

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bootstrapChampions } from '../../local/bootstrap.ts';
-import { createSource } from '../../local/demo/source.ts';
+import { createSource, type Source } from '../../local/demo/source.ts';
 import { type Loop, startLoop } from '../../local/loop.ts';
 import { loadConfig } from '../../shared/config/index.ts';
-import { EventTypes, type FlywheelEvent, type FunctionName } from '../../shared/events/index.ts';
+import { EventTypes, type FlywheelEvent } from '../../shared/events/index.ts';
 import { createFileLogger } from '../../shared/runtime/index.ts';
 import { eventually } from '../support/http.ts';
 
@@ -33,7 +33,7 @@ function isFree(port: number): Promise<boolean> {
 
 describe('the local loop', () => {
   let loop: Loop;
-  let source: ReturnType<typeof createSource>;
+  let source: Source;
   let dir: string;
   const seen = {
     accepted: new Set<string>(),
@@ -42,7 +42,7 @@ describe('the local loop', () => {
   };
   let liveFrom = Number.POSITIVE_INFINITY;
   const count = (m: Map<string, number>, id: string) => m.set(id, (m.get(id) ?? 0) + 1);
-  const onEvent = (e: FlywheelEvent, _by: FunctionName, direction: 'in' | 'out') => {
+  const onEvent = (e: FlywheelEvent, direction: 'in' | 'out') => {
     if (direction !== 'out') return;
     const live = Date.now() >= liveFrom;
     if (e.type === EventTypes.transactionAccepted && live) seen.accepted.add(e.id);
@@ -52,7 +52,7 @@ describe('the local loop', () => {
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'flywheel-e2e-'));
-    const config = loadConfig({
+    const env = {
       FLYWHEEL_DATA_DIR: dir,
       FLYWHEEL_PORT_BASE: String(await freeBlock()),
       TRAINING_EXECUTOR: 'local',
@@ -64,9 +64,10 @@ describe('the local loop', () => {
       // the simulated clock runs ~20 000× real time: a second of broker reordering is hours of event time
       ALLOWED_LATENESS_MS: String(7 * 86_400_000),
       LOG_LEVEL: 'info',
-    });
+    };
+    const config = loadConfig(env);
     const log = createFileLogger({ name: 'flywheel', level: 'info', file: path.join(dir, 'flywheel.log') });
-    loop = await startLoop({ config, log, onEvent });
+    loop = await startLoop({ config, env: { ...process.env, ...env }, log, onEvent });
     source = createSource({
       brokerUrl: loop.brokerUrl,
       seed: 21,
@@ -88,7 +89,6 @@ describe('the local loop', () => {
       loop,
       source,
       say: () => {},
-      log: createFileLogger({ name: 'bootstrap', level: 'warn', file: path.join(dir, 'bootstrap.log') }),
     });
     assert.equal(await loop.registry.alias('risk', 'champion'), 1);
     assert.equal(await loop.registry.alias('segment', 'champion'), 1);
