@@ -40,7 +40,7 @@ const card = (input: { key: string; label: string; unit?: string; sub?: string[]
   '</div>';
 const slot = (key: string): string => `<span data-total="${key}">–</span>`;
 
-const panel = (input: { key: string; title: string; hint: string; wide?: boolean }): string =>
+const panel = (input: { key: string; title: string; hint: string }): string =>
   `<section class="panel ${input.key}" data-panel="${input.key}"><header><h2>${input.title}` +
   `<span class="count"></span></h2><span class="hint">${input.hint}</span><span class="actions"></span></header>` +
   '<div class="body"><p class="empty">Loading…</p></div></section>';

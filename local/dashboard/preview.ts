@@ -1,4 +1,4 @@
-// Serves /dashboard alone, fed with sample events every second, for working on the page without running the loop.
+// Serves /dashboard alone with sample data, to work on the page: node --import tsx local/dashboard/preview.ts [port]
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { customerFeatures } from '../../shared/features/index.ts';

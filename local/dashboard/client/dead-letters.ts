@@ -1,6 +1,6 @@
 // Browser-side dead-letter panel: the broker's dead letters with their knativeerror* attributes, and its stats.
 import type { BrokerStats, DeadLetter } from '../../broker/index.ts';
-import { clock, empty, h, int, str } from './dom.ts';
+import { clock, empty, figure, h, int, str } from './dom.ts';
 
 const ROWS = 20;
 
@@ -74,17 +74,15 @@ function lettersTable(letters: readonly DeadLetter[]): Node {
 
 function statsBlock(stats: BrokerStats | null): Node {
   if (!stats) return empty('Broker statistics unavailable.');
-  const figure = (label: string, value: string, key: string): HTMLElement =>
-    h('span', { class: 'fig' }, h('b', { data: { broker: key } }, value), ` ${label}`);
   const summary = h(
     'div',
     { class: 'figs' },
-    figure('accepted', int(stats.accepted), 'accepted'),
-    figure('rejected (400)', int(stats.rejected), 'rejected'),
-    figure('refused (429)', int(stats.refused), 'refused'),
-    figure('unrouted', int(stats.unrouted), 'unrouted'),
-    figure('queued', `${int(stats.queued)} / ${int(stats.queueCapacity)}`, 'queued'),
-    figure('in flight', int(stats.inFlight), 'in-flight'),
+    figure(int(stats.accepted), 'accepted', { broker: 'accepted' }),
+    figure(int(stats.rejected), 'rejected (400)', { broker: 'rejected' }),
+    figure(int(stats.refused), 'refused (429)', { broker: 'refused' }),
+    figure(int(stats.unrouted), 'unrouted', { broker: 'unrouted' }),
+    figure(`${int(stats.queued)} / ${int(stats.queueCapacity)}`, 'queued', { broker: 'queued' }),
+    figure(int(stats.inFlight), 'in flight', { broker: 'in-flight' }),
   );
   const cols = ['trigger', 'accepted', 'delivered', 'retried', 'dead-lettered', 'queued'];
   const rows = stats.triggers.map((t) =>

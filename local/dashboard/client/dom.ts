@@ -79,12 +79,13 @@ export const clock = (t: number): string =>
     second: '2-digit',
   });
 
-/** The UTC date and minute of an instant, for simulated time: 2026-11-03 14:05. */
-export const utcMinute = (t: number): string => new Date(t).toISOString().slice(0, 16).replace('T', ' ');
-
 /** Text for an unknown JSON value (dead-letter attributes are untyped). */
 export const str = (v: unknown): string =>
   v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+
+/** A figure in a summary row: the value in bold, then its label; `data` marks the value for tests. */
+export const figure = (value: string, label: string, data?: Record<string, string>): HTMLElement =>
+  h('span', { class: 'fig' }, h('b', data ? { data } : null, value), ` ${label}`);
 
 /** An empty-state line inside a panel. */
 export const empty = (text: string): HTMLElement => h('p', { class: 'empty' }, text);

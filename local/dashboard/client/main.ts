@@ -1,7 +1,8 @@
 // Browser entry of /dashboard: polls /dashboard/data every second and renders the header and the five panels.
+import { utcMinute } from '../../labels.ts';
 import type { LoopSnapshot } from '../../state.ts';
 import { deadLetterPanel } from './dead-letters.ts';
-import { clock, fill, fixed, h, int, setText, utcMinute } from './dom.ts';
+import { clock, fill, fixed, h, int, setText } from './dom.ts';
 import { driftModels, driftStrips } from './drift.ts';
 import { highRiskTable, modelTimeline } from './panels.ts';
 import { throughputChart } from './throughput.ts';

@@ -1,15 +1,7 @@
 // Browser-side list panels: the model version timeline and the recent high-risk scores.
+import { MODEL_EVENT_LABEL } from '../../labels.ts';
 import type { HighRiskScore, ModelEvent } from '../../state.ts';
 import { clock, empty, fixed, h } from './dom.ts';
-
-const KIND_LABEL: Record<ModelEvent['kind'], string> = {
-  launched: 'training launched',
-  trained: 'trained',
-  promoted: 'promoted',
-  rejected: 'rejected',
-  failed: 'training failed',
-  drift: 'drift detected',
-};
 
 /** Rows shown in the list panels; the snapshot keeps more. */
 const LIST_ROWS = 40;
@@ -18,9 +10,9 @@ const SCORE_ROWS = 15;
 /** The model timeline, newest first: what happened, to which model and version, and why. */
 export function modelTimeline(events: readonly ModelEvent[]): Node {
   if (events.length === 0) return empty('No training, promotion or drift events yet.');
-  const items = [...events]
+  const items = events
+    .slice(-LIST_ROWS)
     .reverse()
-    .slice(0, LIST_ROWS)
     .map((e) =>
       h(
         'li',
@@ -28,7 +20,7 @@ export function modelTimeline(events: readonly ModelEvent[]): Node {
         h(
           'div',
           { class: 'ev-head' },
-          h('span', { class: `badge ${e.kind}` }, KIND_LABEL[e.kind] ?? e.kind),
+          h('span', { class: 'badge' }, MODEL_EVENT_LABEL[e.kind] ?? e.kind),
           h('span', { class: 'ev-model' }, e.model, e.version === null ? '' : ` v${e.version}`),
           h('time', { class: 'muted' }, clock(e.t)),
         ),
@@ -47,9 +39,9 @@ function riskCell(risk: number): HTMLElement {
 /** The most recent high-band scores, newest first. */
 export function highRiskTable(scores: readonly HighRiskScore[]): Node {
   if (scores.length === 0) return empty('No high-risk scores yet.');
-  const rows = [...scores]
+  const rows = scores
+    .slice(-SCORE_ROWS)
     .reverse()
-    .slice(0, SCORE_ROWS)
     .map((s) =>
       h(
         'tr',

@@ -1,6 +1,6 @@
 // Browser-side throughput panel: an SVG line chart of ingested/s and scored/s over the last minutes.
 import type { ThroughputSample } from '../../state.ts';
-import { empty, h, int, svg } from './dom.ts';
+import { empty, figure, h, int, svg } from './dom.ts';
 
 /** Drawn in CSS pixels at the panel's width, so labels keep their size on any screen. */
 const H = 220;
@@ -94,8 +94,6 @@ export function throughputChart(input: {
   );
   const minute = samples.filter((s) => s.t > now - 60_000);
   const sum = (pick: (s: ThroughputSample) => number): number => minute.reduce((a, s) => a + pick(s), 0);
-  const figure = (value: string, label: string): HTMLElement =>
-    h('span', { class: 'fig' }, h('b', null, value), ` ${label}`);
   const summary = h(
     'div',
     { class: 'figs under' },
