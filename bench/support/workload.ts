@@ -2,7 +2,12 @@
 import { featurizeFunction } from '../../functions/featurize/function.ts';
 import { createGenerator } from '../../local/demo/generator.ts';
 import { defaultConfig } from '../../shared/config/index.ts';
-import { type AcceptedTransaction, EventTypes, makeEvent, type Transaction } from '../../shared/events/index.ts';
+import {
+  type AcceptedTransaction,
+  EventTypes,
+  makeEvent,
+  type Transaction,
+} from '../../shared/events/index.ts';
 import { createLogger, createMetrics, writeBinary } from '../../shared/runtime/index.ts';
 import type { CustomerState, OnlineStore } from '../../shared/store/index.ts';
 import type { RequestParts } from './load.ts';
