@@ -117,9 +117,11 @@ export async function serve<A extends EventType>(
   opts: ServeOptions,
 ): Promise<RunningFunction> {
   const { app, metrics, state } = createApp(def, opts);
-  const server = await new Promise<ServerType>((resolve) => {
-    const s = serveNode({ fetch: app.fetch, port: opts.port, hostname: opts.host ?? '0.0.0.0' }, () =>
-      resolve(s),
+  const host = opts.host ?? '0.0.0.0';
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const s = serveNode({ fetch: app.fetch, port: opts.port, hostname: host }, () => resolve(s));
+    s.once('error', (err) =>
+      reject(new Error(`${def.name} cannot listen on ${host}:${opts.port}: ${err.message}`)),
     );
   });
   const port = (server.address() as AddressInfo).port;

@@ -200,6 +200,21 @@ describe('serve()', () => {
     assert.equal((await post(fn.url, HTTP.binary(event()))).status, 200);
   });
 
+  it('rejects with the function, host and port when the port is taken, instead of crashing', async () => {
+    const port = Number(new URL(fn.url).port);
+    await assert.rejects(
+      serve(echoFunction(echoControls()), {
+        port,
+        host: '127.0.0.1',
+        log,
+        maxBodyBytes: 4096,
+        shutdownGraceMs: 100,
+      }),
+      (err: Error) =>
+        err.message.includes(`cannot listen on 127.0.0.1:${port}`) && err.message.includes('EADDRINUSE'),
+    );
+  });
+
   it('maps a dependency failure to 503, over capacity to 429 and an unexpected error to 500, and keeps serving', async () => {
     const statuses = [];
     for (const customerId of ['down', 'busy', 'boom']) {
