@@ -3,14 +3,19 @@ import { z } from 'zod';
 import { MODEL_NAMES } from './types.ts';
 
 /** Ids: 1–200 characters, no control characters (history members are ordered by the transaction id's bytes). */
-const id = z.string().min(1).max(200).refine(hasNoControlCharacters, 'must not contain control characters');
+const id = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((s) => !hasControlCharacter(s), 'must not contain control characters');
 
-function hasNoControlCharacters(s: string): boolean {
+/** Whether `s` holds a C0 control character or DEL (refused in ids, and in the store's order keys). */
+export function hasControlCharacter(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) return false;
+    if (c < 0x20 || c === 0x7f) return true;
   }
-  return true;
+  return false;
 }
 /** Epoch milliseconds, or an ISO-8601 timestamp on input (normalised to epoch ms by ingest). */
 export const InstantInputSchema = z.union([

@@ -1,4 +1,5 @@
 // Computes one event's feature vector from the customer's earlier events: the same code online (featurize) and offline (trainer).
+import { compareUtf8 } from '../store/keys.ts';
 import type { FeatureSet, HistoryRecord } from './definition.ts';
 import { EMPTY_WINDOW, type PriorSummary, summarizePrior } from './windows.ts';
 
@@ -31,7 +32,7 @@ export function computeFeatures(
 }
 
 /** The window summary of `prior` (records ordered by {@link byTimeThenId}) for an event at time t. */
-export function summarizeHistory(set: FeatureSet, prior: readonly HistoryRecord[], t: number): PriorSummary {
+function summarizeHistory(set: FeatureSet, prior: readonly HistoryRecord[], t: number): PriorSummary {
   return summarizePrior(
     { times: prior.map((r) => r.t), values: prior.map((r) => r.amount) },
     t,
@@ -49,6 +50,11 @@ export function featuresFromSummary(
   prior: PriorSummary,
   firstSeen: FirstSeen,
 ): number[] {
+  if (prior.windows.length !== set.windowsMs.length) {
+    throw new Error(
+      `a summary of ${prior.windows.length} windows for a feature set of ${set.windowsMs.length}`,
+    );
+  }
   const values = new Map<string, number>();
   const out: number[] = [];
   for (const f of set.features) {
@@ -91,13 +97,7 @@ export function featuresFromSummary(
 
 /** The one order of a customer's history, online and offline: event time, then transaction id for ties. */
 export function byTimeThenId(a: HistoryRecord, b: HistoryRecord): number {
-  return a.t - b.t || compareBytes(a.id, b.id);
-}
-
-/** Compares strings by their UTF-8 bytes, the order of Redis sorted-set members (differs from `<` beyond the BMP). */
-function compareBytes(a: string, b: string): number {
-  if (a === b) return 0;
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  return a.t - b.t || compareUtf8(a.id, b.id);
 }
 
 /** Names each value of a vector by its column. */

@@ -19,21 +19,10 @@ export interface PriorSummary {
   lastTime: number | null;
 }
 
-/** One earlier event as the summary sees it: its time and the value the windows aggregate. */
-export interface TimedValue {
-  t: number;
-  value: number;
-}
-
 /** Earlier events as parallel arrays, oldest first (what a store can fill without an object per event). */
 export interface PriorSeries {
   times: ArrayLike<number>;
   values: ArrayLike<number>;
-}
-
-/** The series of a list of events. */
-export function seriesOf(prior: readonly TimedValue[]): PriorSeries {
-  return { times: prior.map((p) => p.t), values: prior.map((p) => p.value) };
 }
 
 export const EMPTY_WINDOW: Readonly<WindowStats> = Object.freeze({

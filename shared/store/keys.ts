@@ -1,10 +1,10 @@
 // The online store's key layout and TTL policy, in one place: every Redis key Flywheel writes is named here.
 import * as crypto from 'node:crypto';
-import { InvalidEventError } from '../errors/index.ts';
+import { DependencyError, InvalidEventError } from '../errors/index.ts';
 
 /*
  * Key layout. Every key starts with `fw:`. Per-customer keys carry the hash tag `{customerId}` so that all of one
- * customer's keys live in one Redis Cluster slot and the featurize script (which touches three of them) is legal on
+ * customer's keys live in one Redis Cluster slot and the featurize script (which touches four of them) is legal on
  * a cluster. Keys given by callers (registry, drift windows, cooldowns) are prefixed with `fw:` and otherwise kept
  * as given: a caller that needs several keys in one script (compareAndSet with a history list) tags them itself,
  * e.g. `registry:{risk}:alias:champion` and `registry:{risk}:history`.
@@ -89,20 +89,22 @@ export function historyMember(orderKey: string, hash: string, time: number, valu
   return `${orderKey}${MEMBER_SEPARATOR}${h}${MEMBER_SEPARATOR}${time}${MEMBER_SEPARATOR}${value}`;
 }
 
+/** Compares strings by their UTF-8 bytes: the order of Redis sorted-set members (differs from `<` beyond the BMP). */
+export function compareUtf8(a: string, b: string): number {
+  if (a === b) return 0;
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
 /** Separates the parts of a history member: a byte that sorts below every character an order key may hold. */
 export const MEMBER_SEPARATOR = '\u0001';
-
-/** The time and value inside a history member (inverse of {@link historyMember}). */
-export function parseMember(member: string): { t: number; value: number } {
-  const from = member.indexOf(MEMBER_SEPARATOR) + MEMBER_HASH_LENGTH + 2;
-  const to = member.indexOf(MEMBER_SEPARATOR, from);
-  return { t: Number(member.slice(from, to)), value: Number(member.slice(to + 1)) };
-}
 
 /** Joins history members in the scripts' replies: one string per reply instead of one per member. */
 export const MEMBER_JOIN = '\u0002';
 
-/** The times and values of MEMBER_JOIN-joined members ('' = none), in order, without an object per member. */
+/**
+ * The times and values of MEMBER_JOIN-joined members ('' = none), in order, without an object per member. A member
+ * without its separators is not one {@link historyMember} wrote: DependencyError, never NaN features.
+ */
 export function parseJoinedMembers(joined: string): { times: Float64Array; values: Float64Array } {
   let n = joined === '' ? 0 : 1;
   for (let i = joined.indexOf(MEMBER_JOIN); i >= 0; i = joined.indexOf(MEMBER_JOIN, i + 1)) n++;
@@ -112,8 +114,15 @@ export function parseJoinedMembers(joined: string): { times: Float64Array; value
   for (let k = 0; k < n; k++) {
     const next = joined.indexOf(MEMBER_JOIN, start);
     const end = next < 0 ? joined.length : next;
-    const from = joined.indexOf(MEMBER_SEPARATOR, start) + MEMBER_HASH_LENGTH + 2;
+    const first = joined.indexOf(MEMBER_SEPARATOR, start);
+    const from = first + MEMBER_HASH_LENGTH + 2;
     const to = joined.indexOf(MEMBER_SEPARATOR, from);
+    if (first < 0 || to < 0 || to >= end) {
+      throw new DependencyError(
+        'redis',
+        `a history member is not in the layout this version writes: ${joined.slice(start, end)}`,
+      );
+    }
     times[k] = Number(joined.slice(from, to));
     values[k] = Number(joined.slice(to + 1, end));
     start = end + 1;

@@ -1,4 +1,5 @@
 // The Lua scripts the Redis store runs atomically; each touches only the keys it is given (cluster-safe).
+import { MEMBER_JOIN } from './keys.ts';
 
 /**
  * applyCustomerEvent.
@@ -11,6 +12,9 @@
  * The claim hash keeps `t` (the event time) and `f:<field>` = first-seen value before the event ('' = none), so a
  * duplicate answers with what the first delivery saw.
  */
+/** MEMBER_JOIN as a Lua string literal. */
+const JOIN = `'\\${MEMBER_JOIN.charCodeAt(0)}'`;
+
 export const APPLY_CUSTOMER_EVENT = `
 local history, firstseen, claim, latest = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local t = tonumber(ARGV[1])
@@ -19,7 +23,7 @@ local nfields = #ARGV - 8
 local function fmt(x) return string.format('%.17g', x) end
 -- one joined string rather than a bulk string per member: the client allocates one reply, not dozens
 local function prior()
-  return table.concat(redis.call('ZRANGEBYSCORE', history, fmt(t - retention), '(' .. ARGV[1]), '\\2')
+  return table.concat(redis.call('ZRANGEBYSCORE', history, fmt(t - retention), '(' .. ARGV[1]), ${JOIN})
 end
 if redis.call('EXISTS', claim) == 1 then
   local before = {}
@@ -70,7 +74,7 @@ local top = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 local record = redis.call('GET', KEYS[3])
 if top[1] == nil or not record then return {} end
 local from = string.format('%.17g', tonumber(top[2]) - tonumber(ARGV[1]))
-local p = table.concat(redis.call('ZRANGEBYSCORE', KEYS[1], from, '(' .. top[2]), '\\2')
+local p = table.concat(redis.call('ZRANGEBYSCORE', KEYS[1], from, '(' .. top[2]), ${JOIN})
 return {record, top[2], p, redis.call('HGETALL', KEYS[2])}
 `;
 

@@ -1,5 +1,6 @@
 // The in-process store's keyspace: typed values with Redis-like expiry (lazy on access plus an unref'ed sweep).
 import { ConflictError } from '../errors/index.ts';
+import { compareUtf8 } from './keys.ts';
 
 /** A sorted set ordered like Redis: by score, then by member bytes. */
 export class SortedSet {
@@ -58,7 +59,7 @@ export class SortedSet {
 
 function compareEntries(a: { member: string; score: number }, b: { member: string; score: number }): number {
   if (a.score !== b.score) return a.score < b.score ? -1 : 1;
-  return a.member === b.member ? 0 : Buffer.compare(Buffer.from(a.member), Buffer.from(b.member));
+  return compareUtf8(a.member, b.member);
 }
 
 /** The value types a key can hold, as in Redis. */

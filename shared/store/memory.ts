@@ -1,8 +1,8 @@
 // The embedded online store: the same semantics as the Redis store, in process (one replica, no persistence).
 import { EventEmitter } from 'node:events';
 import { ConflictError, DependencyError } from '../errors/index.ts';
-import { seriesOf, summarizePrior } from '../features/windows.ts';
-import { claimKey, customerKeys, lockKey, parseMember, prefixed } from './keys.ts';
+import { summarizePrior } from '../features/windows.ts';
+import { claimKey, customerKeys, lockKey, MEMBER_JOIN, parseJoinedMembers, prefixed } from './keys.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { Keyspace, type SortedSet } from './memory-keyspace.ts';
 import type { CustomerEventResult, CustomerState, OnlineStore, PriorSummary, SummaryQuery } from './types.ts';
@@ -216,7 +216,11 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): OnlineStore {
 /** The summary of the entries with score in [t - retention, t), in member order (what the Redis adapter computes). */
 function summarize(history: SortedSet | undefined, t: number, query: SummaryQuery): PriorSummary {
   const entries = history?.range({ min: t - query.retentionMs, max: t, maxExclusive: true }) ?? [];
-  return summarizePrior(seriesOf(entries.map((e) => parseMember(e.member))), t, query.windowsMs);
+  return summarizePrior(
+    parseJoinedMembers(entries.map((e) => e.member).join(MEMBER_JOIN)),
+    t,
+    query.windowsMs,
+  );
 }
 
 /** applyCustomerEvent on the keyspace: the APPLY_CUSTOMER_EVENT script, step for step. */

@@ -121,7 +121,12 @@ const ReadReplySchema = z.union([
 const isStrings = (v: unknown, nullable: boolean): boolean =>
   Array.isArray(v) && v.every((x) => typeof x === 'string' || (nullable && x === null));
 
-/** The hot path's check of an apply reply, equivalent to ApplyReplySchema; what it refuses goes through the schema. */
+type ReadReply = z.infer<typeof ReadReplySchema>;
+
+/**
+ * The hot paths' checks of the scripts' replies, equivalent to their schemas but without copying the reply; what they
+ * refuse goes through the schema, for its message.
+ */
 function isApplyReply(v: unknown): v is ApplyReply {
   if (!Array.isArray(v)) return false;
   if (v[0] === 'too-late') return v.length === 2 && typeof v[1] === 'string';
@@ -131,6 +136,26 @@ function isApplyReply(v: unknown): v is ApplyReply {
     typeof v[1] === 'string' &&
     isStrings(v[2], true)
   );
+}
+
+function isReadReply(v: unknown): v is ReadReply {
+  if (!Array.isArray(v)) return false;
+  return (
+    v.length === 0 ||
+    (v.length === 4 &&
+      typeof v[0] === 'string' &&
+      typeof v[1] === 'string' &&
+      typeof v[2] === 'string' &&
+      isStrings(v[3], false))
+  );
+}
+
+/** A reply that passed its guard, or the schema's verdict on one that did not (a DependencyError naming `what`). */
+function checked<T>(reply: unknown, guard: (v: unknown) => v is T, schema: z.ZodType<T>, what: string): T {
+  if (guard(reply)) return reply;
+  const parsed = schema.safeParse(reply);
+  if (!parsed.success) throw unexpected(what, parsed.error);
+  return parsed.data;
 }
 
 function unexpected(what: string, cause?: unknown): DependencyError {
@@ -147,13 +172,7 @@ export function parseApplyReply(
   reply: unknown,
   plan: { fields: readonly string[]; eventTime: number; windowsMs: readonly number[] },
 ): CustomerEventResult {
-  let r: ApplyReply;
-  if (isApplyReply(reply)) r = reply;
-  else {
-    const parsed = ApplyReplySchema.safeParse(reply);
-    if (!parsed.success) throw unexpected('apply', parsed.error);
-    r = parsed.data;
-  }
+  const r = checked(reply, isApplyReply, ApplyReplySchema, 'apply');
   if (r[0] === 'too-late') return { kind: 'too-late', newest: Number(r[1]) };
   const firstSeen: Record<string, number | null> = {};
   plan.fields.forEach((field, i) => {
@@ -165,14 +184,15 @@ export function parseApplyReply(
 
 /** Turns the read script's reply into a customer's state (undefined: no history); malformed is a DependencyError. */
 export function parseReadReply(reply: unknown, query: SummaryQuery): CustomerState | undefined {
-  const parsed = ReadReplySchema.safeParse(reply);
-  if (!parsed.success) throw unexpected('read', parsed.error);
-  const r = parsed.data;
+  const r = checked(reply, isReadReply, ReadReplySchema, 'read');
   if (r.length === 0) return undefined;
   const [record, time, prior, hash] = r;
   const t = Number(time);
   const firstSeen: Record<string, number> = {};
-  for (let i = 0; i + 1 < hash.length; i += 2) firstSeen[hash[i] as string] = Number(hash[i + 1]);
+  for (let i = 0; i + 1 < hash.length; i += 2) {
+    const field = hash[i];
+    if (field !== undefined) firstSeen[field] = Number(hash[i + 1]);
+  }
   return { latest: { time: t, record }, prior: summarizeMembers(prior, t, query.windowsMs), firstSeen };
 }
 

@@ -77,7 +77,7 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
   let subscriber: Redis | undefined;
   const subscriptions = new Subscriptions({
     open: () => {
-      subscriber = client.duplicate({ enableAutoPipelining: false, connectionName: 'flywheel-sub' });
+      subscriber = client.duplicate({ connectionName: 'flywheel-sub' });
       watch(subscriber, log, 'redis subscriber');
       return subscriber;
     },

@@ -20,7 +20,7 @@ export interface CustomerEventInput {
   orderKey: string;
   /** The number the windows aggregate (the amount); finite. */
   value: number;
-  /** Opaque record (usually JSON) kept in the history; readCustomers returns the latest one. */
+  /** Opaque record (usually JSON) kept as the customer's latest while this event is the newest; readCustomers returns it. */
   record: string;
   /** Lengths of the windows the prior summary covers, each > 0 and at most retentionMs. */
   windowsMs: readonly number[];
@@ -98,8 +98,9 @@ export interface OnlineStore {
   /**
    * The featurize core, in ONE round trip and atomically (one Lua script on Redis; all keys tagged {customerId}):
    * claims `eventKey` for claimTtlMs, summarises the customer's earlier entries (see CustomerEventResult); unless
-   * the event is a duplicate or too late, adds `record` to the customer's history scored by eventTime, trims the history to entries with time >= newest - retentionMs and to the newest
-   * maxEvents, records min(existing, eventTime) for every `firstSeen` field, and refreshes the idle expiry of the
+   * the event is a duplicate or too late, adds the event's compact member (order key, hash, time, value) to the
+   * customer's history scored by eventTime and keeps `record` as the latest when the event is the newest, trims the
+   * history to entries with time >= newest - retentionMs and to the newest maxEvents, records min(existing, eventTime) for every `firstSeen` field, and refreshes the idle expiry of the
    * customer's keys. Too late = eventTime < newest - allowedLatenessMs: nothing is written, the claim is not kept.
    * A duplicate returns the summary of the prior entries as they are now and the first-seen values recorded at the first claim, so
    * a redelivery recomputes the same reply.

@@ -1,5 +1,6 @@
 // Argument checks shared by both store implementations, so that both refuse the same inputs the same way.
 import { InvalidEventError } from '../errors/index.ts';
+import { hasControlCharacter } from '../events/schemas.ts';
 import { customerClaimKey, customerKeys, defaultIdleTtlMs, eventHash, historyMember } from './keys.ts';
 import type { CompareAndSetInput, CustomerEventInput, SummaryQuery } from './types.ts';
 
@@ -72,11 +73,6 @@ export function planApply(input: CustomerEventInput): ApplyPlan {
     windowsMs: input.windowsMs,
     fields: [...new Set(input.firstSeen)],
   };
-}
-
-function hasControlCharacter(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 0x20) return true;
-  return false;
 }
 
 /** Most windows a summary may ask for (each costs the store a pass over the history). */
