@@ -5,7 +5,7 @@ import { FlywheelError, InvalidEventError, NotFoundError } from '../../shared/er
 import { MODEL_NAMES, type ModelName } from '../../shared/events/index.ts';
 import { defaultVector, type FeatureSet, latestVector, vectorOf } from '../../shared/features/index.ts';
 import { assignSegment, scoreRisk } from '../../shared/inference/scoring.ts';
-import { PROBLEM_CONTENT_TYPE, problemOf, readMessage } from '../../shared/runtime/index.ts';
+import { PROBLEM_CONTENT_TYPE, problemOf, readBodyText } from '../../shared/runtime/index.ts';
 import type { OnlineStore } from '../../shared/store/index.ts';
 import type { ModelSet } from './models.ts';
 import { champions, type Scored, scoreRows } from './scorer.ts';
@@ -175,7 +175,7 @@ function modelName(raw: string): ModelName {
 
 /** The JSON body, read straight from Node's request by the runtime (c.req.json() would build a WHATWG Request). */
 async function body(c: Context): Promise<unknown> {
-  const { body: text } = await readMessage(c, MAX_BODY_BYTES);
+  const text = await readBodyText(c, MAX_BODY_BYTES);
   try {
     return JSON.parse(text) as unknown;
   } catch (cause) {

@@ -7,4 +7,4 @@ export * from './sink.ts';
 export { toStructured, writeBinary } from './cloudevents.ts';
 export { problemOf, PROBLEM_CONTENT_TYPE } from './problem.ts';
 export * from './boot.ts';
-export { readMessage } from './read-message.ts';
+export { readBodyText, readMessage } from './read-message.ts';

@@ -11,13 +11,25 @@ export async function readMessage(
   c: Context,
   limit: number,
 ): Promise<{ headers: Record<string, string>; body: string }> {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  const incoming = incomingOf(c);
   if (!incoming) return readFromRequest(c.req.raw, limit);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(incoming.headers))
     if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
   if (Number(headers['content-length'] ?? 0) > limit) throw new PayloadTooLargeError(limit);
   return { headers, body: await readBody(incoming, limit) };
+}
+
+/** The body as text alone, within `limit` bytes (for routes that need no headers). */
+export async function readBodyText(c: Context, limit: number): Promise<string> {
+  const incoming = incomingOf(c);
+  if (!incoming) return (await readFromRequest(c.req.raw, limit)).body;
+  if (Number(incoming.headers['content-length'] ?? 0) > limit) throw new PayloadTooLargeError(limit);
+  return readBody(incoming, limit);
+}
+
+function incomingOf(c: Context): IncomingMessage | undefined {
+  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
 }
 
 /**
