@@ -8,7 +8,7 @@ import type {
   PriorSummary,
   WindowStats,
 } from '../../../shared/store/index.ts';
-import { MEMBER_SEPARATOR } from '../../../shared/store/keys.ts';
+import { customerKeys, KEY_PREFIX, MEMBER_SEPARATOR } from '../../../shared/store/keys.ts';
 
 /** An implementation under test: the shared store, and a way to open a fresh one (for close tests). */
 export interface StoreSubject {
@@ -61,7 +61,9 @@ export function single(x: number): WindowStats {
  * defaults to its record, so tests name entries by record).
  */
 export async function storedHistory(store: OnlineStore, customerId: string): Promise<[number, string][]> {
-  const entries = await store.zrangeByScore(`{${customerId}}:history`, -Infinity, Infinity);
+  // zrangeByScore prefixes the key it is given; the customer's key already carries the prefix.
+  const key = customerKeys(customerId).history.slice(KEY_PREFIX.length);
+  const entries = await store.zrangeByScore(key, -Infinity, Infinity);
   return entries.map((e) => [e.score, e.member.slice(0, e.member.indexOf(MEMBER_SEPARATOR))]);
 }
 
