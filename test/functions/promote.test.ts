@@ -61,7 +61,7 @@ async function registerRisk(
   const record = await new ModelRegistry({ store }).register({
     name: 'risk',
     artifact: linearRiskOnnx({ ...model, columns }),
-    lineage: lineage({}, columns),
+    lineage: lineage({ columns }),
     holdout: holdoutOn(columns),
   });
   return record.version;
@@ -85,7 +85,7 @@ async function registerSegment(store: OnlineStore, silhouette: number): Promise<
   const record = await new ModelRegistry({ store }).register({
     name: 'segment',
     artifact: bytes,
-    lineage: lineage({ silhouette, k: 2 }, LIVE),
+    lineage: lineage({ metrics: { silhouette, k: 2 }, columns: LIVE }),
   });
   return record.version;
 }

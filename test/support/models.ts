@@ -77,11 +77,12 @@ export function segmentOnnx(split = 100): Uint8Array {
   return exportSegmentOnnx(model, { name: 'segment', featureSet: customerFeatures.version });
 }
 
-/** Lineage good enough for the registry (the real feature set's name and version, fixed numbers). */
-export function lineage(
-  metrics: Record<string, number> = { rocAuc: 0.9, brier: 0.05 },
-  featureColumns: readonly string[] = columns,
-) {
+/**
+ * Lineage good enough for the registry: the real feature set's name and version, fixed numbers; `metrics` and the
+ * feature `columns` replace the defaults where given.
+ */
+export function lineage(opts: { metrics?: Record<string, number>; columns?: readonly string[] } = {}) {
+  const { metrics = { rocAuc: 0.9, brier: 0.05 }, columns: featureColumns = columns } = opts;
   return {
     featureSet: {
       name: customerFeatures.name,
@@ -110,7 +111,7 @@ export async function registerChampions(
   const segment = await registry.register({
     name: 'segment',
     artifact: segmentOnnx(),
-    lineage: lineage({ silhouette: 0.5 }),
+    lineage: lineage({ metrics: { silhouette: 0.5 } }),
   });
   await registry.moveAlias({
     name: 'risk',

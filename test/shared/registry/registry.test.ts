@@ -26,7 +26,7 @@ function registryContract(name: string, makeStore: () => Promise<OnlineStore>) {
       const v2 = await registry.register({
         name: 'risk',
         artifact: riskOnnx({ bias: 1 }),
-        lineage: lineage({ rocAuc: 0.95 }),
+        lineage: lineage({ metrics: { rocAuc: 0.95 } }),
       });
       assert.deepEqual([v1.version, v2.version], [1, 2]);
       assert.equal(v1.signature.width, 16);
