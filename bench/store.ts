@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { customerFeatures } from '../shared/features/index.ts';
 import { createLogger } from '../shared/runtime/logger.ts';
 import { createRedisStore, type CustomerEventInput, type OnlineStore } from '../shared/store/index.ts';
-import { historyMember } from '../shared/store/keys.ts';
+import { customerKeys, historyMember } from '../shared/store/keys.ts';
 import { APPLY_CUSTOMER_EVENT } from '../shared/store/lua.ts';
 import { type RedisServer, redisCommand, startRedis } from '../test/support/redis.ts';
 
@@ -119,8 +119,7 @@ async function viaAdapter(store: OnlineStore, round: number): Promise<{ rate: nu
 /** Updates/s from redis-benchmark: one connection, EVALSHA of the same script pipelined CONCURRENCY deep. */
 async function viaRedisBenchmark(server: RedisServer, sha: string): Promise<{ rate: number }> {
   const rand = '__rand_int____rand_int__'; // two 12-digit random numbers: distinct claims and members
-  const hist = `fw:{${CUSTOMER}}:history`;
-  const seen = `fw:{${CUSTOMER}}:firstseen`;
+  const { history: hist, firstSeen: seen } = customerKeys(CUSTOMER);
   // a random order key makes each member distinct, as the event hash does on the adapter's side
   const member = historyMember('__rand_int__', 'bench'.padEnd(16, '0'), T, VALUE);
   const command = [

@@ -11,7 +11,7 @@ import { DependencyError, InvalidEventError } from '../errors/index.ts';
  *
  * | key                                   | type       | written by                     | TTL policy                                                         |
  * |---------------------------------------|------------|--------------------------------|--------------------------------------------------------------------|
- * | fw:{<customerId>}:history             | sorted set | applyCustomerEvent             | idle expiry, refreshed on every applied event: idleTtlMs, default  |
+ * | fw:{<customerId>}:events              | sorted set | applyCustomerEvent             | idle expiry, refreshed on every applied event: idleTtlMs, default  |
  * |                                       |            |                                | retentionMs + max(allowedLatenessMs, 1 h); entries older than      |
  * |                                       |            |                                | newest - retentionMs and beyond maxEvents are trimmed on write     |
  * | fw:{<customerId>}:firstseen           | hash       | applyCustomerEvent             | same idle expiry as the history, refreshed together                |
@@ -51,11 +51,15 @@ function checkCustomerId(customerId: string): void {
   }
 }
 
-/** The keys of one customer: `fw:{id}:history`, `fw:{id}:firstseen`, `fw:{id}:latest`. */
+/**
+ * The keys of one customer: `fw:{id}:events` (the history: compact members, see {@link historyMember}; a new name
+ * because members of the earlier `fw:{id}:history` layout cannot be read as these), `fw:{id}:firstseen`,
+ * `fw:{id}:latest`.
+ */
 export function customerKeys(customerId: string): CustomerKeys {
   checkCustomerId(customerId);
   return {
-    history: `${KEY_PREFIX}{${customerId}}:history`,
+    history: `${KEY_PREFIX}{${customerId}}:events`,
     firstSeen: `${KEY_PREFIX}{${customerId}}:firstseen`,
     latest: `${KEY_PREFIX}{${customerId}}:latest`,
   };

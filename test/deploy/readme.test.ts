@@ -198,7 +198,7 @@ describe('README.md', () => {
     const registry = 'fw:registry:{<model>}:…';
     /** Each key the code builds, with the row that documents it. */
     const keys: [row: string, key: string][] = [
-      ['fw:{<customerId>}:history', customer.history],
+      ['fw:{<customerId>}:events', customer.history],
       ['fw:{<customerId>}:firstseen', customer.firstSeen],
       ['fw:{<customerId>}:latest', customer.latest],
       ['fw:{<customerId>}:claim:<sha1>', customerClaimKey('c-1', hash)],

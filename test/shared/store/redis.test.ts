@@ -1,8 +1,10 @@
 // Redis-only guarantees: one round trip per featurize update and per batch read, the key layout and its TTLs.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { DependencyError } from '../../../shared/errors/index.ts';
 import { createLogger } from '../../../shared/runtime/logger.ts';
 import { createRedisStore, type OnlineStore } from '../../../shared/store/index.ts';
+import { customerKeys } from '../../../shared/store/keys.ts';
 import {
   commandCalls,
   type RedisServer,
@@ -10,7 +12,7 @@ import {
   startRedis,
   startRoundTripProxy,
 } from '../../support/redis.ts';
-import { customerEvent, unique } from './contract-support.ts';
+import { customerEvent, T0, unique } from './contract-support.ts';
 
 const log = createLogger({ name: 'store-redis', level: 'silent' });
 const QUERY = { retentionMs: 3_600_000, windowsMs: [3_600_000] };
@@ -85,8 +87,8 @@ describe('Redis store', () => {
     assert.equal(sorted.length, 4);
     assert.match(sorted[0] ?? '', new RegExp(`^fw:\\{${customerId}\\}:claim:[0-9a-f]{40}$`));
     assert.deepEqual(sorted.slice(1), [
+      `fw:{${customerId}}:events`,
       `fw:{${customerId}}:firstseen`,
-      `fw:{${customerId}}:history`,
       `fw:{${customerId}}:latest`,
     ]);
     const ttl = async (key: string) => Number(await redisCommand(server.port, ['PTTL', key]));
@@ -103,5 +105,19 @@ describe('Redis store', () => {
     assert.ok((await ttl('fw:claim:job-1')) > 0);
     assert.ok((await ttl('fw:lock:retrain:risk')) > 0);
     assert.equal(await ttl('fw:registry:{risk}:alias:champion'), -1, 'registry keys do not expire');
+  });
+
+  it('refuses a history member it did not write (another layout) with a retriable error, not NaN features', async () => {
+    const customerId = unique('cust');
+    await store.applyCustomerEvent(customerEvent({ customerId }));
+    const events = customerKeys(customerId).history;
+    await redisCommand(server.port, ['ZADD', events, String(T0 - 1000), 'h0123456789abcdef:{"t":1}']);
+    const isLayoutError = (err: unknown) =>
+      err instanceof DependencyError && err.retriable && /not in the layout/.test(err.message);
+    await assert.rejects(store.readCustomers([customerId], QUERY), isLayoutError);
+    await assert.rejects(
+      store.applyCustomerEvent(customerEvent({ customerId, eventTime: T0 + 1000 })),
+      isLayoutError,
+    );
   });
 });
