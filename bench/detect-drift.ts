@@ -163,8 +163,7 @@ async function measureFunction(input: {
   const stores = Array.from({ length: input.replicas }, () =>
     input.server ? counted(input.makeStore()) : counted(setup),
   );
-  const clock = { t: 0 };
-  const fns = stores.map((s) => detectDriftFunction({ store: s.store, config, log, now: () => clock.t }));
+  const fns = stores.map((s) => detectDriftFunction({ store: s.store, config, log }));
   const ctx = { log, metrics: createMetrics('detect-drift') };
   const stream = events(TRANSACTIONS, version);
   const times: number[] = [];
@@ -173,10 +172,9 @@ async function measureFunction(input: {
   const started = performance.now();
   for (let i = 0; i < stream.length; i += input.concurrency) {
     await Promise.all(
-      stream.slice(i, i + input.concurrency).map(async ({ event, at }, j) => {
+      stream.slice(i, i + input.concurrency).map(async ({ event }, j) => {
         const fn = fns[Math.floor((i + j) / 3) % fns.length];
         if (!fn) return;
-        clock.t = at;
         const t0 = performance.now();
         const outcome = await fn.handle(event, ctx);
         const dt = performance.now() - t0;

@@ -33,8 +33,6 @@ export interface DetectDriftWiring {
   registry?: ModelRegistry;
   /** Settings of the drift core that have no variable (α, W/σ and JS thresholds, sample size…). */
   drift?: Partial<DriftConfig>;
-  /** Time of observations and window ages (default Date.now); tests drive it. */
-  now?: () => number;
   /** This replica's name in the cooldown lock (default: a random id). */
   owner?: string;
   /** How long a cached window pointer is trusted (default 1 s). */
@@ -92,7 +90,6 @@ export function detectDriftFunction(w: DetectDriftWiring): FunctionDefinition<De
     cooldownMs: w.config.DRIFT_COOLDOWN_MS,
     owner: w.owner ?? `detect-drift-${randomUUID()}`,
     source: 'flywheel/detect-drift',
-    now: w.now ?? Date.now,
   };
   return {
     name: 'detect-drift',

@@ -30,7 +30,6 @@ export interface DetectDriftDeps {
   /** This replica's name in the cooldown lock. */
   owner: string;
   source: string;
-  now: () => number;
 }
 
 interface Target {

@@ -102,17 +102,8 @@ async function champion(input: {
   return record.version;
 }
 
-interface Clock {
-  t: number;
-}
-
-function replica(store: OnlineStore, clock: Clock, overrides: Record<string, string> = {}) {
-  return detectDriftFunction({
-    store,
-    config: defaultConfig(overrides),
-    log,
-    now: () => clock.t,
-  });
+function replica(store: OnlineStore, overrides: Record<string, string> = {}) {
+  return detectDriftFunction({ store, config: defaultConfig(overrides), log });
 }
 
 function eventsOf(input: {
@@ -161,7 +152,6 @@ interface Replied {
  */
 async function drive(input: {
   replicas: FunctionDefinition<DetectDriftType>[];
-  clock: Clock;
   source: (i: number) => GeneratedTransaction;
   transactions: number;
   risk: number;
@@ -190,7 +180,6 @@ async function drive(input: {
       const r = Math.floor(sent / 3) % input.replicas.length;
       const fn = input.replicas[r];
       assert.ok(fn);
-      input.clock.t = at;
       inFlight.push(
         fn.handle(event, ctx).then((outcome) => {
           if (outcome.kind === 'reply') replies.push({ event: outcome.event, atEvent, replica: r });
@@ -214,12 +203,10 @@ const windowOf = (r: Replied): number => Number(/-w(\d+)-/.exec(r.event.id)?.[1]
 describe('detect-drift on a memory store', () => {
   it('sends no drift.detected over 200 windows of a stationary stream, and one drift.measured per window', async () => {
     const store = createMemoryStore();
-    const clock = { t: 0 };
     const risk = await champion({ store, name: 'risk', baseline: riskBaseline });
     const next = transactionSource({ seed: 2 });
     const replies = await drive({
-      replicas: [replica(store, clock)],
-      clock,
+      replicas: [replica(store)],
       source: () => next(),
       transactions: 200 * WINDOW,
       risk,
@@ -243,13 +230,11 @@ describe('detect-drift on a memory store', () => {
 
   it('detects amounts shifted by +0.5σ within the stated bound, with the statistics and the reason', async (t) => {
     const store = createMemoryStore();
-    const clock = { t: 0 };
     const risk = await champion({ store, name: 'risk', baseline: riskBaseline });
     const before = transactionSource({ seed: 3 });
     const after = transactionSource({ seed: 4, amountShiftSd: 0.5 });
     const replies = await drive({
-      replicas: [replica(store, clock)],
-      clock,
+      replicas: [replica(store)],
       source: (i) => (i < SHIFT_AT ? before() : after()),
       transactions: SHIFT_AT + 2 * WINDOW * (config.DRIFT_CONSECUTIVE_WINDOWS + 1),
       risk,
@@ -276,15 +261,13 @@ describe('detect-drift on a memory store', () => {
 
   it('gives exactly one detection with two replicas sharing the store, closing every window once', async () => {
     const store = createMemoryStore();
-    const clock = { t: 0 };
     const risk = await champion({ store, name: 'risk', baseline: riskBaseline });
     const before = transactionSource({ seed: 3 });
     const after = transactionSource({ seed: 4, amountShiftSd: 0.5 });
-    const replicas = [replica(store, clock), replica(store, clock)];
+    const replicas = [replica(store), replica(store)];
     const windows = 16;
     const replies = await drive({
       replicas,
-      clock,
       source: (i) => (i < SHIFT_AT ? before() : after()),
       transactions: windows * WINDOW,
       risk,
@@ -315,13 +298,11 @@ describe('detect-drift on a memory store', () => {
 
   it('closes a quiet window by time once it holds the minimum, and keeps a quieter one open', async () => {
     const store = createMemoryStore();
-    const clock = { t: 0 };
     const risk = await champion({ store, name: 'risk', baseline: riskBaseline });
     const next = transactionSource({ seed: 6 });
     // 150 transactions a window's time apart in total: under the minimum of 200, nothing closes.
     const quiet = await drive({
-      replicas: [replica(store, clock)],
-      clock,
+      replicas: [replica(store)],
       source: () => next(),
       transactions: 150,
       risk,
@@ -332,8 +313,7 @@ describe('detect-drift on a memory store', () => {
     const risk2 = await champion({ store: store2, name: 'risk', baseline: riskBaseline });
     const msApart = Math.ceil(config.DRIFT_WINDOW_MS / 300);
     const replies = await drive({
-      replicas: [replica(store2, clock)],
-      clock,
+      replicas: [replica(store2)],
       source: () => next(),
       transactions: 320,
       risk: risk2,
@@ -352,17 +332,16 @@ describe('detect-drift on a memory store', () => {
 
   it('starts a fresh window and history when the champion changes, and ignores scores of other versions', async () => {
     const store = createMemoryStore();
-    const clock = { t: 0 };
     const v1 = await champion({ store, name: 'risk', baseline: riskBaseline });
-    const fn = replica(store, clock, { MODEL_ALIAS_TTL_MS: '0' });
+    const fn = replica(store, { MODEL_ALIAS_TTL_MS: '0' });
     const next = transactionSource({ seed: 8 });
-    const first = await drive({ replicas: [fn], clock, source: () => next(), transactions: 300, risk: v1 });
+    const first = await drive({ replicas: [fn], source: () => next(), transactions: 300, risk: v1 });
     assert.equal(first.length, 0);
     const v2 = await champion({ store, name: 'risk', baseline: riskBaseline });
     // Scores still made by v1 do not count towards v2's window; v2's window needs 500 of its own.
-    const stale = await drive({ replicas: [fn], clock, source: () => next(), transactions: 450, risk: v1 });
+    const stale = await drive({ replicas: [fn], source: () => next(), transactions: 450, risk: v1 });
     assert.equal(stale.length, 0, 'features count, but v2 window has 450 features only');
-    const fresh = await drive({ replicas: [fn], clock, source: () => next(), transactions: 60, risk: v2 });
+    const fresh = await drive({ replicas: [fn], source: () => next(), transactions: 60, risk: v2 });
     assert.equal(fresh.length, 1);
     const data = DriftReportSchema.parse(fresh[0]?.event.data);
     assert.deepEqual(data.model, { name: 'risk', version: v2 });
@@ -374,7 +353,6 @@ describe('detect-drift on a memory store', () => {
 
   it('watches the segment champion on its prediction: a shifted segment mix is detected for model segment', async () => {
     const store = createMemoryStore();
-    const clock = { t: 0 };
     const segmentTraining = Array.from({ length: 5_000 }, (_, i) => (i % 10 < 7 ? 0 : 1));
     const segment = await champion({
       store,
@@ -386,14 +364,13 @@ describe('detect-drift on a memory store', () => {
         prediction: { name: 'segment', kind: 'categorical', values: segmentTraining },
       }),
     });
-    const fn = replica(store, clock);
+    const fn = replica(store);
     const next = transactionSource({ seed: 9 });
     const ctx = { log, metrics: createMetrics('detect-drift') };
     const replies: FlywheelEvent[] = [];
     // No risk champion: only the segment window is fed; half of the customers are now in segment 1 (30 % before).
     for (let i = 0; i < 4 * WINDOW; i++) {
-      clock.t = i * 100;
-      const [features, score] = eventsOf({ i, t: next(), at: clock.t, risk: 1, segment });
+      const [features, score] = eventsOf({ i, t: next(), at: i * 100, risk: 1, segment });
       assert.ok(features && score && score.type === EventTypes.scoreComputed);
       const shifted = { ...score, data: { ...score.data, segment: i % 2 } };
       assert.equal((await fn.handle(features, ctx)).kind, 'accepted');
@@ -422,14 +399,12 @@ describe('detect-drift on a memory store', () => {
 
   it('replies over HTTP in binary mode: 202 while a window fills, 200 with drift.measured when it closes', async () => {
     const store = createMemoryStore();
-    const clock = { t: 0 };
     const risk = await champion({ store, name: 'risk', baseline: riskBaseline });
-    const { app } = createApp(replica(store, clock), { log, maxBodyBytes: 1 << 20 });
+    const { app } = createApp(replica(store), { log, maxBodyBytes: 1 << 20 });
     const next = transactionSource({ seed: 12 });
     const answers: { status: number; type: string | null; body: string }[] = [];
     for (let i = 0; i < WINDOW; i++) {
-      clock.t = i * 100;
-      for (const e of eventsOf({ i, t: next(), at: clock.t, risk })) {
+      for (const e of eventsOf({ i, t: next(), at: i * 100, risk })) {
         const message = HTTP.binary(
           new CloudEvent({
             id: e.id,
@@ -457,7 +432,7 @@ describe('detect-drift on a memory store', () => {
 
   it('answers 202 with nothing to watch before any champion has a baseline', async () => {
     const store = createMemoryStore();
-    const fn = replica(store, { t: 0 });
+    const fn = replica(store);
     const [features] = eventsOf({ i: 0, t: transactionSource({ seed: 1 })(), at: 0, risk: 1 });
     assert.ok(features);
     const outcome = await fn.handle(features, { log, metrics: createMetrics('detect-drift') });
@@ -493,15 +468,13 @@ describe('detect-drift on a real redis-server', () => {
     const risk = await champion({ store: setup, name: 'risk', baseline: riskBaseline });
     await setup.close();
     const stores = [0, 1].map(() => counted(createRedisStore({ url: server.url, timeoutMs: 2_000, log })));
-    const clock = { t: 0 };
-    const replicas = stores.map((s) => replica(s.store, clock));
+    const replicas = stores.map((s) => replica(s.store));
     try {
       const before = transactionSource({ seed: 3 });
       const after = transactionSource({ seed: 4, amountShiftSd: 0.5 });
       const transactions = 10 * WINDOW;
       const replies = await drive({
         replicas,
-        clock,
         source: (i) => (i < SHIFT_AT ? before() : after()),
         transactions,
         risk,
