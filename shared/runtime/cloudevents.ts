@@ -180,8 +180,8 @@ function checkAttributes(obj: unknown): Parsed | undefined {
 }
 
 /**
- * The SDK's reading of one message (HTTP.toEvent), as a Parsed entry: structured events, the rare binary forms the
- * direct reader hands over, and the reference the direct reader is tested against.
+ * The SDK's reading of one message (HTTP.toEvent), as a Parsed entry: structured events and the rare binary forms
+ * the direct reader hands over.
  */
 export function readWithSdk(message: Message, dataField: string): Parsed {
   let parsed: CloudEvent<unknown> | CloudEvent<unknown>[];
