@@ -1,11 +1,11 @@
 // The local broker: a Knative-broker-compatible ingress (POST /) in front of per-trigger queues and delivery workers.
 import type { AddressInfo } from 'node:net';
-import { serve as serveNode, type ServerType } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from '../../shared/runtime/logger.ts';
 import { DependencyError, InvalidEventError, OverCapacityError } from '../../shared/errors/index.ts';
 import { readMessage } from '../../shared/runtime/read-message.ts';
+import { type AppServer, listenApp } from '../../shared/runtime/server.ts';
 import { type Answer, problemResponse, type ReceiptEntry } from '../../shared/runtime/respond.ts';
 import { createDeadLetterStore, type DeadLetter } from './dead-letters.ts';
 import { createDispatcher, type LeftEvent } from './dispatcher.ts';
@@ -116,7 +116,7 @@ export function createBroker(opts: BrokerOptions): Broker {
   });
   const counts = { accepted: 0, rejected: 0, refused: 0 };
   const state = { started: false, stopping: false };
-  let server: ServerType | undefined;
+  let server: AppServer | undefined;
 
   const app = new Hono();
   const ingress = async (c: Context): Promise<Response> => {
@@ -213,11 +213,7 @@ export function createBroker(opts: BrokerOptions): Broker {
     whenIdle: () => dispatcher.whenIdle(),
     async listen({ port, host }) {
       await start();
-      const s = await new Promise<ServerType>((resolve) => {
-        const created = serveNode({ fetch: app.fetch, port, hostname: host ?? '127.0.0.1' }, () =>
-          resolve(created),
-        );
-      });
+      const s = await listenApp(app, { name: 'broker', port, host: host ?? '127.0.0.1' });
       server = s;
       const bound = (s.address() as AddressInfo).port;
       opts.log.info({ port: bound }, 'broker ingress listening');

@@ -1,7 +1,7 @@
 // Serves /dashboard alone with sample data, to work on the page: node --import tsx local/dashboard/preview.ts [port]
-import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { customerFeatures } from '../../shared/features/index.ts';
+import { listenApp } from '../../shared/runtime/server.ts';
 import type { DeadLetter } from '../broker/index.ts';
 import { LoopState } from '../state.ts';
 import { dashboardRoutes } from './routes.ts';
@@ -85,7 +85,6 @@ function step(): void {
 
 const app = new Hono();
 dashboardRoutes(app, () => state.snapshot({ deadLetters, broker: null }));
-serve({ fetch: app.fetch, port, hostname: '127.0.0.1' }, () => {
-  process.stdout.write(`dashboard preview: http://127.0.0.1:${port}/dashboard (sample data; Ctrl-C stops)\n`);
-});
+await listenApp(app, { name: 'dashboard preview', port, host: '127.0.0.1' });
+process.stdout.write(`dashboard preview: http://127.0.0.1:${port}/dashboard (sample data; Ctrl-C stops)\n`);
 setInterval(step, 1000);

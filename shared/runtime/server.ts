@@ -111,19 +111,29 @@ function send(c: Context, a: Answer): Response {
   return c.body(a.body, a.status as ContentfulStatusCode);
 }
 
+/** A node HTTP server for a hono app; the one place @hono/node-server is used. */
+export type AppServer = ServerType;
+
+/**
+ * Serves `app` on host:port (0 picks a free one) once listening; a port that cannot be had (taken, not allowed)
+ * rejects with an error naming `name`, the host and the port, instead of an unhandled 'error' event.
+ */
+export function listenApp(app: Hono, opts: { name: string; port: number; host: string }): Promise<AppServer> {
+  return new Promise<AppServer>((resolve, reject) => {
+    const s = serveNode({ fetch: app.fetch, port: opts.port, hostname: opts.host }, () => resolve(s));
+    s.once('error', (err) =>
+      reject(new Error(`${opts.name} cannot listen on ${opts.host}:${opts.port}: ${err.message}`)),
+    );
+  });
+}
+
 /** Starts a function on `port` (0 picks a free one) and returns a handle to stop it. */
 export async function serve<A extends EventType>(
   def: FunctionDefinition<A>,
   opts: ServeOptions,
 ): Promise<RunningFunction> {
   const { app, metrics, state } = createApp(def, opts);
-  const host = opts.host ?? '0.0.0.0';
-  const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serveNode({ fetch: app.fetch, port: opts.port, hostname: host }, () => resolve(s));
-    s.once('error', (err) =>
-      reject(new Error(`${def.name} cannot listen on ${host}:${opts.port}: ${err.message}`)),
-    );
-  });
+  const server = await listenApp(app, { name: def.name, port: opts.port, host: opts.host ?? '0.0.0.0' });
   const port = (server.address() as AddressInfo).port;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
