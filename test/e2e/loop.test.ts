@@ -8,20 +8,21 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bootstrapChampions } from '../../local/bootstrap.ts';
 import { createSource, type Source } from '../../local/demo/source.ts';
-import { type Loop, startLoop } from '../../local/loop.ts';
+import { type Loop, PORT_OFFSETS, startLoop } from '../../local/loop.ts';
 import { loadConfig } from '../../shared/config/index.ts';
 import { EventTypes, type FlywheelEvent } from '../../shared/events/index.ts';
 import { createFileLogger } from '../../shared/runtime/index.ts';
 import { eventually } from '../support/http.ts';
 
-/** A base port with the next six free too (the loop takes seven consecutive ports). */
+/** A base port with every port the loop takes after it free too (PORT_OFFSETS). */
 async function freeBlock(): Promise<number> {
+  const size = Math.max(...Object.values(PORT_OFFSETS)) + 1;
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ok = await Promise.all(Array.from({ length: 7 }, (_, i) => isFree(base + i)));
+    const ok = await Promise.all(Array.from({ length: size }, (_, i) => isFree(base + i)));
     if (ok.every(Boolean)) return base;
   }
-  throw new Error('no block of 7 free ports');
+  throw new Error(`no block of ${size} free ports`);
 }
 function isFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
