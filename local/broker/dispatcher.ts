@@ -1,6 +1,5 @@
 // Per-trigger bounded queues and delivery workers: retry with backoff, replies back into the broker, dead letters.
 import type http from 'node:http';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../../shared/runtime/logger.ts';
 import { type DeadLetterStore, deadLetterOf } from './dead-letters.ts';
 import {
@@ -61,7 +60,14 @@ export type Dispatcher = ReturnType<typeof createDispatcher>;
  */
 export function createDispatcher(opts: DispatcherOptions) {
   const agent: http.Agent = createAgent();
-  const abort = new AbortController();
+  /** Set by abort(): no new delivery starts, no retry is sent, and every backoff wait ends at once. */
+  let aborted = false;
+  /**
+   * Wakes each delivery sleeping in a backoff. abort() calls them directly: one per wait, removed when the wait
+   * ends, rather than one 'abort' listener per wait on a shared AbortSignal (with a subscriber down, every
+   * delivery of every lane waits at once, and more than 10 listeners on one signal is Node's leak warning).
+   */
+  const sleepers = new Set<() => void>();
   const lanes: Lane[] = opts.triggers.map((trigger) => ({
     trigger,
     target: toTarget(subscriberUrl(trigger, opts.resolve)),
@@ -90,7 +96,7 @@ export function createDispatcher(opts: DispatcherOptions) {
   }
 
   function pump(lane: Lane): void {
-    while (running && !abort.signal.aborted && lane.inFlight < opts.concurrency && lane.queue.length > 0) {
+    while (running && !aborted && lane.inFlight < opts.concurrency && lane.queue.length > 0) {
       const event = lane.queue.shift() as BrokerEvent;
       lane.inFlight++;
       if (lane.spaceWaiters.length > 0) for (const wake of lane.spaceWaiters.splice(0)) wake();
@@ -124,8 +130,8 @@ export function createDispatcher(opts: DispatcherOptions) {
     for (let retry = 0; ; retry++) {
       if (retry > 0) {
         lane.retried++;
-        await delay(backoffMs(delivery, retry), undefined, { signal: abort.signal }).catch(() => undefined);
-        if (abort.signal.aborted) return leave(lane, event);
+        await backoff(backoffMs(delivery, retry));
+        if (aborted) return leave(lane, event);
       }
       attempts++;
       result = await attempt({
@@ -143,10 +149,24 @@ export function createDispatcher(opts: DispatcherOptions) {
       }
       if (!isRetriable(result.status)) break;
       // Cut short by stop(): still owed, not failed (its last attempt may have been the one stop() aborted).
-      if (abort.signal.aborted) return leave(lane, event);
+      if (aborted) return leave(lane, event);
       if (retry >= delivery.retry) break;
     }
     await deadLetter({ lane, event, result, attempts });
+  }
+
+  /** Waits `ms`, or less when abort() comes first; the timer is cleared either way. */
+  function backoff(ms: number): Promise<void> {
+    if (aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      sleepers.add(wake);
+    });
   }
 
   function leave(lane: Lane, event: BrokerEvent): void {
@@ -181,7 +201,7 @@ export function createDispatcher(opts: DispatcherOptions) {
     if (targets.length === 0) counters.unrouted++;
     for (const lane of targets) {
       const deadline = Date.now() + opts.replyWaitMs;
-      while (lane.queue.length >= 2 * opts.queueCapacity && !abort.signal.aborted && Date.now() < deadline) {
+      while (lane.queue.length >= 2 * opts.queueCapacity && !aborted && Date.now() < deadline) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
           lane.spaceWaiters.push(() => {
@@ -249,7 +269,10 @@ export function createDispatcher(opts: DispatcherOptions) {
     },
     /** Stops retries and in-flight attempts; what they carried is reported by left(). */
     async abort(): Promise<void> {
-      abort.abort();
+      aborted = true;
+      for (const wake of [...sleepers]) wake();
+      // A reply waiting for room stops waiting too; it is queued, and left() reports it.
+      for (const lane of lanes) for (const wake of lane.spaceWaiters.splice(0)) wake();
       agent.destroy();
       while (lanes.some((l) => l.inFlight > 0)) await nextSettle();
     },
