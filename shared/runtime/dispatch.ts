@@ -1,7 +1,14 @@
 // Checks one parsed event against the catalog, runs the handler and records the outcome in metrics and logs.
 import type { Logger } from './logger.ts';
 import { FlywheelError, InvalidEventError } from '../errors/index.ts';
-import { Catalog, type EventType, Extensions, type FlywheelEvent, isEventType } from '../events/index.ts';
+import {
+  Catalog,
+  type EventType,
+  Extensions,
+  eventKey,
+  type FlywheelEvent,
+  isEventType,
+} from '../events/index.ts';
 import type { Parsed, RawEvent } from './cloudevents.ts';
 import type { EventOf, Handler, Outcome } from './handler.ts';
 import type { RuntimeMetrics } from './metrics.ts';
@@ -17,6 +24,48 @@ interface DispatchInput<A extends EventType> {
   metrics: RuntimeMetrics;
   log: Logger;
   headers: Record<string, string>;
+}
+
+/**
+ * Validates and handles every event of a request, concurrently (CloudEvents batches carry no ordering guarantee).
+ * A later copy of an event (same source + id, CloudEvents §3.1.1 `id`: "consumers MAY assume that events with
+ * identical source and id are duplicates") is not handed to the handler: it waits for the first copy and is a
+ * duplicate of it (200 in its receipt) when that one was handled, or shares its error when it failed. Without
+ * this, copies race each other through the handler (ingest's in-progress claim answered the second 503, so a
+ * batch with a repeat was refused whole) and a handler could apply one event twice. Never throws.
+ */
+export async function dispatchAll<A extends EventType>(
+  input: Omit<DispatchInput<A>, 'entry'> & { entries: readonly Parsed[] },
+): Promise<Dispatched[]> {
+  const { entries, ...rest } = input;
+  const firsts = new Map<string, Promise<Dispatched>>();
+  return Promise.all(
+    entries.map((entry) => {
+      if (!entry.ok) return dispatch({ ...rest, entry });
+      const key = eventKey(entry.event);
+      const first = firsts.get(key);
+      if (first) return first.then((result) => copyOf(result, entry.event, rest.metrics));
+      const handled = dispatch({ ...rest, entry });
+      firsts.set(key, handled);
+      return handled;
+    }),
+  );
+}
+
+/** The result of a later copy of an event, given the result of its first copy in the same request. */
+function copyOf(first: Dispatched, copy: RawEvent, metrics: RuntimeMetrics): Dispatched {
+  if (first.ok) {
+    metrics.events.inc({ type: copy.type, outcome: 'duplicate' });
+    return { ok: true, event: copy, outcome: { kind: 'duplicate' } };
+  }
+  metrics.events.inc({ type: copy.type, outcome: failureOutcome(first.error) });
+  return { ok: false, event: copy, error: first.error };
+}
+
+/** The metrics outcome of a failed event: invalid (400, never retried), retriable, or an unexpected error. */
+function failureOutcome(error: unknown): 'invalid' | 'retriable' | 'error' {
+  if (!(error instanceof FlywheelError)) return 'error';
+  return error.retriable ? 'retriable' : 'invalid';
 }
 
 /** Validates and handles one event; never throws: failures come back as `{ ok: false, error }`. */
@@ -37,7 +86,7 @@ export async function dispatch<A extends EventType>(input: DispatchInput<A>): Pr
     metrics.latency.observe({ type: raw.type }, (performance.now() - started) / 1000);
     return { ok: true, event: raw, outcome };
   } catch (error) {
-    const outcome = error instanceof FlywheelError ? (error.retriable ? 'retriable' : 'invalid') : 'error';
+    const outcome = failureOutcome(error);
     metrics.events.inc({ type: raw.type, outcome });
     const level = outcome === 'invalid' ? 'info' : outcome === 'retriable' ? 'warn' : 'error';
     input.log[level](

@@ -7,7 +7,7 @@ import { OverCapacityError } from '../errors/index.ts';
 import type { EventType } from '../events/index.ts';
 import { readRequest } from './cloudevents.ts';
 import { readMessage } from './read-message.ts';
-import { dispatch } from './dispatch.ts';
+import { dispatchAll } from './dispatch.ts';
 import type { Handler } from './handler.ts';
 import { createMetrics, type RuntimeMetrics } from './metrics.ts';
 import { type Answer, problemResponse, respond } from './respond.ts';
@@ -89,12 +89,15 @@ export function createApp<A extends EventType>(
       return send(c, problemResponse(err));
     }
     const request = readRequest(message.headers, message.body);
-    // A batch's events are handled concurrently (CloudEvents batches carry no ordering guarantee).
-    const results = await Promise.all(
-      request.entries.map((entry) =>
-        dispatch({ entry, accepts, handle: def.handle, metrics, log: opts.log, headers: message.headers }),
-      ),
-    );
+    // A batch's events are handled concurrently; a repeat within the batch is a duplicate of its first copy.
+    const results = await dispatchAll({
+      entries: request.entries,
+      accepts,
+      handle: def.handle,
+      metrics,
+      log: opts.log,
+      headers: message.headers,
+    });
     return send(c, respond(request.mode, results));
   });
 

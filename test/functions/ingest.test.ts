@@ -180,6 +180,38 @@ describe('ingest', () => {
     ]);
   });
 
+  it('answers 202 for a batch holding the same event twice: the copy is a duplicate, logged and published once', async () => {
+    const copy = (id: string) =>
+      new CloudEvent({
+        id,
+        source: 'test',
+        type: EventTypes.transaction,
+        data: transaction({ transactionId: id, customerId: 'repeats' }),
+      }).toJSON();
+    const res = await fetch(fn.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents-batch+json' },
+      body: JSON.stringify([copy('rep-1'), copy('rep-2'), copy('rep-1')]),
+    });
+    assert.equal(res.status, 202);
+    const { results } = (await res.json()) as {
+      results: { index: number; id: string; outcome: string; status: number }[];
+    };
+    assert.deepEqual(
+      results.map((r) => [r.index, r.id, r.outcome, r.status]),
+      [
+        [0, 'rep-1', 'accepted', 202],
+        [1, 'rep-2', 'accepted', 202],
+        [2, 'rep-1', 'duplicate', 200],
+      ],
+    );
+    assert.deepEqual(published.map((e) => (e.data as { transactionId: string }).transactionId).sort(), [
+      'rep-1',
+      'rep-2',
+    ]);
+    assert.equal((await logged()).filter((k) => k.startsWith('repeats/')).length, 2);
+  });
+
   it('leaves no second record and no second published event for a duplicate delivery', async () => {
     const send = () =>
       postEvent(fn.url, {
