@@ -17,6 +17,7 @@ export type PromoteSettings = Pick<
   | 'PROMOTE_TOKEN'
   | 'PROMOTE_AUC_MARGIN'
   | 'PROMOTE_BRIER_MARGIN'
+  | 'PROMOTE_LATENCY_RATIO'
   | 'PROMOTE_LATENCY_BUDGET_MS'
   | 'PROMOTE_MIN_AUC'
   | 'PROMOTE_MIN_SILHOUETTE'
@@ -44,6 +45,7 @@ export function gateConfigFrom(config: PromoteSettings, overrides: Partial<GateC
   return GateConfigSchema.parse({
     aucMargin: config.PROMOTE_AUC_MARGIN,
     brierMargin: config.PROMOTE_BRIER_MARGIN,
+    latencyRatio: config.PROMOTE_LATENCY_RATIO,
     latencyBudgetMs: config.PROMOTE_LATENCY_BUDGET_MS,
     minAuc: config.PROMOTE_MIN_AUC,
     minSilhouette: config.PROMOTE_MIN_SILHOUETTE,
@@ -60,8 +62,8 @@ export function promoteFunction(w: PromoteWiring): FunctionDefinition<PromoteTyp
     registry,
     load: w.load ?? ((bytes: Uint8Array) => loadOnnxModel(bytes)),
     featureSet,
-    latencyRuns: 200,
-    latencyWarmup: 20,
+    // 200 timed runs per model, as many as the p99 of the former absolute check took from the candidate alone.
+    latency: { rounds: 10, runs: 20, warmup: 20 },
   };
   const deps = {
     registry,

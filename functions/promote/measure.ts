@@ -1,10 +1,11 @@
-// Gathers the gate's numbers: candidate and champion scored on the candidate's holdout with onnxruntime-node.
-import { isRetriable } from '../../shared/errors/index.ts';
+// Gathers the gate's numbers: candidate and champion scored on the candidate's holdout and timed side by side.
 import type { OnnxModel } from '../../shared/inference/onnx.ts';
 import { assignSegment, scoreRisk } from '../../shared/inference/scoring.ts';
 import type { Holdout, ModelRegistry, ModelVersion } from '../../shared/registry/index.ts';
 import { brierScore, rocAuc } from '../../shared/training/metrics.ts';
+import { graphCost } from './cost.ts';
 import type { HoldoutMetrics, Measurements, SignatureMeasurement } from './gate.ts';
+import { attempt, type LatencyPlan, latencyOf, type Opened, type Unavailable } from './latency.ts';
 
 /** The feature set the live pipeline computes (shared/features customerFeatures in production). */
 export interface LiveFeatureSet {
@@ -18,9 +19,11 @@ export interface MeasureDeps {
   /** Loads ONNX bytes into a session (loadOnnxModel). */
   load: (bytes: Uint8Array) => Promise<OnnxModel>;
   featureSet: LiveFeatureSet;
-  /** Single-row runs timed for the latency check, after `warmup` untimed ones. */
-  latencyRuns: number;
-  latencyWarmup: number;
+  /**
+   * The latency run: after `warmup` untimed single-row runs of each model, `rounds` rounds in which the candidate
+   * and the champion each make `runs` timed single-row runs, taking turns to go first.
+   */
+  latency: LatencyPlan;
 }
 
 /**
@@ -75,68 +78,49 @@ function rowsFor(holdout: Holdout, columns: readonly string[]): Float32Array | s
   return out;
 }
 
-/** p99 of `runs` single-row inferences over the rows in turn, in ms, after `warmup` untimed runs. */
-async function singleRowP99(
-  model: OnnxModel,
-  rows: Float32Array,
-  width: number,
-  deps: MeasureDeps,
-): Promise<number> {
-  const n = Math.max(1, Math.floor(rows.length / width));
-  const row = (i: number) => rows.subarray((i % n) * width, ((i % n) + 1) * width);
-  for (let i = 0; i < deps.latencyWarmup; i++) await model.run(row(i), 1);
-  const times: number[] = [];
-  for (let i = 0; i < deps.latencyRuns; i++) {
-    const started = performance.now();
-    await model.run(row(i), 1);
-    times.push(performance.now() - started);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.min(times.length - 1, Math.ceil(times.length * 0.99) - 1)] ?? Number.NaN;
-}
-
-/** Runs `fn` with a loaded version, closing the session after; a non-retriable failure becomes a reason. */
-async function withModel<T>(input: {
-  record: ModelVersion;
+/** Loads the candidate and the champion (when there is one), runs `fn` with both, and closes both after. */
+async function withModels<T>(input: {
+  candidate: ModelVersion;
+  champion: ModelVersion | null;
   deps: MeasureDeps;
-  fn: (model: OnnxModel) => Promise<T>;
-}): Promise<T | { unavailable: string }> {
-  const { record, deps } = input;
-  let model: OnnxModel | null = null;
+  fn: (candidate: Opened | Unavailable, champion: Opened | Unavailable | null) => Promise<T>;
+}): Promise<T> {
+  const { deps } = input;
+  const open = (record: ModelVersion) =>
+    attempt(record, async (): Promise<Opened> => {
+      const bytes = await deps.registry.artifact(record.name, record.version);
+      return { record, model: await deps.load(bytes), cost: graphCost(bytes) };
+    });
+  const opened: (Opened | Unavailable)[] = [];
   try {
-    model = await deps.load(await deps.registry.artifact(record.name, record.version));
-    return await input.fn(model);
-  } catch (err) {
-    if (isRetriable(err)) throw err;
-    return {
-      unavailable: `${record.name} v${record.version}: ${err instanceof Error ? err.message : String(err)}`,
-    };
+    const candidate = await open(input.candidate);
+    opened.push(candidate);
+    const champion = input.champion ? await open(input.champion) : null;
+    if (champion) opened.push(champion);
+    return await input.fn(candidate, champion);
   } finally {
-    await model?.close();
+    for (const o of opened) if ('model' in o) await o.model.close();
   }
 }
 
-async function holdoutMetrics(input: {
-  record: ModelVersion;
-  holdout: Holdout;
-  deps: MeasureDeps;
-  timed: boolean;
-}): Promise<{ metrics: HoldoutMetrics; p99Ms: number | null }> {
-  const { record, holdout, deps } = input;
+/** A model's timing rows: its holdout rows in its own columns, else one all-zero row (cost does not depend on values). */
+function timingRows(record: ModelVersion, holdout: Holdout | null): { rows: Float32Array; width: number } {
   const columns = record.lineage.featureSet.columns;
-  const rows = rowsFor(holdout, columns);
-  if (typeof rows === 'string') return { metrics: { unavailable: rows }, p99Ms: null };
-  const result = await withModel({
-    record,
-    deps,
-    fn: async (model) => {
-      const scores = await scoreRisk(model, rows, holdout.rows.length);
-      const metrics = { auc: rocAuc(holdout.labels, scores), brier: brierScore(holdout.labels, scores) };
-      const p99Ms = input.timed ? await singleRowP99(model, rows, columns.length, deps) : null;
-      return { metrics, p99Ms };
-    },
+  const rows = holdout && holdout.rows.length > 0 ? rowsFor(holdout, columns) : null;
+  return rows instanceof Float32Array
+    ? { rows, width: columns.length }
+    : { rows: new Float32Array(record.signature.width), width: record.signature.width };
+}
+
+/** ROC AUC and Brier of a loaded model on the holdout rows, in its own columns. */
+async function holdoutMetrics(opened: Opened | Unavailable, holdout: Holdout): Promise<HoldoutMetrics> {
+  if (!('model' in opened)) return opened;
+  const rows = rowsFor(holdout, opened.record.lineage.featureSet.columns);
+  if (typeof rows === 'string') return { unavailable: rows };
+  return attempt(opened.record, async () => {
+    const scores = await scoreRisk(opened.model, rows, holdout.rows.length);
+    return { auc: rocAuc(holdout.labels, scores), brier: brierScore(holdout.labels, scores) };
   });
-  return 'unavailable' in result ? { metrics: result, p99Ms: null } : result;
 }
 
 async function measureRisk(
@@ -149,39 +133,32 @@ async function measureRisk(
   const positives = holdout?.labels.filter((y) => y === 1).length ?? 0;
   const summary = { rows: holdout?.rows.length ?? 0, positives };
   const champion = championVersion === null ? null : await deps.registry.get(candidate.name, championVersion);
-  if (!holdout) {
-    const none = { unavailable: 'no holdout is stored with the candidate' };
-    const p99Ms = await latencyWithoutHoldout(candidate, deps);
-    return {
-      kind: 'risk',
-      signature,
-      holdout: summary,
-      candidate: none,
-      champion: champion ? { version: champion.version, metrics: none } : null,
-      p99Ms,
-    };
-  }
-  const own = await holdoutMetrics({ record: candidate, holdout, deps, timed: true });
-  const theirs = champion ? await holdoutMetrics({ record: champion, holdout, deps, timed: false }) : null;
-  return {
-    kind: 'risk',
-    signature,
-    holdout: summary,
-    candidate: own.metrics,
-    champion: champion && theirs ? { version: champion.version, metrics: theirs.metrics } : null,
-    p99Ms: own.p99Ms,
-  };
-}
-
-/** Latency on an all-zero row, for a model without holdout rows (the graphs' cost does not depend on values). */
-async function latencyWithoutHoldout(record: ModelVersion, deps: MeasureDeps): Promise<number | null> {
-  const width = record.signature.width;
-  const result = await withModel({
-    record,
+  return withModels({
+    candidate,
+    champion,
     deps,
-    fn: (model) => singleRowP99(model, new Float32Array(width), width, deps),
+    fn: async (own, theirs) => {
+      const none = { unavailable: 'no holdout is stored with the candidate' };
+      const metrics = (o: Opened | Unavailable) => (holdout ? holdoutMetrics(o, holdout) : none);
+      const candidateMetrics = await metrics(own);
+      const championMetrics = theirs ? await metrics(theirs) : null;
+      const latency = await latencyOf({
+        candidate: own,
+        champion: champion && theirs ? { version: champion.version, opened: theirs } : null,
+        rowsOf: (record) => timingRows(record, holdout),
+        plan: deps.latency,
+      });
+      return {
+        kind: 'risk',
+        signature,
+        holdout: summary,
+        candidate: candidateMetrics,
+        champion:
+          champion && championMetrics ? { version: champion.version, metrics: championMetrics } : null,
+        latency,
+      };
+    },
   });
-  return typeof result === 'number' ? result : null;
 }
 
 async function measureSegment(
@@ -190,36 +167,43 @@ async function measureSegment(
   deps: MeasureDeps,
 ): Promise<Measurements> {
   const holdout = await deps.registry.holdout(candidate.name, candidate.version);
-  const columns = candidate.lineage.featureSet.columns;
-  const rows = holdout ? rowsFor(holdout, columns) : null;
-  let p99Ms: number | null;
-  if (rows instanceof Float32Array && holdout && holdout.rows.length > 0) {
-    const result = await withModel({
-      record: candidate,
-      deps,
-      fn: async (model) => {
-        await assignSegment(model, rows, holdout.rows.length);
-        return singleRowP99(model, rows, columns.length, deps);
-      },
-    });
-    p99Ms = typeof result === 'number' ? result : null;
-  } else {
-    p99Ms = await latencyWithoutHoldout(candidate, deps);
-  }
-  return {
-    kind: 'segment',
-    signature: signatureOf(candidate, deps.featureSet),
-    silhouette: candidate.lineage.metrics.silhouette ?? null,
-    champion: championVersion === null ? null : { version: championVersion },
-    p99Ms,
-  };
+  const champion = championVersion === null ? null : await deps.registry.get(candidate.name, championVersion);
+  const rows = holdout ? rowsFor(holdout, candidate.lineage.featureSet.columns) : null;
+  return withModels({
+    candidate,
+    champion,
+    deps,
+    fn: async (opened, theirs) => {
+      let own = opened;
+      // The candidate must assign a batch, as score's batch route asks of it, before it is timed.
+      if ('model' in own && rows instanceof Float32Array && holdout && holdout.rows.length > 0) {
+        const model = own.model;
+        const ran = await attempt(candidate, () => assignSegment(model, rows, holdout.rows.length));
+        if ('unavailable' in ran) own = ran;
+      }
+      const latency = await latencyOf({
+        candidate: own,
+        champion: champion && theirs ? { version: champion.version, opened: theirs } : null,
+        rowsOf: (record) => timingRows(record, holdout),
+        plan: deps.latency,
+      });
+      return {
+        kind: 'segment',
+        signature: signatureOf(candidate, deps.featureSet),
+        silhouette: candidate.lineage.metrics.silhouette ?? null,
+        champion: championVersion === null ? null : { version: championVersion },
+        latency,
+      };
+    },
+  });
 }
 
 /**
  * Measures a candidate for the gate. Risk: both models score the candidate's holdout rows (each through its own
- * columns, by name), ROC AUC and Brier from shared/training/metrics, and the candidate's p99 single-row latency.
- * Segment: the lineage silhouette and the latency. Store failures reject (retriable); a model that cannot be
- * loaded or run becomes an unavailable metric, so the candidate is rejected with the reason.
+ * columns, by name), ROC AUC and Brier from shared/training/metrics. Segment: the lineage silhouette. Both: the
+ * candidate and the champion timed single-row in one interleaved run, with each graph's work per row. Store
+ * failures reject (retriable); a model that cannot be loaded or run becomes an unavailable metric, so the
+ * candidate is rejected with the reason.
  */
 export function measure(input: {
   candidate: ModelVersion;

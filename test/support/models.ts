@@ -52,6 +52,40 @@ export function linearRiskOnnx(input: {
   return exportRiskOnnx(model, { name: 'risk', featureSet: customerFeatures.version });
 }
 
+/**
+ * The same function as linearRiskOnnx (the same probabilities, exactly: every weight added is 1 or 0), computed
+ * through `depth` more hidden layers of width 2 that pass the ReLU pair on unchanged: a graph doing more work per
+ * row (two more nodes per layer) for the same answers, so a test can vary inference cost and nothing else.
+ */
+export function deepRiskOnnx(input: {
+  columns?: readonly string[];
+  column: number;
+  a: number;
+  b: number;
+  depth: number;
+}): Uint8Array {
+  const cols = [...(input.columns ?? columns)];
+  const identity = {
+    kernel: [
+      [1, 0],
+      [0, 1],
+    ],
+    bias: [0, 0],
+  };
+  const model: TrainedRiskModel = {
+    kind: 'risk',
+    columns: cols,
+    scaler: { mean: cols.map(() => 0), std: cols.map(() => 1) },
+    layers: [
+      { kernel: cols.map((_, i) => (i === input.column ? [1, -1] : [0, 0])), bias: [0, 0] },
+      ...Array.from({ length: input.depth }, () => identity),
+      { kernel: [[input.a], [-input.a]], bias: [input.b] },
+    ],
+    training: handSetTraining(RiskTrainingConfigSchema.parse({ inputTransform: 'none' })),
+  };
+  return exportRiskOnnx(model, { name: 'risk', featureSet: customerFeatures.version });
+}
+
 /** A risk model whose probability is sigmoid(slope · amount/100 + bias): versions tell themselves apart by bias. */
 export function riskOnnx(opts: { bias: number; slope?: number }): Uint8Array {
   return linearRiskOnnx({ column: columns.indexOf('amount'), a: (opts.slope ?? 1) / 100, b: opts.bias });
