@@ -101,6 +101,12 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
+/** renewLock: KEYS 1 lock; ARGV 1 owner, 2 ttlMs. Re-arms the expiry only if the owner still holds it; 1 = renewed. */
+export const RENEW_LOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+
 /**
  * hincrby with double arithmetic identical to JavaScript's (HINCRBYFLOAT uses long double and differs).
  * KEYS: 1 hash. ARGV: 1 ttlMs ('' = keep), then field, increment pairs. Returns the new values as strings,

@@ -87,6 +87,13 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): OnlineStore {
     acquireLock: (name, owner, ttlMs) => op(() => setNx(lockKey(name), owner, ttlMs)),
     releaseLock: (name, owner) =>
       op(() => ks.read(lockKey(name), 'string')?.toString() === owner && ks.delete(lockKey(name))),
+    renewLock: (name, owner, ttlMs) =>
+      op(() => {
+        checkTtl('ttlMs', ttlMs);
+        if (ks.read(lockKey(name), 'string')?.toString() !== owner) return false;
+        ks.expire(lockKey(name), ttlMs);
+        return true;
+      }),
 
     get: (key) => op(() => ks.read(prefixed(key), 'string')?.toString('utf8') ?? null),
     getBytes: (key) =>

@@ -2,7 +2,14 @@
 import { Redis, type RedisOptions, type Result } from 'ioredis';
 import type { Logger } from '../runtime/logger.ts';
 import { claimKey, customerKeys, lockKey, prefixed } from './keys.ts';
-import { APPLY_CUSTOMER_EVENT, COMPARE_AND_SET, HASH_INCREMENT, READ_CUSTOMER, RELEASE_LOCK } from './lua.ts';
+import {
+  APPLY_CUSTOMER_EVENT,
+  COMPARE_AND_SET,
+  HASH_INCREMENT,
+  READ_CUSTOMER,
+  RELEASE_LOCK,
+  RENEW_LOCK,
+} from './lua.ts';
 import { Subscriptions } from './redis-pubsub.ts';
 import {
   formatScore,
@@ -30,6 +37,7 @@ declare module 'ioredis' {
     fwReadCustomer(...args: (string | number)[]): Result<unknown, Context>;
     fwCompareAndSet(...args: (string | number)[]): Result<unknown, Context>;
     fwReleaseLock(key: string, owner: string): Result<unknown, Context>;
+    fwRenewLock(key: string, owner: string, ttlMs: number): Result<unknown, Context>;
     fwHashIncrement(...args: (string | number)[]): Result<unknown, Context>;
   }
 }
@@ -70,6 +78,7 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
   client.defineCommand('fwReadCustomer', { numberOfKeys: 3, lua: READ_CUSTOMER });
   client.defineCommand('fwCompareAndSet', { lua: COMPARE_AND_SET });
   client.defineCommand('fwReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK });
+  client.defineCommand('fwRenewLock', { numberOfKeys: 1, lua: RENEW_LOCK });
   client.defineCommand('fwHashIncrement', { numberOfKeys: 1, lua: HASH_INCREMENT });
   const gate = new ReadyGate({ conn: client, timeoutMs });
   watch(client, log, 'redis');
@@ -167,6 +176,10 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
     },
     releaseLock: (name, owner) =>
       call('releaseLock', async () => (await client.fwReleaseLock(lockKey(name), owner)) === 1),
+    renewLock: async (name, owner, ttlMs) => {
+      checkTtl('ttlMs', ttlMs);
+      return call('renewLock', async () => (await client.fwRenewLock(lockKey(name), owner, ttlMs)) === 1);
+    },
 
     get: (key) => call('get', () => client.get(prefixed(key))),
     getBytes: (key) =>

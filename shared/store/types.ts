@@ -116,6 +116,12 @@ export interface OnlineStore {
   acquireLock(name: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Releases the lock only if `owner` still holds it (compare-and-delete). true = it was released. */
   releaseLock(name: string, owner: string): Promise<boolean>;
+  /**
+   * Sets the lock to expire ttlMs from now, only if `owner` still holds it (compare-and-expire): a holder keeps a
+   * short lock alive while it works, so the lock of a holder that failed or died lapses soon. true = renewed;
+   * false = it had expired or another owner holds it.
+   */
+  renewLock(name: string, owner: string, ttlMs: number): Promise<boolean>;
 
   /** The value of a string key, decoded as UTF-8; null when absent. */
   get(key: string): Promise<string | null>;
