@@ -11,13 +11,14 @@ import type { LogRecord } from '../../shared/log/index.ts';
 import type { EventOf, HandlerContext, Outcome, Sink } from '../../shared/runtime/index.ts';
 import { toStructured } from '../../shared/runtime/index.ts';
 import type { OnlineStore } from '../../shared/store/index.ts';
+import { holdClaim } from './claim.ts';
 import { normalizeLabel, normalizeTransaction } from './normalize.ts';
 
 export type IngestType = typeof ET.transaction | typeof ET.label;
 export const INGEST_TYPES: readonly IngestType[] = [EventTypes.transaction, EventTypes.label];
 
 export interface IngestDeps {
-  store: Pick<OnlineStore, 'acquireLock' | 'releaseLock' | 'get' | 'set'>;
+  store: Pick<OnlineStore, 'acquireLock' | 'renewLock' | 'releaseLock' | 'get' | 'set'>;
   append: (record: LogRecord) => Promise<void>;
   sink: Sink;
   now: () => number;
@@ -26,13 +27,18 @@ export interface IngestDeps {
   maxClockSkewMs: number;
   /** How long a processed event is remembered as a duplicate. */
   dedupeTtlMs: number;
-  /** How long an in-progress claim blocks a redelivery (then a crashed attempt is retried). */
-  pendingTtlMs: number;
+  /**
+   * The in-progress claim's TTL: its holder renews it every third of this while it works, so a redelivery waits
+   * at most this long after the holder failed or died (claim.ts says why).
+   */
+  claimTtlMs: number;
+  /** The longest a holder keeps its claim, renewals included; a stuck holder's claim lapses then. */
+  claimMaxHoldMs: number;
 }
 
 /**
  * Store keys, tagged by customer (one Redis Cluster slot per customer) and named by the sha1 of the event's source
- * and id: the done marker (kept dedupeTtlMs) and the in-progress lock (held pendingTtlMs).
+ * and id: the done marker (kept dedupeTtlMs) and the in-progress claim (a lock of claimTtlMs, renewed while held).
  */
 export const ingestKeys = {
   done: (customerId: string, hash: string) => `ingest:{${customerId}}:done:${hash}`,
@@ -44,8 +50,10 @@ export const DEFAULT_DEDUPE_TTL_MS = 7 * 24 * 3_600_000;
 
 /**
  * Handles one raw transaction or label. Order of steps (so a failure never turns into a loss): take a short
- * in-progress lock, check the done marker, append to the event log, publish to K_SINK, then mark done. Any failure
- * releases the lock and answers 503, so the sender's retry gets the event through; a crash leaves the lock to expire.
+ * in-progress claim, check the done marker, append to the event log, publish to K_SINK, then mark done. Any failure
+ * releases the claim and answers 503, so the sender's retry gets the event through; a claim that cannot be released
+ * (Redis gone, the process killed) stops being renewed and lapses within claimTtlMs, well inside the sender's
+ * retry budget.
  */
 export async function handle(
   event: EventOf<IngestType>,
@@ -62,17 +70,29 @@ export async function handle(
   const lockName = ingestKeys.lock(customer, hash);
   const owner = `${process.pid}:${now}:${Math.random()}`;
 
+  const takenAt = performance.now();
   const [locked, done] = await Promise.all([
-    deps.store.acquireLock(lockName, owner, deps.pendingTtlMs),
+    deps.store.acquireLock(lockName, owner, deps.claimTtlMs),
     deps.store.get(doneKey),
   ]);
   if (done !== null) {
-    if (locked) await deps.store.releaseLock(lockName, owner);
+    if (locked) await deps.store.releaseLock(lockName, owner).catch(() => false); // else it lapses
     return { kind: 'duplicate' };
   }
   if (!locked)
     throw new DependencyError('ingest', `event ${event.id} is being processed by another delivery; retry`);
+  const claim = holdClaim({
+    store: deps.store,
+    name: lockName,
+    owner,
+    ttlMs: deps.claimTtlMs,
+    maxHoldMs: deps.claimMaxHoldMs,
+    takenAt,
+    what: `event ${event.id}`,
+    log: ctx.log,
+  });
   try {
+    claim.assertHeld();
     await deps.append({
       key: customer,
       id: accepted.id,
@@ -81,15 +101,12 @@ export async function handle(
       time: 'occurredAt' in accepted.data ? accepted.data.occurredAt : accepted.data.labelledAt,
       value: JSON.stringify(toStructured(accepted)),
     });
+    claim.assertHeld();
     await deps.sink.publish(accepted);
     await deps.store.set(doneKey, '1', { ttlMs: deps.dedupeTtlMs });
-  } catch (err) {
-    await deps.store.releaseLock(lockName, owner).catch(() => false);
-    throw err;
+  } finally {
+    await claim.release();
   }
-  await deps.store
-    .releaseLock(lockName, owner)
-    .catch((err: unknown) => ctx.log.warn({ err }, 'lock release failed'));
   return { kind: 'accepted', detail: accepted.id };
 }
 

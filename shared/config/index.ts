@@ -53,6 +53,8 @@ export const ConfigSchema = z.object({
   SINK_TIMEOUT_MS: int(2_000),
   DEPENDENCY_TIMEOUT_MS: int(1_000),
   MAX_CLOCK_SKEW_MS: int(5 * 60_000),
+  // ingest's in-progress claim: renewed every third of it, so at least 1 s to leave room for a store round trip.
+  INGEST_CLAIM_TTL_MS: z.coerce.number().int().min(1000).default(5_000),
   ALLOWED_LATENESS_MS: int(60 * 60_000),
   MODEL_ALIAS_TTL_MS: int(5_000),
   MODEL_LOAD_TIMEOUT_MS: int(5_000),

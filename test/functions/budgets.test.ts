@@ -1,0 +1,131 @@
+// Claims and locks against the retry budget of whoever must get past them, read from the delivery specs in eventing/.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { FEATURIZE_CLAIM_TTL_MS } from '../../functions/featurize/function.ts';
+import { CLAIM_MAX_HOLD_TTLS } from '../../functions/ingest/function.ts';
+import { DEFAULT_DEDUPE_TTL_MS } from '../../functions/ingest/handler.ts';
+import { backoffMs, type Delivery, loadTriggers, parseTriggers } from '../../local/broker/index.ts';
+import { ConfigError, defaultConfig, loadConfig } from '../../shared/config/index.ts';
+
+const EVENTING = path.resolve(import.meta.dirname, '..', '..', 'eventing');
+
+/**
+ * The least time a sender spends retrying before it dead-letters: the sum of its backoffs (Knative's schedule,
+ * as the local broker computes it), as if every attempt failed at once.
+ */
+function budgetMs(d: Pick<Delivery, 'retry' | 'backoffPolicy' | 'backoffDelayMs'>): number {
+  let total = 0;
+  for (let r = 1; r <= d.retry; r++) total += backoffMs(d, r);
+  return total;
+}
+
+/** How many of the sender's retries start after `ms` from its first failure (at the earliest). */
+function retriesAfter(d: Pick<Delivery, 'retry' | 'backoffPolicy' | 'backoffDelayMs'>, ms: number): number {
+  let at = 0;
+  let n = 0;
+  for (let r = 1; r <= d.retry; r++) {
+    at += backoffMs(d, r);
+    if (at > ms) n++;
+  }
+  return n;
+}
+
+interface Sender {
+  /** The manifest object that delivers, e.g. `Trigger ingest-transaction`. */
+  name: string;
+  delivery: Delivery;
+}
+
+/** Every sender that delivers to the Service `service`: its Triggers and the sources whose sink it is. */
+async function sendersTo(service: string): Promise<Sender[]> {
+  const triggers = (await loadTriggers(EVENTING))
+    .filter((t) => t.subscriber.kind === 'service' && t.subscriber.service === service)
+    .map((t) => ({ name: `Trigger ${t.name}`, delivery: t.delivery }));
+  const sources: Sender[] = [];
+  for (const file of readdirSync(EVENTING, { recursive: true, encoding: 'utf8' })) {
+    if (!/\.ya?ml$/.test(file)) continue;
+    for (const doc of parseAllDocuments(readFileSync(path.join(EVENTING, file), 'utf8'))) {
+      const obj = doc.toJS() as {
+        kind?: string;
+        metadata?: { name?: string };
+        spec?: { sink?: { ref?: { kind?: string; name?: string } }; delivery?: unknown };
+      } | null;
+      if (!obj?.kind?.endsWith('Source')) continue;
+      const ref = obj.spec?.sink?.ref;
+      if (ref?.kind !== 'Service' || ref.name !== service) continue;
+      // a source's delivery spec has the Trigger's shape: read it with the broker's own parser
+      const [parsed] = parseTriggers([
+        {
+          file,
+          text: JSON.stringify({
+            apiVersion: 'eventing.knative.dev/v1',
+            kind: 'Trigger',
+            metadata: { name: obj.metadata?.name ?? '?' },
+            spec: { broker: 'none', subscriber: { uri: 'http://x/' }, delivery: obj.spec?.delivery ?? {} },
+          }),
+        },
+      ]);
+      assert.ok(parsed);
+      sources.push({ name: `${obj.kind} ${obj.metadata?.name ?? '?'}`, delivery: parsed.delivery });
+    }
+  }
+  return [...triggers, ...sources];
+}
+
+describe('claims and locks vs the retry budget of who must get past them', () => {
+  it('finds the senders of ingest in eventing/: both Triggers and the KafkaSource, 15.5 s of backoff each', async () => {
+    const senders = await sendersTo('ingest');
+    assert.deepEqual(senders.map((s) => s.name).sort(), [
+      'KafkaSource transactions-raw',
+      'Trigger ingest-label',
+      'Trigger ingest-transaction',
+    ]);
+    // the figure the README states; if a delivery spec changes, this test and the README change with it
+    for (const s of senders) assert.equal(budgetMs(s.delivery), 15_500, s.name);
+  });
+
+  it("lets two retries of every sender of ingest through after a failed holder's claim lapsed", async () => {
+    const ttl = defaultConfig().INGEST_CLAIM_TTL_MS;
+    for (const s of await sendersTo('ingest')) {
+      assert.ok(
+        ttl < budgetMs(s.delivery),
+        `${s.name}: claim ${ttl} ms >= budget ${budgetMs(s.delivery)} ms`,
+      );
+      assert.ok(
+        retriesAfter(s.delivery, ttl) >= 2,
+        `${s.name}: only ${retriesAfter(s.delivery, ttl)} retries after a claim of ${ttl} ms lapses`,
+      );
+    }
+  });
+
+  it("lets a retry of every sender of ingest through after a stuck holder's claim reached its longest hold", async () => {
+    const maxHold = CLAIM_MAX_HOLD_TTLS * defaultConfig().INGEST_CLAIM_TTL_MS;
+    for (const s of await sendersTo('ingest')) {
+      assert.ok(
+        retriesAfter(s.delivery, maxHold) >= 1,
+        `${s.name}: no retry after a claim held ${maxHold} ms (budget ${budgetMs(s.delivery)} ms)`,
+      );
+    }
+  });
+
+  it('remembers a done event longer than any sender retries it (ingest: 7 d, featurize: 1 d)', async () => {
+    for (const [service, ttl] of [
+      ['ingest', DEFAULT_DEDUPE_TTL_MS],
+      ['featurize', FEATURIZE_CLAIM_TTL_MS],
+    ] as const) {
+      const senders = await sendersTo(service);
+      assert.ok(senders.length > 0, `nothing delivers to ${service}`);
+      for (const s of senders) {
+        assert.ok(ttl > budgetMs(s.delivery), `${service}: remembers ${ttl} ms, ${s.name} retries longer`);
+      }
+    }
+  });
+
+  it('refuses an ingest claim TTL too short to be renewed', () => {
+    assert.throws(() => loadConfig({ INGEST_CLAIM_TTL_MS: '500' }), ConfigError);
+    assert.equal(loadConfig({ INGEST_CLAIM_TTL_MS: '8000' }).INGEST_CLAIM_TTL_MS, 8000);
+  });
+});
