@@ -10,7 +10,8 @@ import { DEFAULT_DEDUPE_TTL_MS } from '../../functions/ingest/handler.ts';
 import { backoffMs, type Delivery, loadTriggers, parseTriggers } from '../../local/broker/index.ts';
 import { ConfigError, defaultConfig, loadConfig } from '../../shared/config/index.ts';
 
-const EVENTING = path.resolve(import.meta.dirname, '..', '..', 'eventing');
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const EVENTING = path.join(ROOT, 'eventing');
 
 /**
  * The least time a sender spends retrying before it dead-letters: the sum of its backoffs (Knative's schedule,
@@ -75,6 +76,29 @@ async function sendersTo(service: string): Promise<Sender[]> {
   return [...triggers, ...sources];
 }
 
+/** Every YAML document under `dir` (relative to ROOT), parsed. */
+function yamlDocs(dir: string): { file: string; value: unknown }[] {
+  const out: { file: string; value: unknown }[] = [];
+  for (const file of readdirSync(path.join(ROOT, dir), { recursive: true, encoding: 'utf8' })) {
+    if (!/\.ya?ml$/.test(file)) continue;
+    for (const doc of parseAllDocuments(readFileSync(path.join(ROOT, dir, file), 'utf8')))
+      out.push({ file: path.join(dir, file), value: doc.toJS() });
+  }
+  return out;
+}
+
+/** Every value a manifest gives the variable `name`: ConfigMap data and container or func.yaml env entries. */
+function valuesOf(name: string, value: unknown, found: string[] = []): string[] {
+  if (Array.isArray(value)) for (const v of value) valuesOf(name, v, found);
+  else if (value !== null && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    if (name in obj) found.push(String(obj[name]));
+    if (obj.name === name && 'value' in obj) found.push(String(obj.value));
+    for (const v of Object.values(obj)) valuesOf(name, v, found);
+  }
+  return found;
+}
+
 describe('claims and locks vs the retry budget of who must get past them', () => {
   it('finds the senders of ingest in eventing/: both Triggers and the KafkaSource, 15.5 s of backoff each', async () => {
     const senders = await sendersTo('ingest');
@@ -88,16 +112,22 @@ describe('claims and locks vs the retry budget of who must get past them', () =>
   });
 
   it("lets two retries of every sender of ingest through after a failed holder's claim lapsed", async () => {
-    const ttl = defaultConfig().INGEST_CLAIM_TTL_MS;
-    for (const s of await sendersTo('ingest')) {
-      assert.ok(
-        ttl < budgetMs(s.delivery),
-        `${s.name}: claim ${ttl} ms >= budget ${budgetMs(s.delivery)} ms`,
-      );
-      assert.ok(
-        retriesAfter(s.delivery, ttl) >= 2,
-        `${s.name}: only ${retriesAfter(s.delivery, ttl)} retries after a claim of ${ttl} ms lapses`,
-      );
+    // the default, and any value a manifest sets (ConfigMap, a Service's env, func.yaml)
+    const configured = [...yamlDocs('knative'), ...yamlDocs('functions')].flatMap((d) =>
+      valuesOf('INGEST_CLAIM_TTL_MS', d.value),
+    );
+    const ttls = [defaultConfig(), ...configured.map((v) => loadConfig({ INGEST_CLAIM_TTL_MS: v }))].map(
+      (c) => c.INGEST_CLAIM_TTL_MS,
+    );
+    for (const ttl of ttls) {
+      for (const s of await sendersTo('ingest')) {
+        const budget = budgetMs(s.delivery);
+        assert.ok(ttl < budget, `${s.name}: claim ${ttl} ms >= budget ${budget} ms`);
+        assert.ok(
+          retriesAfter(s.delivery, ttl) >= 2,
+          `${s.name}: only ${retriesAfter(s.delivery, ttl)} retries after a claim of ${ttl} ms lapses`,
+        );
+      }
     }
   });
 
