@@ -4,8 +4,10 @@ import type { Hono } from 'hono';
 import { detectDriftFunction } from '../functions/detect-drift/function.ts';
 import { featurizeFunction } from '../functions/featurize/function.ts';
 import { ingestFunction } from '../functions/ingest/function.ts';
-import { launchTrainingFunction } from '../functions/launch-training/function.ts';
+import { launchTrainingFunction, localBounds } from '../functions/launch-training/function.ts';
+import { LAUNCH_TRAINING_SOURCE, trainingLaunchedEvent } from '../functions/launch-training/handler.ts';
 import {
+  LOCAL_NAMESPACE,
   localExecutor,
   localOutputDir,
   type TrainerExit,
@@ -15,7 +17,8 @@ import { scoreFunction } from '../functions/score/function.ts';
 import type { Config } from '../shared/config/index.ts';
 import type { EventType, FlywheelEvent, FunctionName, ModelName } from '../shared/events/index.ts';
 import { eventLogFromConfig } from '../shared/log/index.ts';
-import { ModelRegistry } from '../shared/registry/index.ts';
+import { FlywheelError } from '../shared/errors/index.ts';
+import { ModelRegistry, type ModelVersion } from '../shared/registry/index.ts';
 import {
   createHttpSink,
   type FunctionDefinition,
@@ -92,20 +95,33 @@ export async function startLoop(opts: {
     await sink.publish(event);
   };
 
-  // The local trainer: a child process per run; its result is registered here and announced as model.trained.
+  // The local trainer: a child process per run; its result is registered here and announced as model.trained. A
+  // retriable failure (the registry or the broker down) is thrown back to the executor, which retries with backoff;
+  // a version registered before the failure is remembered so the retry only announces it.
+  const registered = new Map<string, ModelVersion>();
   const onExit = async (exit: TrainerExit) => {
     const model = exit.model as ModelName;
-    try {
-      if (exit.code !== 0) throw new Error(`trainer exited with ${exit.code ?? exit.signal}`);
-      const record = await registerResult(registry, await readResult(exit.outputPath));
-      log.info({ model, version: record.version }, 'trained model registered');
-      await publish(modelTrained(record));
-    } catch (err) {
-      log.warn({ err, model }, 'training failed');
-      await publish(trainingFailed({ model, reason: (err as Error).message, jobName: exit.jobName })).catch(
-        () => {},
-      );
+    if (exit.code !== 0) {
+      const reason = `trainer exited with ${exit.code ?? exit.signal} after ${exit.attempts} attempt(s)`;
+      log.warn({ model, jobName: exit.jobName }, `training failed: ${reason}`);
+      await publish(trainingFailed({ model, reason, jobName: exit.jobName }));
+      return;
     }
+    let record = registered.get(exit.jobName);
+    if (!record) {
+      try {
+        record = await registerResult(registry, await readResult(exit.outputPath));
+      } catch (err) {
+        if (err instanceof FlywheelError && err.retriable) throw err;
+        log.warn({ err, model }, 'training failed');
+        await publish(trainingFailed({ model, reason: (err as Error).message, jobName: exit.jobName }));
+        return;
+      }
+      registered.set(exit.jobName, record);
+      log.info({ model, version: record.version }, 'trained model registered');
+    }
+    await publish(modelTrained(record));
+    registered.delete(exit.jobName);
   };
   const executor = localExecutor({
     outputDir: localOutputDir(config.FLYWHEEL_DATA_DIR),
@@ -116,9 +132,16 @@ export async function startLoop(opts: {
       KAFKA_BROKERS: config.KAFKA_BROKERS ?? '',
       LOG_LEVEL: 'warn',
     },
-    onExit: (exit) => {
-      void onExit(exit);
-    },
+    ...localBounds(config),
+    onExit,
+    onLaunched: (request, jobName) =>
+      publish(
+        trainingLaunchedEvent(
+          request,
+          { jobName, namespace: LOCAL_NAMESPACE },
+          { source: LAUNCH_TRAINING_SOURCE, now: Date.now, executor: { kind: 'local' } },
+        ),
+      ),
   });
 
   const fnLog = (name: string) => log.child({ function: name });

@@ -36,13 +36,15 @@ export type StoredHistory = z.infer<typeof StoredHistorySchema>;
  * | drift:{m}:v<v>:window        | string | WindowPointer JSON, moved by CAS         | none (a few bytes per champion)      |
  * | drift:{m}:v<v>:w<n>          | hash   | window n's observations (encoding.ts)    | windowTtlMs, refreshed by every push |
  * | drift:{m}:v<v>:history       | string | StoredHistory JSON, moved by CAS         | none                                 |
- * | lock drift:<m>:cooldown      | string | the replica that sent the last detection | DRIFT_COOLDOWN_MS                    |
+ * | lock drift:<m>:v<v>:cooldown | string | the replica that sent the last detection | DRIFT_COOLDOWN_MS                    |
  */
 export const driftKeys = {
   pointer: (m: Monitored) => `drift:{${m.name}}:v${m.version}:window`,
   window: (m: Monitored, n: number) => `drift:{${m.name}}:v${m.version}:w${n}`,
   history: (m: Monitored) => `drift:{${m.name}}:v${m.version}:history`,
-  cooldown: (name: string) => `drift:${name}:cooldown`,
+  /** Per champion version: a drift still there after a promotion is measured against the new champion and may be
+   * detected at once, while one champion's detections stay one per cooldown. */
+  cooldown: (m: Pick<Monitored, 'name' | 'version'>) => `drift:${m.name}:v${m.version}:cooldown`,
 };
 
 /** What one push saw: the window it landed in, the window's count, and whether this replica should close it. */

@@ -17,14 +17,20 @@ export type LaunchOutcome =
   | { kind: 'launched'; jobName: string; namespace: string }
   /** This event's run already exists (a redelivery): nothing new was started. */
   | { kind: 'already-exists'; jobName: string; namespace: string }
-  /** Another run is in progress (for this model, or for any model locally): nothing was started. */
-  | { kind: 'skipped'; running: string };
+  /** A run of the model (in progress or queued) already trains on this request's evidence: nothing new. */
+  | { kind: 'coalesced'; into: string }
+  /** The request waits for the model's run in progress (or for a free slot) and starts when it ends. */
+  | { kind: 'queued'; jobName: string; behind: string };
 
 export interface LaunchContext {
   log: Logger;
 }
 
-/** Starts training runs; at most one at a time per model, and never twice for the same triggering event. */
+/**
+ * Starts training runs: at most one at a time per model and a bounded number in all, never twice for the same
+ * triggering event; a request that cannot start now is queued or coalesced (functions/launch-training/placement.ts),
+ * and one the queue cannot take is refused with OverCapacityError (429), never dropped.
+ */
 export interface TrainingExecutor {
   readonly kind: 'kubernetes' | 'local';
   launch(request: LaunchRequest, ctx: LaunchContext): Promise<LaunchOutcome>;

@@ -11,6 +11,9 @@ import {
 import type { EventOf, HandlerContext, Outcome } from '../../shared/runtime/index.ts';
 import type { LaunchRequest, TrainingExecutor } from './executor.ts';
 
+/** The CloudEvents source of launch-training's events. */
+export const LAUNCH_TRAINING_SOURCE = 'flywheel/launch-training';
+
 export const LAUNCH_TRAINING_TYPES = [EventTypes.driftDetected, EventTypes.trainingRequested] as const;
 export type LaunchTrainingType = (typeof LAUNCH_TRAINING_TYPES)[number];
 
@@ -28,8 +31,11 @@ export interface LaunchTrainingDeps {
  * - launched → reply training.launched, its id the run's name, so a redelivery replies with the same event;
  * - already-exists (a redelivered event found its own run) → the same reply again: the first one may have been lost
  *   on its way back (that is why the broker redelivered), and consumers de-duplicate by source + id;
- * - skipped (another run of the model is in progress) → 202 with the running run named, logged and counted in
- *   flywheel_training_skipped_total{model}; no second run.
+ * - coalesced (a run of the model, in progress or queued, already trains on the event's evidence) → 202 naming it;
+ * - queued (the model's run is in progress on older data, or every slot is taken) → 202; the run starts when a slot
+ *   frees and announces itself with training.launched then;
+ * - a full queue throws OverCapacityError → 429, and the broker redelivers with backoff. Nothing is acknowledged and
+ *   forgotten.
  */
 export async function handle(
   event: EventOf<LaunchTrainingType>,
@@ -48,7 +54,7 @@ export async function handle(
         ])
         .inc({ model, executor: deps.executor.kind });
       ctx.log.info({ model, jobName: outcome.jobName, namespace: outcome.namespace }, 'training.launched');
-      return { kind: 'reply', event: launched(request, outcome, deps) };
+      return { kind: 'reply', event: trainingLaunchedEvent(request, outcome, deps) };
     case 'already-exists':
       ctx.metrics
         .counter(
@@ -61,19 +67,29 @@ export async function handle(
         { model, jobName: outcome.jobName },
         'training already launched for this event: acknowledged',
       );
-      return { kind: 'reply', event: launched(request, outcome, deps) };
-    case 'skipped':
+      return { kind: 'reply', event: trainingLaunchedEvent(request, outcome, deps) };
+    case 'coalesced':
       ctx.metrics
         .counter(
-          'flywheel_training_skipped_total',
-          'Training requests skipped because a run was in progress',
+          'flywheel_training_coalesced_total',
+          'Training requests whose evidence a run of the model already trains on',
           ['model'],
         )
         .inc({ model });
-      ctx.log.info({ model, running: outcome.running }, 'training.skipped: a run is in progress');
+      ctx.log.info({ model, into: outcome.into }, 'training request covered by a run');
+      return { kind: 'accepted', detail: `training.coalesced: ${outcome.into} trains on this evidence` };
+    case 'queued':
+      ctx.metrics
+        .counter(
+          'flywheel_training_queued_total',
+          'Training requests queued behind a run of the model or for a free slot',
+          ['model'],
+        )
+        .inc({ model });
+      ctx.log.info({ model, jobName: outcome.jobName, behind: outcome.behind }, 'training request queued');
       return {
         kind: 'accepted',
-        detail: `training.skipped: ${outcome.running} is still running for model ${model}`,
+        detail: `training.queued: ${outcome.jobName} starts after ${outcome.behind}`,
       };
     default:
       return unreachable(outcome);
@@ -105,10 +121,14 @@ function lookback(anchor: number, deps: Pick<LaunchTrainingDeps, 'lookbackMs' | 
   return { from: Math.max(0, to - deps.lookbackMs), to };
 }
 
-function launched(
+/**
+ * training.launched for a run, its id the run's name, so a redelivery replies with the same event; also sent by the
+ * runner when a queued run starts later.
+ */
+export function trainingLaunchedEvent(
   request: LaunchRequest,
   run: { jobName: string; namespace: string },
-  deps: LaunchTrainingDeps,
+  deps: Pick<LaunchTrainingDeps, 'source' | 'now'> & { executor: Pick<TrainingExecutor, 'kind'> },
 ): FlywheelEvent<typeof ET.trainingLaunched> {
   const data = TrainingLaunchedSchema.parse({
     model: request.model,

@@ -49,7 +49,7 @@ export function kubernetesExecutor(opts: KubernetesExecutorOptions): TrainingExe
           (j) => j.name !== jobName,
         );
         const running = others[0];
-        if (running) return { kind: 'skipped', running: running.name };
+        if (running) return { kind: 'coalesced', into: running.name };
         try {
           const created = await opts.jobs.create(job);
           ctx.log.info(

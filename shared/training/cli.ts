@@ -1,6 +1,7 @@
 // `flywheel train`: the program a training Job (or the local executor) runs.
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/index.ts';
+import { FlywheelError } from '../errors/index.ts';
 import { ModelNameSchema } from '../events/index.ts';
 import { customerFeatures } from '../features/index.ts';
 import { eventLogFromConfig } from '../log/index.ts';
@@ -9,14 +10,21 @@ import { sinkFromConfig } from '../runtime/boot.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { storeFromConfig } from '../store/index.ts';
 import { parseBackendName } from './backend.ts';
-import { modelTrained, registerResult, trainingFailed, writeResult } from './result.ts';
+import {
+  modelTrained,
+  registerResult,
+  TRAINER_EXIT_RETRIABLE,
+  trainingFailed,
+  writeResult,
+} from './result.ts';
 import { train } from './trainer.ts';
 
 const USAGE = `usage: flywheel train --model risk|segment --from ISO --to ISO [--output result.json] [--backend wasm|cpu|tensorflow|tensorflow-gpu]
 
 Reads the event log (KAFKA_BROKERS or the file log in FLYWHEEL_DATA_DIR) for the range, trains, checks the ONNX
 export, then either writes the result to --output (local runs) or registers it in the registry (REDIS_URL) and
-sends model.trained to K_SINK. A failure sends training.failed and exits 1.`;
+sends model.trained to K_SINK. A dependency that is down exits 75 (retried by the executor); any other failure
+sends training.failed and exits 1.`;
 
 /** Runs the trainer and returns the exit code. */
 export async function runTrainerCli(argv: readonly string[]): Promise<number> {
@@ -85,6 +93,10 @@ export async function runTrainerCli(argv: readonly string[]): Promise<number> {
     }
     return 0;
   } catch (err) {
+    if (err instanceof FlywheelError && err.retriable) {
+      log.warn({ err }, 'training interrupted by a dependency: the executor retries the run');
+      return TRAINER_EXIT_RETRIABLE;
+    }
     const reason = err instanceof Error ? err.message : String(err);
     log.error({ err }, 'training failed');
     await sink

@@ -7,6 +7,12 @@ import type { TrainingResult } from './trainer.ts';
 
 export const TRAINER_SOURCE = 'flywheel/trainer';
 
+/**
+ * The trainer's exit code when it failed for a reason a later attempt may not meet (a dependency down): EX_TEMPFAIL
+ * from sysexits.h. The local executor and the Job's podFailurePolicy retry it; any other non-zero code fails the run.
+ */
+export const TRAINER_EXIT_RETRIABLE = 75;
+
 const ResultFileSchema = z.object({
   model: ModelNameSchema,
   artifact: z.string().min(1),

@@ -207,7 +207,7 @@ describe('README.md', () => {
       ['fw:drift:{<model>}:v<version>:w<n>', prefixed(driftKeys.window(monitored, 7))],
       ['fw:drift:{<model>}:v<version>:window', prefixed(driftKeys.pointer(monitored))],
       ['…:history', prefixed(driftKeys.history(monitored))],
-      [lock, lockKey(driftKeys.cooldown('risk'))],
+      [lock, lockKey(driftKeys.cooldown({ name: 'risk', version: 3 }))],
       [lock, lockKey(promoteKeys.lock('risk', 3))],
       ['fw:promote:{<model>}:verdict:v<version>', prefixed(promoteKeys.verdict('risk', 3))],
       ['fw:registry:aliases', prefixed(ALIAS_CHANNEL)],
