@@ -37,3 +37,34 @@ export async function sklearn(script: string, input: unknown): Promise<unknown> 
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** Rows and 0/1 labels, as the reference models take them. */
+export interface LabelledMatrix {
+  x: readonly (readonly number[])[];
+  y: readonly number[];
+}
+
+/**
+ * Holdout ROC AUC of two scikit-learn references fitted on the same training rows: HistGradientBoostingClassifier
+ * (defaults, random_state 0: the strong tabular baseline) and LogisticRegression on standardised features (linear).
+ */
+export async function referenceRiskAucs(input: {
+  train: LabelledMatrix;
+  holdout: LabelledMatrix;
+}): Promise<{ histGradientBoosting: number; logisticRegression: number }> {
+  return (await sklearn(
+    `from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+from sklearn.pipeline import make_pipeline
+from sklearn.metrics import roc_auc_score
+x, y, hx, hy = data['x'], data['y'], data['hx'], data['hy']
+hgb = HistGradientBoostingClassifier(random_state=0).fit(x, y)
+lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x, y)
+print(json.dumps({
+  'histGradientBoosting': roc_auc_score(hy, hgb.predict_proba(hx)[:, 1]),
+  'logisticRegression': roc_auc_score(hy, lr.predict_proba(hx)[:, 1]),
+}))`,
+    { x: input.train.x, y: input.train.y, hx: input.holdout.x, hy: input.holdout.y },
+  )) as { histGradientBoosting: number; logisticRegression: number };
+}
