@@ -29,11 +29,6 @@ export interface ChampionsOptions {
   ttlMs: number;
   log: Logger;
   now?: () => number;
-  /**
-   * Which parts of a champion's baseline to watch; by default the whole baseline. detect-drift keeps the input
-   * features in the risk window only (see function.ts).
-   */
-  select?: (name: ModelName, baseline: DriftBaseline) => DriftBaseline;
 }
 
 /**
@@ -96,7 +91,8 @@ export class Champions {
         this.#o.log.warn({ model: name, version }, 'champion has no drift baseline: not watched');
         return null;
       }
-      return { name, version, baseline: this.#o.select ? this.#o.select(name, baseline) : baseline };
+      // The whole baseline: each model's window watches its own input features and its prediction.
+      return { name, version, baseline };
     } catch (err) {
       if (err instanceof NotFoundError) return null;
       throw err;

@@ -18,7 +18,9 @@ import {
  * | `#open`        | > 0 once the window was opened through its pointer; 0 means a stale push      |
  * | `f:<name>:<x>` | observations of feature `<name>` with value `<x>` (7 significant digits)      |
  * | `p:<x>`        | observations of the prediction with value `<x>`                               |
- * The hash is a multiset of values per stream: order is lost, which no statistic of the window depends on.
+ * | `u:f:<id>`     | features.updated events of customer `<id>` (`u:p:<id>`: score.computed)        |
+ * The hash is a multiset of values per stream: order is lost, which no statistic of the window depends on. The
+ * per-customer counts give the tests' design effect (shared/drift/clustering.ts).
  */
 export const Fields = {
   featureEvents: '#f',
@@ -28,6 +30,7 @@ export const Fields = {
 
 const FEATURE_PREFIX = 'f:';
 const PREDICTION_PREFIX = 'p:';
+const UNIT_PREFIX = { features: 'u:f:', prediction: 'u:p:' } as const;
 
 /** Which stream an event feeds. */
 export type ObservationSource = 'features' | 'prediction';
@@ -42,14 +45,16 @@ export function valueKey(baseline: StreamBaseline, x: number): string {
 
 /**
  * The HINCRBY increments for one event, or null when the baseline watches none of its values. Both event
- * counters and the `#open` marker are always in the increments (the latter two by 0) so the reply carries them.
+ * counters and the `#open` marker are always in the increments (the latter two by 0) so the reply carries them;
+ * `unit` (the event's customer) adds one to that customer's count for the event's source.
  */
 export function incrementsOf(input: {
   baseline: DriftBaseline;
   source: ObservationSource;
   values: Readonly<Record<string, number>>;
+  unit?: string;
 }): Record<string, number> | null {
-  const { baseline, source, values } = input;
+  const { baseline, source, values, unit } = input;
   const fields: Record<string, number> = {};
   let observed = 0;
   if (source === 'features') {
@@ -69,6 +74,7 @@ export function incrementsOf(input: {
     }
   }
   if (observed === 0) return null;
+  if (unit !== undefined) fields[`${UNIT_PREFIX[source]}${unit}`] = 1;
   fields[Fields.featureEvents] = source === 'features' ? 1 : 0;
   fields[Fields.predictionEvents] = source === 'prediction' ? 1 : 0;
   fields[Fields.opened] = 0;
@@ -88,17 +94,25 @@ const counter = (raw: string | undefined): number => {
   return Number.isSafeInteger(n) && n > 0 ? n : 0;
 };
 
-/** Each stream's values (ascending) and the event counters read back from a window's hash. */
+/** Each stream's values (ascending), the event counters and the per-customer counts read back from a window's hash. */
 export function parseWindowHash(fields: Readonly<Record<string, string>>): {
   features: Map<string, number[]>;
   prediction: number[];
   featureEvents: number;
   predictionEvents: number;
+  units: WindowState['units'];
 } {
   const features = new Map<string, number[]>();
   const prediction: number[] = [];
+  const units: WindowState['units'] = { features: {}, prediction: {} };
   for (const [field, raw] of Object.entries(fields)) {
-    if (field.startsWith(PREDICTION_PREFIX)) {
+    if (field.startsWith(UNIT_PREFIX.features)) {
+      const n = counter(raw);
+      if (n > 0) units.features[field.slice(UNIT_PREFIX.features.length)] = n;
+    } else if (field.startsWith(UNIT_PREFIX.prediction)) {
+      const n = counter(raw);
+      if (n > 0) units.prediction[field.slice(UNIT_PREFIX.prediction.length)] = n;
+    } else if (field.startsWith(PREDICTION_PREFIX)) {
       addValues(prediction, field.slice(PREDICTION_PREFIX.length), raw);
     } else if (field.startsWith(FEATURE_PREFIX)) {
       const split = field.lastIndexOf(':');
@@ -118,6 +132,7 @@ export function parseWindowHash(fields: Readonly<Record<string, string>>): {
     prediction,
     featureEvents: counter(fields[Fields.featureEvents]),
     predictionEvents: counter(fields[Fields.predictionEvents]),
+    units,
   };
 }
 
@@ -157,7 +172,12 @@ export function foldWindow(input: {
       });
     }
   }
-  return { ...state, featureEvents: parsed.featureEvents, predictionEvents: parsed.predictionEvents };
+  return {
+    ...state,
+    featureEvents: parsed.featureEvents,
+    predictionEvents: parsed.predictionEvents,
+    units: parsed.units,
+  };
 }
 
 /** A 32-bit seed from a string (FNV-1a), so a window's reservoir is the same whichever replica closes it. */

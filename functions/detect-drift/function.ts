@@ -1,8 +1,8 @@
 // detect-drift as a servable function: its handler bound to the store, the registry and the drift configuration.
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../shared/config/index.ts';
-import { type DriftBaseline, type DriftConfig, driftConfig } from '../../shared/drift/index.ts';
-import { EventTypes, type ModelName } from '../../shared/events/index.ts';
+import { type DriftConfig, driftConfig } from '../../shared/drift/index.ts';
+import { EventTypes } from '../../shared/events/index.ts';
 import { ModelRegistry } from '../../shared/registry/index.ts';
 import type { FunctionDefinition, Logger } from '../../shared/runtime/index.ts';
 import type { OnlineStore } from '../../shared/store/index.ts';
@@ -41,9 +41,6 @@ export interface DetectDriftWiring {
   windowTtlMs?: number;
 }
 
-/** The model whose window watches the input features; the other models' windows watch their prediction only. */
-export const FEATURE_WATCHER: ModelName = 'risk';
-
 /** The drift core's configuration from the DRIFT_* variables, over the core's defaults. */
 export function driftConfigFrom(config: DriftSettings, overrides: Partial<DriftConfig> = {}): DriftConfig {
   return driftConfig({
@@ -60,11 +57,6 @@ export function driftConfigFrom(config: DriftSettings, overrides: Partial<DriftC
   });
 }
 
-/** Keeps the features in the feature watcher's baseline only, so one features.updated feeds one window. */
-function watchedPart(name: ModelName, baseline: DriftBaseline): DriftBaseline {
-  return name === FEATURE_WATCHER ? baseline : { ...baseline, features: {} };
-}
-
 /** detect-drift bound to a store (used by main.ts, the local runner and the tests). */
 export function detectDriftFunction(w: DetectDriftWiring): FunctionDefinition<DetectDriftType> {
   const config = driftConfigFrom(w.config, w.drift);
@@ -73,7 +65,6 @@ export function detectDriftFunction(w: DetectDriftWiring): FunctionDefinition<De
     registry,
     ttlMs: w.config.MODEL_ALIAS_TTL_MS,
     log: w.log,
-    select: watchedPart,
   });
   const windows = new SharedWindows({
     store: w.store,

@@ -59,6 +59,7 @@ async function targetsOf(event: EventOf<DetectDriftType>, deps: DetectDriftDeps)
         baseline: monitor.baseline,
         source: 'features',
         values: event.data.values,
+        unit: event.data.customerId,
       });
     } else {
       const made = predictionOf(name, event.data);
@@ -68,7 +69,12 @@ async function targetsOf(event: EventOf<DetectDriftType>, deps: DetectDriftDeps)
       if (!monitor || made.version !== monitor.version) continue;
       const p = monitor.baseline.prediction;
       increments = p
-        ? incrementsOf({ baseline: monitor.baseline, source: 'prediction', values: { [p.name]: made.value } })
+        ? incrementsOf({
+            baseline: monitor.baseline,
+            source: 'prediction',
+            values: { [p.name]: made.value },
+            unit: event.data.customerId,
+          })
         : null;
     }
     if (increments) targets.push({ monitor, increments });
@@ -121,7 +127,7 @@ async function replyFor(input: {
   const common = { source: deps.source, time: at, extensions: { [Extensions.model]: monitor.name } };
   const detected = driftDetectedData({ model, report, decision, config: deps.config });
   if (detected) {
-    if (await deps.store.acquireLock(driftKeys.cooldown(monitor.name), deps.owner, deps.cooldownMs)) {
+    if (await deps.store.acquireLock(driftKeys.cooldown(monitor), deps.owner, deps.cooldownMs)) {
       ctx.log.warn({ model, window: report.window, reason: detected.reason }, 'drift detected');
       return makeEvent({ ...common, type: EventTypes.driftDetected, id: `${id}-detected`, data: detected });
     }

@@ -1,6 +1,12 @@
 // The drift baseline: a compact summary of a model's training data, stored with each model version.
 import { z } from 'zod';
 import { InvalidEventError } from '../errors/index.ts';
+import {
+  categoricalUnitCorrelation,
+  effectiveCount,
+  midRanks,
+  numericUnitCorrelation,
+} from './clustering.ts';
 import { sorted } from './stats.ts';
 
 export const FeatureKindSchema = z.enum(['numeric', 'categorical']);
@@ -8,6 +14,17 @@ export type FeatureKind = z.infer<typeof FeatureKindSchema>;
 
 const count = z.number().int().nonnegative();
 const proportion = z.number().min(0).max(1);
+/**
+ * ρ: how alike two consecutive observations of one unit (a customer) were in training (clustering.ts). A window
+ * holding several observations of a unit tests on fewer effective observations by the design effect
+ * 1 + (m̄ − 1)·ρ. Absent (baselines built without units, or before it existed) reads as 0: independent.
+ */
+const unitCorrelation = proportion.optional();
+/**
+ * How many independent rows the training rows are worth once their clustering by unit is counted (clustering.ts):
+ * the baseline's size in the drift tests. Absent reads as `count`.
+ */
+const effectiveRows = z.number().positive().optional();
 
 /**
  * A numeric feature: right-closed bins (−∞, e₀], (e₀, e₁], …, (eₖ, ∞) over de-duplicated quantile edges, the
@@ -24,6 +41,8 @@ export const NumericBaselineSchema = z.object({
   edges: z.array(z.number()),
   proportions: z.array(proportion).min(1),
   quantiles: z.array(z.number()).min(1),
+  unitCorrelation,
+  effectiveCount: effectiveRows,
 });
 export type NumericBaseline = z.infer<typeof NumericBaselineSchema>;
 
@@ -37,6 +56,8 @@ export const CategoricalBaselineSchema = z.object({
   categories: z.array(z.string()),
   proportions: z.array(proportion),
   other: proportion,
+  unitCorrelation,
+  effectiveCount: effectiveRows,
 });
 export type CategoricalBaseline = z.infer<typeof CategoricalBaselineSchema>;
 
@@ -142,24 +163,47 @@ export function categoricalBaseline(
   };
 }
 
-/** Summarises a column of either kind, skipping non-finite values; `field` names it in errors. */
+/**
+ * Summarises a column of either kind, skipping non-finite values; `field` names it in errors. With `units` (the
+ * unit of each value, values in time order) it also records the unit correlation ρ and the effective count.
+ */
 export function streamBaseline(input: {
   field: string;
   kind: FeatureKind;
   values: readonly number[];
   options: BaselineOptions;
+  units?: readonly string[] | undefined;
 }): StreamBaseline {
-  const finite = input.values.filter((x) => Number.isFinite(x));
+  const { values, units } = input;
+  const finite = values.filter((x) => Number.isFinite(x));
   if (finite.length === 0)
     throw new InvalidEventError(input.field, 'has no finite values to build a baseline from');
-  return input.kind === 'numeric'
-    ? numericBaseline(finite, input.options)
-    : categoricalBaseline(finite, input.options);
+  if (input.kind === 'numeric') {
+    const b = numericBaseline(finite, input.options);
+    if (!units) return b;
+    return {
+      ...b,
+      unitCorrelation: numericUnitCorrelation(values, units),
+      effectiveCount: effectiveCount({ values: midRanks(values), units }),
+    };
+  }
+  const b = categoricalBaseline(finite, input.options);
+  if (!units) return b;
+  const keys = values.map((x) => (Number.isFinite(x) ? categoryKey(x) : null));
+  return {
+    ...b,
+    unitCorrelation: categoricalUnitCorrelation(keys, units),
+    effectiveCount: effectiveCount({ values: keys, units }),
+  };
 }
 
 /**
  * Builds the baseline from training data given as named columns and rows (one array of values per row), with a
  * kind per column (numeric unless stated) and, optionally, the model's predictions on the same data.
+ * The rows must be the population the live window will hold (detect-drift: one row per transaction). With `units`
+ * (each row's customer, rows in time order) every stream also records how alike a customer's consecutive values
+ * are (unitCorrelation) and how many independent rows its training rows are worth (effectiveCount), which the
+ * tests need when customers appear several times in a window and many times in training.
  * Kept small on purpose: it is stored with every model version (≈ 2 KB per numeric feature with the defaults).
  */
 export function buildBaseline(input: {
@@ -167,6 +211,7 @@ export function buildBaseline(input: {
   rows: readonly (readonly number[])[];
   kinds?: Readonly<Record<string, FeatureKind>>;
   prediction?: { name: string; kind: FeatureKind; values: readonly number[] };
+  units?: readonly string[];
   options?: Partial<BaselineOptions>;
 }): DriftBaseline {
   const options = BaselineOptionsSchema.parse(input.options ?? {});
@@ -182,11 +227,14 @@ export function buildBaseline(input: {
       throw new InvalidEventError(`rows[${i}]`, `has ${row.length} values, expected ${columns.length}`);
     }
   });
+  const { units } = input;
+  if (units && units.length !== rows.length)
+    throw new InvalidEventError('units', `has ${units.length} units for ${rows.length} rows`);
   const features: Record<string, StreamBaseline> = {};
   columns.forEach((name, c) => {
     const kind = input.kinds?.[name] ?? 'numeric';
     const values = rows.map((row) => row[c] ?? Number.NaN);
-    features[name] = streamBaseline({ field: `columns.${name}`, kind, values, options });
+    features[name] = streamBaseline({ field: `columns.${name}`, kind, values, options, units });
   });
   const baseline: DriftBaseline = { version: 1, rows: rows.length, features };
   if (input.prediction) {
@@ -196,7 +244,7 @@ export function buildBaseline(input: {
     }
     baseline.prediction = {
       name,
-      baseline: streamBaseline({ field: 'prediction.values', kind, values, options }),
+      baseline: streamBaseline({ field: 'prediction.values', kind, values, options, units }),
     };
   }
   return baseline;

@@ -1,5 +1,6 @@
 // Drift detection core: baselines, statistics, the window state, the decision, and the event data they produce.
 export * from './baseline.ts';
+export * from './clustering.ts';
 export * from './config.ts';
 export * from './decide.ts';
 export * from './events.ts';

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { ConflictError } from '../errors/index.ts';
 import { binIndex, categoryKey, type DriftBaseline, type StreamBaseline } from './baseline.ts';
+import { meanClusterSize } from './clustering.ts';
 import type { DriftConfig } from './config.ts';
 import { measureStream, type WindowReport } from './measure.ts';
 import { nextRandom } from './random.ts';
@@ -52,6 +53,11 @@ export const WindowStateSchema = z.object({
   rng: z.number().int().min(0).max(0xffffffff),
   features: z.record(z.string(), StreamStateSchema),
   prediction: StreamStateSchema.nullable(),
+  /**
+   * Observations per unit (customer) in this window, for each source: what the design effect of the window's
+   * tests is computed from (clustering.ts). At most one entry per customer seen.
+   */
+  units: z.object({ features: z.record(z.string(), count), prediction: z.record(z.string(), count) }),
 });
 export type WindowState = z.infer<typeof WindowStateSchema>;
 
@@ -61,6 +67,8 @@ export const ObservationSchema = z.object({
   values: z.record(z.string(), z.number()),
   /** When the event was observed (epoch ms). */
   at: epochMs,
+  /** The unit the event belongs to (detect-drift: the customer); observations without one count as independent. */
+  unit: z.string().optional(),
 });
 export type Observation = z.infer<typeof ObservationSchema>;
 
@@ -89,6 +97,7 @@ export function openWindow(input: {
     rng: input.seed >>> 0,
     features,
     prediction: input.baseline.prediction ? emptyStream(input.baseline.prediction.baseline) : null,
+    units: { features: {}, prediction: {} },
   };
 }
 
@@ -168,7 +177,12 @@ export function evolve(input: {
     last: empty ? observation.at : Math.max(state.last, observation.at),
   };
   let rng = state.rng;
-  if (observation.source === 'features') {
+  const { unit, source } = observation;
+  if (unit !== undefined) {
+    const seen = state.units[source];
+    next.units = { ...state.units, [source]: { ...seen, [unit]: (seen[unit] ?? 0) + 1 } };
+  }
+  if (source === 'features') {
     next.featureEvents = state.featureEvents + 1;
     const features = { ...state.features };
     for (const [name, x] of Object.entries(observation.values)) {
@@ -226,10 +240,14 @@ export function closeWindow(input: {
   now: number;
 }): { report: WindowReport; next: WindowState } {
   const { state, baseline, config, now } = input;
+  const clusterSize = {
+    features: meanClusterSize(Object.values(state.units.features), state.featureEvents),
+    prediction: meanClusterSize(Object.values(state.units.prediction), state.predictionEvents),
+  };
   const features: WindowReport['features'] = {};
   for (const [name, b] of Object.entries(baseline.features)) {
     const stream = state.features[name] ?? emptyStream(b);
-    features[name] = measureStream({ stream, baseline: b, config });
+    features[name] = measureStream({ stream, baseline: b, config, clusterSize: clusterSize.features });
   }
   const p = baseline.prediction;
   const report: WindowReport = {
@@ -240,7 +258,12 @@ export function closeWindow(input: {
       p && state.prediction
         ? {
             name: p.name,
-            statistics: measureStream({ stream: state.prediction, baseline: p.baseline, config }),
+            statistics: measureStream({
+              stream: state.prediction,
+              baseline: p.baseline,
+              config,
+              clusterSize: clusterSize.prediction,
+            }),
           }
         : null,
   };

@@ -29,6 +29,23 @@ const CATEGORICAL = {
   is_online: 'categorical',
 } as const;
 
+/*
+ * driftBaselineNote — which population each monitored stream is. detect-drift adds one observation to a model's
+ * window per features.updated (the inputs) and per score.computed (the prediction), i.e. one per accepted
+ * transaction, so every baseline is built per transaction, from the training split's rows (the oldest 80 % of the
+ * range, in time order, each featurized point-in-time from the customer's events before it):
+ * | window  | stream                                   | live: one per | baseline: one per training transaction |
+ * |---------|------------------------------------------|---------------|----------------------------------------|
+ * | risk    | each column of the feature set (16)      | transaction   | its feature value                      |
+ * | risk    | risk score                               | transaction   | the trained model's score of it        |
+ * | segment | SEGMENT_COLUMNS (4)                      | transaction   | its feature value                      |
+ * | segment | segment id                               | transaction   | the trained model's segment for it     |
+ * No stream is per customer live. The segment model is fitted on one row per customer (each one's latest): that is
+ * its training population, not the population its window sees. A customer appears several times in a window and
+ * many times in training, so each stream also records how alike a customer's values are (unitCorrelation,
+ * effectiveCount: shared/drift/clustering.ts) and detect-drift's tests count repeated customers accordingly.
+ */
+
 /** The largest ONNX/tfjs output gap the export may show on the holdout. */
 export const PARITY_TOLERANCE = 1e-4;
 
@@ -135,11 +152,13 @@ export async function train(req: TrainingRequest): Promise<TrainingResult> {
           hiddenUnits: model.training.config.hiddenUnits.join('x'),
           epochsRun: model.training.epochsRun,
         }),
+        // Per transaction, as detect-drift's risk window (see driftBaselineNote above).
         baseline: buildBaseline({
           columns,
           rows: split.train.map((r) => r.values),
           kinds: CATEGORICAL,
           prediction: { name: 'risk', kind: 'numeric', values: trainScores },
+          units: split.train.map((r) => r.customerId),
         }),
       },
       holdout: { columns, rows: keep.map((r) => r.values), labels: keep.map((r) => r.label) },
@@ -159,7 +178,11 @@ export async function train(req: TrainingRequest): Promise<TrainingResult> {
   const reference = assignSegments({ model, rows: holdoutCustomers });
   if (onnx.some((s, i) => s !== reference[i]))
     throw new Error('ONNX segments differ from the trained assignment');
-  const trainSegments = Array.from(await runSegment(artifact, trainCustomers));
+  // The segment window is per transaction too (see driftBaselineNote above): the baseline is every training
+  // transaction's segment inputs and the segment the model assigns to each — not the one row per customer the model
+  // is fitted on, where a customer paying 120 times a month weighs as much as one paying 9 times.
+  const trainTransactions = split.train.map((r) => project(r.values));
+  const transactionSegments = Array.from(await runSegment(artifact, trainTransactions));
   return {
     model: 'segment',
     artifact,
@@ -176,8 +199,9 @@ export async function train(req: TrainingRequest): Promise<TrainingResult> {
       hyperParameters: flat({ ...model.training.config, kRange: model.training.config.kRange.join('-') }),
       baseline: buildBaseline({
         columns,
-        rows: trainCustomers,
-        prediction: { name: 'segment', kind: 'categorical', values: trainSegments },
+        rows: trainTransactions,
+        prediction: { name: 'segment', kind: 'categorical', values: transactionSegments },
+        units: split.train.map((r) => r.customerId),
       }),
     },
   };

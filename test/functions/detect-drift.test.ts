@@ -351,7 +351,7 @@ describe('detect-drift on a memory store', () => {
     assert.equal(fresh[0]?.event.id, `drift-risk-v${v2}-w0-measured`);
   });
 
-  it('watches the segment champion on its prediction: a shifted segment mix is detected for model segment', async () => {
+  it('watches the segment champion on its inputs and its prediction: a shifted segment mix is detected for model segment', async () => {
     const store = createMemoryStore();
     const segmentTraining = Array.from({ length: 5_000 }, (_, i) => (i % 10 < 7 ? 0 : 1));
     const segment = await champion({
@@ -373,9 +373,10 @@ describe('detect-drift on a memory store', () => {
       const [features, score] = eventsOf({ i, t: next(), at: i * 100, risk: 1, segment });
       assert.ok(features && score && score.type === EventTypes.scoreComputed);
       const shifted = { ...score, data: { ...score.data, segment: i % 2 } };
-      assert.equal((await fn.handle(features, ctx)).kind, 'accepted');
-      const outcome = await fn.handle(shifted, ctx);
-      if (outcome.kind === 'reply') replies.push(outcome.event);
+      for (const event of [features, shifted]) {
+        const outcome = await fn.handle(event, ctx);
+        if (outcome.kind === 'reply') replies.push(outcome.event);
+      }
     }
     assert.deepEqual(
       replies.map((e) => e.type),
@@ -388,11 +389,10 @@ describe('detect-drift on a memory store', () => {
     );
     const detected = DriftDetectedSchema.parse(replies[2]?.data);
     assert.deepEqual(detected.model, { name: 'segment', version: segment });
-    assert.deepEqual(
-      detected.features,
-      {},
-      "the segment window watches the prediction; risk's watches inputs",
-    );
+    // Its own window watches every input its baseline knows, not the prediction alone ("0 of 0 features").
+    assert.deepEqual(Object.keys(detected.features).sort(), [...COLUMNS].sort());
+    for (const [name, f] of Object.entries(detected.features)) assert.notEqual(f.kind, 'insufficient', name);
+    assert.match(detected.reason, new RegExp(`latest window: \\d+ of ${COLUMNS.length} features drifted`));
     assert.equal(detected.prediction?.kind, 'categorical');
     assert.equal(replies[2]?.extensions[Extensions.model], 'segment');
   });

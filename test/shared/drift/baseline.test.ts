@@ -86,6 +86,32 @@ out = {'edges': np.quantile(v, np.arange(1, 10) / 10, method='inverted_cdf'),
     assert.equal(b.prediction?.baseline.count, 3);
   });
 
+  it("records, given each row's customer, how alike a customer's values are and how many rows they are worth", () => {
+    // 40 customers × 10 rows in time order; x is the customer's own level plus a little noise, flag is random.
+    const random = seededRandom(8);
+    const rows = Array.from({ length: 400 }, (_, i) => [(i % 40) * 10 + random(), random() < 0.5 ? 1 : 0]);
+    const b = buildBaseline({
+      columns: ['x', 'flag'],
+      rows,
+      kinds: { flag: 'categorical' },
+      prediction: { name: 'segment', kind: 'categorical', values: rows.map((_, i) => i % 4) },
+      units: rows.map((_, i) => `c${i % 40}`),
+    });
+    const x = b.features.x;
+    const flag = b.features.flag;
+    assert.ok(x?.kind === 'numeric' && flag?.kind === 'categorical');
+    assert.ok((x.unitCorrelation ?? 0) > 0.95, `x: ρ ${x.unitCorrelation}`);
+    assert.ok((x.effectiveCount ?? 0) > 40 && (x.effectiveCount ?? 0) < 45, `x: ${x.effectiveCount} rows`);
+    assert.ok((flag.unitCorrelation ?? 1) < 0.1, `flag: ρ ${flag.unitCorrelation}`);
+    assert.ok((flag.effectiveCount ?? 0) > 300, `flag: ${flag.effectiveCount} rows`);
+    // Customer c sits in segment c mod 4 on every row: one row per customer's worth.
+    assert.equal(b.prediction?.baseline.unitCorrelation, 1);
+    assert.equal(b.prediction?.baseline.effectiveCount, 40);
+    assert.deepEqual(DriftBaselineSchema.parse(JSON.parse(JSON.stringify(b))), b);
+    const without = buildBaseline({ columns: ['x'], rows: [[1], [2]] }).features.x;
+    assert.ok(without && !('unitCorrelation' in without) && !('effectiveCount' in without));
+  });
+
   it('rejects malformed training data, naming the offending field', () => {
     assert.throws(
       () => buildBaseline({ columns: ['a', 'b'], rows: [[1, 2], [3]] }),
@@ -102,6 +128,10 @@ out = {'edges': np.quantile(v, np.arange(1, 10) / 10, method='inverted_cdf'),
     assert.throws(
       () => buildBaseline({ columns: ['a'], rows: [] }),
       (err) => err instanceof InvalidEventError && err.field === 'rows',
+    );
+    assert.throws(
+      () => buildBaseline({ columns: ['a'], rows: [[1], [2]], units: ['c1'] }),
+      (err) => err instanceof InvalidEventError && err.field === 'units',
     );
   });
 

@@ -26,6 +26,7 @@ function numeric(effect: { psi?: number; w?: number; p: number }): NumericStatis
     wassersteinNormalised: effect.w ?? 0.02,
     ks: 0.05,
     ksPValue: effect.p,
+    designEffect: 1,
   };
 }
 
@@ -38,6 +39,7 @@ function categorical(effect: { js: number; p: number }): CategoricalStatistics {
     chiSquare: 3,
     chiSquareDf: 2,
     chiSquarePValue: effect.p,
+    designEffect: 1,
     other: 0,
   };
 }

@@ -1,4 +1,4 @@
-// Drives generated transactions through the window and the decision exactly as detect-drift will, event by event.
+// Drives transactions through the window and the decision exactly as detect-drift does, event by event.
 import type { DriftBaseline } from '../../../shared/drift/baseline.ts';
 import type { DriftConfig } from '../../../shared/drift/config.ts';
 import {
@@ -17,6 +17,23 @@ import {
 } from '../../../shared/drift/window.ts';
 import type { GeneratedTransaction } from './generator.ts';
 
+/** One transaction as detect-drift sees it: features.updated's values, then score.computed's predictions. */
+export interface ObservedTransaction {
+  features: Record<string, number>;
+  /** Every model's prediction for it (score.computed carries risk and segment); each window takes its own. */
+  predictions: Record<string, number>;
+  /** The customer: detect-drift counts each customer's events in a window for the tests' design effect. */
+  unit?: string;
+  /** Event time (ms); by default the transaction's index × msApart. */
+  at?: number;
+}
+
+/** A generated risk transaction as detect-drift's events (no customer: every transaction independent). */
+export const observedOf = (t: GeneratedTransaction): ObservedTransaction => ({
+  features: t.features,
+  predictions: { risk: t.risk },
+});
+
 export interface ClosedWindow {
   report: WindowReport;
   decision: DriftDecision;
@@ -32,13 +49,13 @@ export interface MonitorRun {
 }
 
 /**
- * Feeds `transactions` transactions from `source(i)` as two events each (features, then the score), `msApart`
- * milliseconds apart, closing and deciding windows as they fall due.
+ * Feeds `transactions` transactions from `source(i)` as two events each (features, then the score), at their own
+ * time or `msApart` milliseconds apart, closing and deciding windows as they fall due.
  */
 export function runMonitor(input: {
   baseline: DriftBaseline;
   config: DriftConfig;
-  source: (transaction: number) => GeneratedTransaction;
+  source: (transaction: number) => ObservedTransaction;
   transactions: number;
   seed: number;
   msApart?: number;
@@ -63,9 +80,10 @@ export function runMonitor(input: {
   };
   for (let i = 0; i < input.transactions; i++) {
     const t = source(i);
-    const at = i * msApart;
-    observe({ source: 'features', values: t.features, at });
-    observe({ source: 'prediction', values: { risk: t.risk }, at });
+    const at = t.at ?? i * msApart;
+    const unit = t.unit === undefined ? {} : { unit: t.unit };
+    observe({ source: 'features', values: t.features, at, ...unit });
+    observe({ source: 'prediction', values: t.predictions, at, ...unit });
   }
   return { windows, maxStateBytes, finalState: state };
 }

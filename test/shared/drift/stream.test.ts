@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { DEFAULT_DRIFT_CONFIG as config } from '../../../shared/drift/config.ts';
 import { WindowReportSchema } from '../../../shared/drift/measure.ts';
 import { generatedBaseline, transactionSource } from './generator.ts';
-import { runMonitor } from './monitor.ts';
+import { observedOf, runMonitor } from './monitor.ts';
 
 const baseline = generatedBaseline({ seed: 1, rows: 20_000 });
 
@@ -24,7 +24,7 @@ describe('drift detection on generated streams (default configuration)', () => {
     const run = runMonitor({
       baseline,
       config,
-      source: () => next(),
+      source: () => observedOf(next()),
       transactions: 200 * config.windowSize,
       seed: 7,
     });
@@ -47,7 +47,7 @@ describe('drift detection on generated streams (default configuration)', () => {
     const run = runMonitor({
       baseline,
       config,
-      source: (i) => (i < SHIFT_AT_TRANSACTION ? before() : after()),
+      source: (i) => observedOf(i < SHIFT_AT_TRANSACTION ? before() : after()),
       transactions: SHIFT_AT_TRANSACTION + 2 * DETECTION_BOUND_EVENTS,
       seed: 7,
     });

@@ -121,6 +121,39 @@ print(json.dumps(roc_auc_score(data['yh'], m.predict_proba(data['xh'])[:, 1])))`
     assert.ok(Number.isInteger(sm.k) && (sm.k ?? 0) >= 2, `k ${sm.k}`);
   });
 
+  it("baselines both models per transaction, as detect-drift's windows observe them, with each customer's clustering", async () => {
+    const data = await readLabelledRows({
+      eventLog,
+      range: { from: FROM, to: TO },
+      featureSet: customerFeatures,
+    });
+    const train = splitByTime(data.rows, 0.2).train;
+    const customers = new Set(train.map((r) => r.customerId)).size;
+    for (const result of [risk, segment]) {
+      const baseline = result.lineage.baseline;
+      assert.ok(baseline, `${result.model}: no baseline`);
+      // One row per training transaction — not one per customer (the segment model's own training rows).
+      assert.equal(baseline.rows, train.length, result.model);
+      assert.ok(train.length > 10 * customers, `${train.length} transactions of ${customers} customers`);
+      const streams = [...Object.values(baseline.features), baseline.prediction?.baseline];
+      for (const s of streams) {
+        assert.ok(s && s.unitCorrelation !== undefined && s.effectiveCount !== undefined, result.model);
+        assert.ok(s.effectiveCount <= s.count);
+      }
+    }
+    // The segment id's shares are those of the champion's segment for each training transaction.
+    const index = SEGMENT_COLUMNS.map((c) => customerFeatures.columns.indexOf(c));
+    const rows = train.map((r) => index.map((i) => r.values[i] ?? 0));
+    const model = await loadOnnxModel(segment.artifact);
+    const ids = await assignSegment(model, Float32Array.from(rows.flat()), rows.length);
+    await model.close();
+    const p = segment.lineage.baseline?.prediction?.baseline;
+    assert.ok(p?.kind === 'categorical');
+    const share = (key: string) => ids.filter((id) => String(id) === key).length / ids.length;
+    p.categories.forEach((key, i) => assert.equal(p.proportions[i], share(key), `segment ${key}`));
+    assert.deepEqual(Object.keys(segment.lineage.baseline?.features ?? {}), [...SEGMENT_COLUMNS]);
+  });
+
   it('round-trips through a result file into the registry and announces model.trained', async () => {
     const file = path.join(dir, 'risk.json');
     await writeResult(file, risk);
