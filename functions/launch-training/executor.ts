@@ -22,6 +22,13 @@ export type LaunchOutcome =
   /** The request waits for the model's run in progress (or for a free slot) and starts when it ends. */
   | { kind: 'queued'; jobName: string; behind: string };
 
+/** A run still queued and the runs it waits for. */
+export interface QueuedRun {
+  jobName: string;
+  model: string;
+  behind: { jobName: string; model: string }[];
+}
+
 export interface LaunchContext {
   log: Logger;
 }
@@ -34,6 +41,11 @@ export interface LaunchContext {
 export interface TrainingExecutor {
   readonly kind: 'kubernetes' | 'local';
   launch(request: LaunchRequest, ctx: LaunchContext): Promise<LaunchOutcome>;
+  /**
+   * Starts the queued runs that may start now (for executors whose queue outlives the process: the cluster's
+   * suspended Jobs); `waiting` lists the runs still queued and the runs they wait for.
+   */
+  resumeQueued?(): Promise<{ resumed: string[]; waiting: QueuedRun[] }>;
   /** Stops what the executor owns (the local child process); the cluster's Jobs outlive the function. */
   close?(): Promise<void>;
 }

@@ -61,6 +61,8 @@ export function executorFromConfig(c: ExecutorChoice): TrainingExecutor {
           ...(c.inCluster ? { inCluster: true } : {}),
         }),
         config,
+        maxRuns: config.TRAINING_MAX_RUNS,
+        maxQueued: config.TRAINING_MAX_QUEUED,
       });
     case 'local':
       return localExecutor({

@@ -1,4 +1,6 @@
-// launch-training: turns drift.detected / training.requested into one training run and replies training.launched.
+// launch-training: turns drift.detected / training.requested into a training run (started, coalesced or queued), and
+// moves the queue when a run ends (model.trained, training.failed).
+import { OverCapacityError } from '../../shared/errors/index.ts';
 import {
   type EventTypes as ET,
   EventTypes,
@@ -14,7 +16,13 @@ import type { LaunchRequest, TrainingExecutor } from './executor.ts';
 /** The CloudEvents source of launch-training's events. */
 export const LAUNCH_TRAINING_SOURCE = 'flywheel/launch-training';
 
-export const LAUNCH_TRAINING_TYPES = [EventTypes.driftDetected, EventTypes.trainingRequested] as const;
+/** The events that ask for a run. */
+export const TRAINING_REQUEST_TYPES = [EventTypes.driftDetected, EventTypes.trainingRequested] as const;
+export type TrainingRequestType = (typeof TRAINING_REQUEST_TYPES)[number];
+/** The events that say a run ended, so a queued one may start. */
+export const RUN_ENDED_TYPES = [EventTypes.modelTrained, EventTypes.trainingFailed] as const;
+
+export const LAUNCH_TRAINING_TYPES = [...TRAINING_REQUEST_TYPES, ...RUN_ENDED_TYPES] as const;
 export type LaunchTrainingType = (typeof LAUNCH_TRAINING_TYPES)[number];
 
 export interface LaunchTrainingDeps {
@@ -42,6 +50,10 @@ export async function handle(
   deps: LaunchTrainingDeps,
   ctx: HandlerContext,
 ): Promise<Outcome> {
+  if (event.type === EventTypes.modelTrained || event.type === EventTypes.trainingFailed) {
+    const model = event.type === EventTypes.modelTrained ? event.data.model.name : event.data.model;
+    return runEnded(model, deps, ctx);
+  }
   const request = launchRequest(event, deps);
   const outcome = await deps.executor.launch(request, { log: ctx.log });
   const model = request.model;
@@ -97,12 +109,34 @@ export async function handle(
 }
 
 /**
+ * A run of `model` ended: resume the queued runs that may start now. When one of the model's runs is still queued
+ * behind a run of the same model that has not finished yet (the trainer announces its result just before its Job
+ * completes), answer 429 so the broker brings the event back once it has. An executor that moves its own queue (the
+ * local one) has nothing to do.
+ */
+async function runEnded(model: string, deps: LaunchTrainingDeps, ctx: HandlerContext): Promise<Outcome> {
+  if (!deps.executor.resumeQueued) return { kind: 'accepted', detail: 'no queue to move' };
+  const { resumed, waiting } = await deps.executor.resumeQueued();
+  if (resumed.length > 0) ctx.log.info({ resumed }, 'queued training runs resumed');
+  const blocked = waiting.find((w) => w.model === model && w.behind.some((b) => b.model === model));
+  if (blocked) {
+    throw new OverCapacityError(
+      `${blocked.jobName} waits for ${blocked.behind.map((b) => b.jobName).join(', ')} to finish; retry`,
+    );
+  }
+  return {
+    kind: 'accepted',
+    detail: resumed.length > 0 ? `resumed ${resumed.join(', ')}` : 'nothing queued',
+  };
+}
+
+/**
  * The run to ask for. Without a range in the event, the dataset is the lookback window ending at the moment the event
  * speaks for (the drift window's end, or the request's time; never later than now), so a redelivered event asks for
  * exactly the same data and gets the same reply.
  */
 export function launchRequest(
-  event: EventOf<LaunchTrainingType>,
+  event: EventOf<TrainingRequestType>,
   deps: Pick<LaunchTrainingDeps, 'lookbackMs' | 'now'>,
 ): LaunchRequest {
   const triggeredBy = { id: event.id, source: event.source, type: event.type };

@@ -9,7 +9,7 @@ import { trainingJobName } from '../../shared/k8s/job.ts';
 import type { Logger } from '../../shared/runtime/logger.ts';
 import { TRAINER_EXIT_RETRIABLE } from '../../shared/training/result.ts';
 import type { LaunchOutcome, LaunchRequest, TrainingExecutor } from './executor.ts';
-import { nextToStart, type Occupancy, type PlannedRun, place } from './placement.ts';
+import { behindOf, nextToStart, type PlannedRun, place } from './placement.ts';
 
 /** The namespace the local executor reports in training.launched. */
 export const LOCAL_NAMESPACE = 'local';
@@ -284,7 +284,7 @@ export function localExecutor(opts: LocalExecutorOptions): LocalExecutor {
     async launch(request, ctx): Promise<LaunchOutcome> {
       const jobName = trainingJobName(request.model, request.triggeredBy);
       const waiting = queue.find((q) => q.planned.jobName === jobName);
-      if (waiting) return { kind: 'queued', jobName, behind: behindOf(waiting.planned, occupancy()) };
+      if (waiting) return { kind: 'queued', jobName, behind: behindOf(waiting.planned.model, occupancy()) };
       if (seen.has(jobName)) return { kind: 'already-exists', jobName, namespace: LOCAL_NAMESPACE };
       const planned: PlannedRun = { jobName, model: request.model, range: request.range };
       const placement = place(planned, occupancy());
@@ -338,12 +338,6 @@ export function localExecutor(opts: LocalExecutorOptions): LocalExecutor {
       for (const t of timers) clearTimeout(t);
     },
   };
-}
-
-/** What a queued run waits for: its model's run in progress, or a free slot. */
-function behindOf(run: PlannedRun, o: Occupancy): string {
-  const own = o.running.find((r) => r.model === run.model);
-  return own?.jobName ?? o.running.map((r) => r.jobName).join(', ');
 }
 
 function unreachable(placement: never): never {

@@ -52,8 +52,7 @@ export function place(request: PlannedRun, o: Occupancy): Placement {
   if (!running && waiting.length === 0 && o.running.length < o.maxRuns) return { kind: 'start' };
   const supersedes = waiting.filter((q) => covers(request.range, q.range));
   if (o.queued.length - supersedes.length >= o.maxQueued) return { kind: 'full', queued: o.queued.length };
-  const behind = running?.jobName ?? waiting[0]?.jobName ?? o.running.map((r) => r.jobName).join(', ');
-  return { kind: 'queued', behind, supersedes };
+  return { kind: 'queued', behind: behindOf(request.model, o), supersedes };
 }
 
 /**
@@ -63,4 +62,9 @@ export function place(request: PlannedRun, o: Occupancy): Placement {
 export function nextToStart(o: Pick<Occupancy, 'running' | 'queued' | 'maxRuns'>): PlannedRun | undefined {
   if (o.running.length >= o.maxRuns) return undefined;
   return o.queued.find((q) => !o.running.some((r) => r.model === q.model));
+}
+
+/** What a queued run of `model` waits for: the model's run in progress, or the runs holding every slot. */
+export function behindOf(model: string, o: Pick<Occupancy, 'running'>): string {
+  return o.running.find((r) => r.model === model)?.jobName ?? o.running.map((r) => r.jobName).join(', ');
 }

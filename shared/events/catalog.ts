@@ -77,13 +77,13 @@ export const Catalog = {
   [EventTypes.trainingFailed]: entry({
     schema: s.TrainingFailedSchema,
     producedBy: ['launch-training', 'trainer'],
-    consumedBy: [],
+    consumedBy: ['launch-training'],
     description: 'training could not be launched or did not finish',
   }),
   [EventTypes.modelTrained]: entry({
     schema: s.ModelTrainedSchema,
     producedBy: ['trainer'],
-    consumedBy: ['promote'],
+    consumedBy: ['promote', 'launch-training'],
     description: 'a new model version is registered with its metrics and lineage',
   }),
   [EventTypes.modelPromoted]: entry({

@@ -4,9 +4,11 @@ import {
   createConfiguration,
   KubeConfig,
   loadYaml,
+  PatchStrategy,
   type RequestContext,
   type ResponseContext,
   ServerConfiguration,
+  setHeaderOptions,
   type V1Job,
 } from '@kubernetes/client-node';
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
@@ -26,6 +28,10 @@ export interface JobsClient {
   listByLabel(labelSelector: string): Promise<JobSummary[]>;
   /** The Jobs matching a label selector that have not reached a terminal condition (Complete or Failed). */
   listActive(labelSelector: string): Promise<JobSummary[]>;
+  /** Lets a suspended Job start (`spec.suspend: false`, a JSON merge patch). */
+  resume(name: string): Promise<JobSummary>;
+  /** Deletes a Job and its pods (background propagation); a Job already gone is not an error. */
+  remove(name: string): Promise<void>;
 }
 
 export interface JobsClientOptions {
@@ -100,6 +106,21 @@ export function createJobsClient(opts: JobsClientOptions): JobsClient {
       }
     },
     listByLabel: list,
+    async resume(name) {
+      const body = { spec: { suspend: false } };
+      const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+      return summarize(
+        await call(op('patch', name), () => api.patchNamespacedJob({ name, namespace, body }, merge)),
+      );
+    },
+    async remove(name) {
+      try {
+        await api.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' });
+      } catch (err) {
+        if ((err as { code?: unknown }).code === 404) return;
+        throw mapK8sError(err, op('delete', name), opts.timeoutMs);
+      }
+    },
     async listActive(labelSelector) {
       return (await list(labelSelector)).filter((j) => jobPhase(j) === 'running');
     },
@@ -117,6 +138,7 @@ function summarize(job: V1Job): JobSummary {
     labels: m?.labels ?? {},
     annotations: m?.annotations ?? {},
     createdAt: m?.creationTimestamp ? new Date(m.creationTimestamp).toISOString() : undefined,
+    suspended: job.spec?.suspend === true,
     active: s?.active ?? 0,
     succeeded: s?.succeeded ?? 0,
     failed: s?.failed ?? 0,

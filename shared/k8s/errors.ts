@@ -11,7 +11,7 @@ import { z } from 'zod';
 
 /** The request being made, so an error can say exactly what was refused. */
 export interface K8sOperation {
-  verb: 'create' | 'get' | 'list';
+  verb: 'create' | 'get' | 'list' | 'patch' | 'delete';
   resource: string;
   group: string;
   namespace: string;

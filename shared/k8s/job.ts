@@ -4,6 +4,7 @@ import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { IAffinity } from 'kubernetes-models/v1/Affinity';
 import type { Config } from '../config/index.ts';
 import type { TimeRange } from '../events/index.ts';
+import { TRAINER_EXIT_RETRIABLE } from '../training/result.ts';
 import { labelValue, dnsLabel } from './names.ts';
 
 /** Label keys every training Job carries; the SinkBinding and the one-run-per-model check select by them. */
@@ -74,6 +75,8 @@ export interface TrainingJobInput {
   triggeredBy: TriggeringEvent;
   config: TrainingJobConfig;
   resources?: TrainerResources;
+  /** Created suspended: a queued run, started later by launch-training (`spec.suspend`). */
+  suspend?: boolean;
 }
 
 /** A stable hash of the triggering event (CloudEvents source + id, the idempotency key), hex. */
@@ -149,7 +152,9 @@ export function buildTrainingJob(input: TrainingJobInput): IJob {
       },
     },
     spec: {
+      ...(input.suspend ? { suspend: true } : {}),
       backoffLimit: config.TRAINING_BACKOFF_LIMIT,
+      podFailurePolicy: trainerFailurePolicy(),
       activeDeadlineSeconds: Math.max(1, config.TRAINING_DEADLINE_SECONDS),
       ttlSecondsAfterFinished: config.TRAINING_TTL_SECONDS,
       template: {
@@ -202,6 +207,27 @@ export function buildTrainingJob(input: TrainingJobInput): IJob {
         },
       },
     },
+  };
+}
+
+/**
+ * How the Job controller treats a failed trainer pod: an eviction or preemption (DisruptionTarget) is not counted
+ * against backoffLimit; exit 75 (a dependency down, TRAINER_EXIT_RETRIABLE) is retried within backoffLimit; any other
+ * exit (bad data, no GPU, a bug) fails the Job at once instead of holding a GPU for retries that cannot help.
+ */
+function trainerFailurePolicy(): NonNullable<NonNullable<IJob['spec']>['podFailurePolicy']> {
+  return {
+    rules: [
+      { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+      {
+        action: 'Count',
+        onExitCodes: { containerName: 'trainer', operator: 'In', values: [TRAINER_EXIT_RETRIABLE] },
+      },
+      {
+        action: 'FailJob',
+        onExitCodes: { containerName: 'trainer', operator: 'NotIn', values: [0, TRAINER_EXIT_RETRIABLE] },
+      },
+    ],
   };
 }
 

@@ -17,6 +17,8 @@ export const JobSummarySchema = z.object({
   labels: z.record(z.string(), z.string()),
   annotations: z.record(z.string(), z.string()),
   createdAt: z.string().optional(),
+  /** `spec.suspend`: a queued training run waits suspended until launch-training resumes it. */
+  suspended: z.boolean(),
   active: z.number().int().nonnegative(),
   succeeded: z.number().int().nonnegative(),
   failed: z.number().int().nonnegative(),

@@ -51,10 +51,8 @@ const LAUNCH_TRAINING_PERMISSIONS = [
   'batch/jobs create',
   'batch/jobs get',
   'batch/jobs list',
-  'batch/jobs watch',
-  '/pods get',
-  '/pods list',
-  '/pods/log get',
+  'batch/jobs patch',
+  'batch/jobs delete',
 ];
 
 /** The namespaces of the Knative data path (serving, eventing, the supported ingress layers). */
@@ -107,7 +105,7 @@ for (const overlay of ['knative/overlays/dev', 'knative/overlays/production'] as
       { apiVersion: 'serving.knative.dev/v1', kind: 'Service', schema: KnativeServiceSchema },
     );
 
-    it('grants launch-training exactly jobs create/get/list/watch, pods get/list and pods/log get, in its namespace', () => {
+    it('grants launch-training exactly jobs create/get/list/patch/delete, in its namespace', () => {
       assert.equal(
         objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding').length,
         0,

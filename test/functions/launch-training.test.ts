@@ -13,7 +13,7 @@ const log = createLogger({ name: 'launch-training-test', level: process.env.TEST
 const NOW = Date.parse('2025-03-01T12:00:00Z');
 const DAY = 24 * 3_600_000;
 
-function driftDetected(id: string, model: 'risk' | 'segment' = 'risk') {
+function driftDetected(id: string, model: 'risk' | 'segment' = 'risk', end = NOW - 60_000) {
   return {
     id,
     source: 'flywheel/detect-drift',
@@ -21,7 +21,7 @@ function driftDetected(id: string, model: 'risk' | 'segment' = 'risk') {
     time: new Date(NOW).toISOString(),
     data: {
       model: { name: model, version: 3 },
-      window: { start: NOW - 300_000, end: NOW - 60_000, count: 500 },
+      window: { start: end - 240_000, end, count: 500 },
       features: { amount: { psi: 0.31, drifted: true } },
       drifted: true,
       driftedShare: 0.5,
@@ -106,10 +106,10 @@ describe('launch-training with the Kubernetes executor', () => {
     assert.equal(labels['flywheel.dev/reason'], 'PSI-above-0.2-on-amount-for-3-windows');
     assert.equal(labels['flywheel.dev/event-id'], digest.slice(0, 32));
     const list = fake.requests.find((r) => r.verb === 'list');
-    assert.equal(list?.labelSelector, 'flywheel.dev/role=trainer,flywheel.dev/model=risk');
+    assert.equal(list?.labelSelector, 'flywheel.dev/role=trainer');
   });
 
-  it('acknowledges a redelivered event with the same reply and no second Job (the create answers 409)', async () => {
+  it('acknowledges a redelivered event with the same reply and no second Job', async () => {
     const event = driftDetected('drift-2');
     const first = await post(fn.url, event);
     const firstBody = await first.text();
@@ -118,13 +118,14 @@ describe('launch-training with the Kubernetes executor', () => {
     assert.equal(second.headers.get('ce-id'), first.headers.get('ce-id'));
     assert.equal(await second.text(), firstBody);
     assert.equal(fake.jobs('flywheel').length, 1);
+    // The redelivery finds its own Job in the list and creates nothing.
     assert.deepEqual(
       fake.requests.filter((r) => r.verb === 'create').map((r) => r.status),
-      [201, 409],
+      [201],
     );
   });
 
-  it('skips a different event while a Job for the model is active: 202, still one Job, counter moved', async () => {
+  it('coalesces a drift whose window the active Job already trains on: 202, still one Job, counter moved', async () => {
     await post(fn.url, driftDetected('drift-3'));
     const running = fake.jobs('flywheel')[0]?.metadata?.name ?? '';
     fake.setJobState(running, 'active');
@@ -132,13 +133,66 @@ describe('launch-training with the Kubernetes executor', () => {
     assert.equal(res.status, 202);
     const { results } = (await res.json()) as { results: { outcome: string; detail?: string }[] };
     assert.equal(results[0]?.outcome, 'accepted');
-    assert.equal(results[0]?.detail, `training.skipped: ${running} is still running for model risk`);
+    assert.equal(results[0]?.detail, `training.coalesced: ${running} trains on this evidence`);
     assert.equal(fake.jobs('flywheel').length, 1);
     const metrics = await (await fetch(`${fn.url}/metrics`)).text();
-    assert.match(metrics, /flywheel_training_skipped_total\{[^}]*model="risk"[^}]*\} 1\b/);
+    assert.match(metrics, /flywheel_training_coalesced_total\{[^}]*model="risk"[^}]*\} 1\b/);
   });
 
-  it('starts one Job when two events for the same model arrive together; the other is skipped', async () => {
+  it('queues newer evidence as a suspended Job, and resumes it once the running Job has finished', async () => {
+    await post(fn.url, driftDetected('q-1'));
+    const running = fake.jobs('flywheel')[0]?.metadata?.name ?? '';
+    fake.setJobState(running, 'active');
+    const later = driftDetected('q-2', 'risk', NOW);
+    const queued = await post(fn.url, later);
+    assert.equal(queued.status, 202);
+    const { results } = (await queued.json()) as { results: { detail?: string }[] };
+    const waiting = fake.jobs('flywheel').find((j) => j.metadata?.name !== running);
+    const name = waiting?.metadata?.name ?? '';
+    assert.equal(results[0]?.detail, `training.queued: ${name} starts after ${running}`);
+    assert.equal(waiting?.spec?.suspend, true);
+    // A redelivery of the queued request finds its own suspended Job: queued again, no third Job.
+    assert.equal((await post(fn.url, later)).status, 202);
+    assert.equal(fake.jobs('flywheel').length, 2);
+    // The trainer announces model.trained just before its Job completes: the queue cannot move yet → 429, retried.
+    const trained = {
+      id: 'risk-v4',
+      source: 'flywheel/trainer',
+      type: EventTypes.modelTrained,
+      data: {
+        model: { name: 'risk', version: 4 },
+        featureSet: { name: 'customer', version: '1' },
+        range: { from: NOW - 30 * DAY, to: NOW },
+        holdout: { from: NOW - DAY, to: NOW },
+        metrics: { rocAuc: 0.9 },
+        backend: 'cpu',
+        artifact: 'registry://risk/4',
+      },
+    };
+    const early = await post(fn.url, trained);
+    assert.equal(early.status, 429);
+    assert.match(await early.text(), new RegExp(`${name} waits for ${running} to finish`));
+    fake.setJobState(running, 'succeeded');
+    const moved = await post(fn.url, trained);
+    assert.equal(moved.status, 202);
+    assert.equal(fake.job(name)?.spec?.suspend, false);
+    const patch = fake.requests.find((r) => r.verb === 'patch');
+    assert.equal(patch?.status, 200);
+  });
+
+  it('replaces a queued Job with a newer request that covers it, and refuses with 429 when the queue is full', async () => {
+    const hour = 3_600_000;
+    await post(fn.url, driftDetected('r-1', 'risk', NOW - 3 * hour));
+    fake.setJobState(fake.jobs('flywheel')[0]?.metadata?.name ?? '', 'active');
+    assert.equal((await post(fn.url, driftDetected('r-2', 'risk', NOW - 2 * hour))).status, 202);
+    assert.equal((await post(fn.url, driftDetected('r-3', 'risk', NOW - hour))).status, 202);
+    const suspended = fake.jobs('flywheel').filter((j) => j.spec?.suspend === true);
+    assert.equal(suspended.length, 1);
+    assert.equal(suspended[0]?.metadata?.annotations?.['flywheel.dev/event-id'], 'r-3');
+    assert.equal(fake.requests.filter((r) => r.verb === 'delete').length, 1);
+  });
+
+  it('starts one Job when two events for the same model arrive together; the other is coalesced into it', async () => {
     const answers = await Promise.all([
       post(fn.url, driftDetected('burst-1')),
       post(fn.url, driftDetected('burst-2')),

@@ -9,7 +9,7 @@ import { type IJob, Job } from 'kubernetes-models/batch/v1/Job';
 import { stringify } from 'yaml';
 import { isDnsLabel, isLabelValue } from '../../shared/k8s/names.ts';
 
-export type Verb = 'create' | 'get' | 'list';
+export type Verb = 'create' | 'get' | 'list' | 'patch' | 'delete';
 
 /** A failure the fake answers instead of serving a request. */
 export type Fault =
@@ -78,15 +78,7 @@ export async function startK8sFake(opts: K8sFakeOptions = {}): Promise<K8sFake> 
     const url = new URL(req.url ?? '/', 'http://fake');
     const match = JOBS.exec(url.pathname);
     const method = req.method ?? 'GET';
-    const verb: Verb | 'other' = !match
-      ? 'other'
-      : method === 'POST' && !match[2]
-        ? 'create'
-        : method === 'GET'
-          ? match[2]
-            ? 'get'
-            : 'list'
-          : 'other';
+    const verb: Verb | 'other' = !match ? 'other' : verbOf(method, match[2] !== undefined);
     const body = await readBody(req);
     const record: RecordedRequest = { method, path: url.pathname, verb, status: 0 };
     const selector = url.searchParams.get('labelSelector');
@@ -147,6 +139,37 @@ export async function startK8sFake(opts: K8sFakeOptions = {}): Promise<K8sFake> 
     if (verb === 'get') {
       const job = store.get(key(ns, name ?? ''));
       if (!job) return reply(404, notFound(name ?? ''));
+      return reply(200, job);
+    }
+    if (verb === 'delete') {
+      const job = store.get(key(ns, name ?? ''));
+      if (!job) return reply(404, notFound(name ?? ''));
+      store.delete(key(ns, name ?? ''));
+      return reply(200, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Success',
+        details: { name, kind: 'jobs' },
+      });
+    }
+    if (verb === 'patch') {
+      const job = store.get(key(ns, name ?? ''));
+      if (!job) return reply(404, notFound(name ?? ''));
+      if (req.headers['content-type'] !== 'application/merge-patch+json') {
+        return reply(
+          415,
+          status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format`),
+        );
+      }
+      // Only what launch-training patches: spec.suspend (batch/v1 lets it change on an unfinished Job).
+      const patch = JSON.parse(body) as { spec?: { suspend?: boolean } };
+      const keys = Object.keys(patch.spec ?? {});
+      if (Object.keys(patch).some((k) => k !== 'spec') || keys.some((k) => k !== 'suspend')) {
+        return reply(422, status(422, 'Invalid', 'the fake patches spec.suspend only'));
+      }
+      if (job.spec && patch.spec?.suspend !== undefined) job.spec.suspend = patch.spec.suspend;
+      version += 1;
+      if (job.metadata) job.metadata.resourceVersion = String(version);
       return reply(200, job);
     }
     // create
@@ -277,6 +300,12 @@ export async function startK8sFake(opts: K8sFakeOptions = {}): Promise<K8sFake> 
       return stopped;
     },
   };
+}
+
+/** The verb of a request on the Jobs endpoints: collection (POST create, GET list) or one Job. */
+function verbOf(method: string, named: boolean): Verb | 'other' {
+  if (!named) return method === 'POST' ? 'create' : method === 'GET' ? 'list' : 'other';
+  return method === 'GET' ? 'get' : method === 'PATCH' ? 'patch' : method === 'DELETE' ? 'delete' : 'other';
 }
 
 /** Writes a kubeconfig pointing @kubernetes/client-node at `url` with a bearer token; returns its path. */

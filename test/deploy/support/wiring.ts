@@ -17,7 +17,8 @@ export const EXPECTED_CONSUMERS: Record<string, readonly string[]> = {
   [T('score.computed')]: ['detect-drift'],
   [T('drift.detected')]: ['launch-training'],
   [T('training.requested')]: ['launch-training'],
-  [T('model.trained')]: ['promote'],
+  [T('model.trained')]: ['promote', 'launch-training'],
+  [T('training.failed')]: ['launch-training'],
 };
 
 /** Produced but only observed (event log, dashboards): no Trigger may route them. */
@@ -25,7 +26,6 @@ export const OBSERVED_ONLY: readonly string[] = [
   T('label.accepted'),
   T('drift.measured'),
   T('training.launched'),
-  T('training.failed'),
   T('model.promoted'),
   T('model.rejected'),
 ];
@@ -43,6 +43,7 @@ export const PRODUCERS: Record<string, readonly string[]> = {
   [T('drift.detected')]: ['detect-drift'],
   [T('training.requested')]: ['schedule', 'operator'],
   [T('model.trained')]: ['trainer'],
+  [T('training.failed')]: ['launch-training', 'trainer'],
 };
 
 const RefSchema = z.looseObject({ apiVersion: z.string(), kind: z.string(), name: z.string() });
