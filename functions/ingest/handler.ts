@@ -11,7 +11,7 @@ import type { LogRecord } from '../../shared/log/index.ts';
 import type { EventOf, HandlerContext, Outcome, Sink } from '../../shared/runtime/index.ts';
 import { toStructured } from '../../shared/runtime/index.ts';
 import type { OnlineStore } from '../../shared/store/index.ts';
-import { holdClaim } from './claim.ts';
+import { holdClaim } from '../../shared/store/lease.ts';
 import { normalizeLabel, normalizeTransaction } from './normalize.ts';
 
 export type IngestType = typeof ET.transaction | typeof ET.label;
@@ -29,7 +29,7 @@ export interface IngestDeps {
   dedupeTtlMs: number;
   /**
    * The in-progress claim's TTL: its holder renews it every third of this while it works, so a redelivery waits
-   * at most this long after the holder failed or died (claim.ts says why).
+   * at most this long after the holder failed or died (shared/store/lease.ts says why).
    */
   claimTtlMs: number;
   /** The longest a holder keeps its claim, renewals included; a stuck holder's claim lapses then. */

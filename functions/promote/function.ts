@@ -38,7 +38,22 @@ export interface PromoteWiring {
   load?: (bytes: Uint8Array) => Promise<OnnxModel>;
   now?: () => number;
   owner?: string;
+  /** The per-version lease (default PROMOTE_LEASE_TTL_MS, PROMOTE_LEASE_MAX_HOLD_MS); tests shorten it. */
+  lease?: { ttlMs: number; maxHoldMs: number };
 }
+
+/**
+ * promote's per-version lease: a delivery that dies or loses Redis mid-gate frees the version within 5 s, and a
+ * live one renews it every third of that while the gate times the models. Two retries of promote's Trigger (5,
+ * exponential from 0.5 s: 15.5 s) come after 5 s, so a redelivery is judged instead of dead-lettered.
+ */
+export const PROMOTE_LEASE_TTL_MS = 5_000;
+/**
+ * The longest a delivery renews its lease: a stuck one lets a redelivery in after 10 s, before the Trigger's last
+ * retry (15.5 s). A live gate slower than this is not cut short: it retakes the lease when no other delivery took
+ * it (handler.ts, fence).
+ */
+export const PROMOTE_LEASE_MAX_HOLD_MS = 10_000;
 
 /** The gate's settings from the PROMOTE_* variables, over the gate's defaults. */
 export function gateConfigFrom(config: PromoteSettings, overrides: Partial<GateConfig> = {}): GateConfig {
@@ -73,7 +88,8 @@ export function promoteFunction(w: PromoteWiring): FunctionDefinition<PromoteTyp
     gate: gateConfigFrom(w.config, w.gate),
     actor: 'promote',
     owner: w.owner ?? `promote-${randomUUID()}`,
-    lockTtlMs: 120_000,
+    leaseTtlMs: w.lease?.ttlMs ?? PROMOTE_LEASE_TTL_MS,
+    leaseMaxHoldMs: w.lease?.maxHoldMs ?? PROMOTE_LEASE_MAX_HOLD_MS,
     source: 'flywheel/promote',
     now: w.now ?? Date.now,
   };

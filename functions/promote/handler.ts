@@ -1,4 +1,5 @@
 // promote: judges each model.trained with the gate, moves the champion alias by compare-and-set, replies the verdict.
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ConflictError } from '../../shared/errors/index.ts';
 import {
@@ -14,22 +15,29 @@ import {
 import type { ModelRegistry, ModelVersion } from '../../shared/registry/index.ts';
 import type { EventOf, HandlerContext, Outcome } from '../../shared/runtime/index.ts';
 import type { OnlineStore } from '../../shared/store/index.ts';
+import { type HeldClaim, holdClaim } from '../../shared/store/lease.ts';
 import { type GateConfig, judge, type Measurements } from './gate.ts';
 
 export type PromoteType = typeof ET.modelTrained;
 
 export interface PromoteDeps {
   registry: Pick<ModelRegistry, 'get' | 'alias' | 'moveAlias' | 'history'>;
-  store: Pick<OnlineStore, 'get' | 'set' | 'acquireLock' | 'releaseLock'>;
+  store: Pick<OnlineStore, 'get' | 'set' | 'acquireLock' | 'renewLock' | 'releaseLock'>;
   /** Measures a candidate against the champion version (null: none); see measure.ts. */
   measure: (candidate: ModelVersion, championVersion: number | null) => Promise<Measurements>;
   gate: GateConfig;
   /** Recorded as the actor of the alias move in the registry history. */
   actor: string;
-  /** This replica's name in the per-candidate lock. */
+  /** This replica's name; each delivery's lease token starts with it. */
   owner: string;
-  /** How long a delivery may hold a candidate's lock (measuring included). */
-  lockTtlMs: number;
+  /**
+   * The per-candidate lock is a lease (shared/store/lease.ts): taken for leaseTtlMs and renewed every third of it
+   * while the gate works, so the lock of a delivery that died or lost Redis lapses within leaseTtlMs; renewed for
+   * at most leaseMaxHoldMs, so a stuck delivery lets a redelivery in after that. Both stay under the retry budget
+   * of promote's Trigger (test/functions/budgets.test.ts).
+   */
+  leaseTtlMs: number;
+  leaseMaxHoldMs: number;
   source: string;
   now: () => number;
 }
@@ -51,7 +59,7 @@ const StoredVerdictSchema = z.discriminatedUnion('type', [
 ]);
 type StoredVerdict = z.infer<typeof StoredVerdictSchema>;
 
-/** Store keys: the verdict on a version (no TTL: the judgement log) and the lock held while judging it. */
+/** Store keys: the verdict on a version (no TTL: the judgement log) and the lease held while judging it. */
 export const promoteKeys = {
   verdict: (name: ModelName, version: number) => `promote:{${name}}:verdict:v${version}`,
   lock: (name: ModelName, version: number) => `promote:${name}:v${version}`,
@@ -82,9 +90,24 @@ function toEvent(v: StoredVerdict, deps: PromoteDeps): FlywheelEvent {
 }
 
 /**
+ * Before an effect (moving the alias, storing the verdict): goes on only while this delivery holds the version's
+ * lease. A lease that lapsed (renewals that could not reach Redis, a gate slower than the longest hold) is taken
+ * again when no other delivery has it; then a verdict stored in between wins, and is returned. Another delivery
+ * holding it: 409, and the broker retries this one into the stored reply.
+ */
+async function fence(lease: HeldClaim, deps: PromoteDeps, name: ModelName, version: number) {
+  if (lease.isHeld()) return null;
+  if (!(await lease.retake())) {
+    throw new ConflictError(`${name} v${version}: its lease lapsed and another delivery is judging it`);
+  }
+  return readVerdict(deps, name, version);
+}
+
+/**
  * Judges the candidate once: a version already judged gets the stored reply again and nothing moves (the same
- * event id, so consumers de-duplicate). Concurrent deliveries of one version are serialised by a lock (the later
- * one answers 409 and the broker retries it into the stored reply). Different candidates race on the alias's
+ * event id, so consumers de-duplicate). Concurrent deliveries of one version are serialised by a short renewed
+ * lease: the later one answers 409, which the broker retries (Knative data plane) into the stored reply, and a
+ * delivery that died or lost Redis frees the version within leaseTtlMs. Different candidates race on the alias's
  * compare-and-set: the loser measures again against the new champion (README: concurrent candidates).
  */
 export async function handle(
@@ -101,15 +124,32 @@ export async function handle(
     return { kind: 'reply', event: toEvent(stored, deps) };
   }
   const lock = promoteKeys.lock(name, version);
-  if (!(await deps.store.acquireLock(lock, deps.owner, deps.lockTtlMs))) {
+  // one token per delivery, not per replica: a delivery must not renew, retake or release another's lease
+  const owner = `${deps.owner}/${randomUUID()}`;
+  const takenAt = performance.now();
+  if (!(await deps.store.acquireLock(lock, owner, deps.leaseTtlMs))) {
     throw new ConflictError(`${name} v${version} is being judged by another delivery`);
   }
+  const lease = holdClaim({
+    store: deps.store,
+    name: lock,
+    owner,
+    ttlMs: deps.leaseTtlMs,
+    maxHoldMs: deps.leaseMaxHoldMs,
+    takenAt,
+    what: `${name} v${version}`,
+    log: ctx.log,
+  });
   try {
-    const judged = (await readVerdict(deps, name, version)) ?? (await decide(event, deps, ctx));
+    const judged =
+      (await readVerdict(deps, name, version)) ??
+      (await decide(event, deps, ctx, () => fence(lease, deps, name, version)));
+    const meanwhile = await fence(lease, deps, name, version);
+    if (meanwhile) return { kind: 'reply', event: toEvent(meanwhile, deps) };
     await deps.store.set(promoteKeys.verdict(name, version), JSON.stringify(judged));
     return { kind: 'reply', event: toEvent(judged, deps) };
   } finally {
-    await deps.store.releaseLock(lock, deps.owner);
+    await lease.release();
   }
 }
 
@@ -117,6 +157,8 @@ async function decide(
   event: EventOf<PromoteType>,
   deps: PromoteDeps,
   ctx: HandlerContext,
+  /** Resolves while the lease is this delivery's; a verdict another delivery stored meanwhile comes back. */
+  fenced: () => Promise<StoredVerdict | null>,
 ): Promise<StoredVerdict> {
   const { name, version } = event.data.model;
   const candidate = await deps.registry.get(name, version);
@@ -136,7 +178,9 @@ async function decide(
           time,
           data: { model, champion, reasons: verdict.reasons, checks: verdict.checks },
         };
-      case 'promote':
+      case 'promote': {
+        const meanwhile = await fenced();
+        if (meanwhile) return meanwhile;
         try {
           await deps.registry.moveAlias({
             name,
@@ -167,6 +211,7 @@ async function decide(
             checks: verdict.checks,
           },
         };
+      }
       default: {
         const unreachable: never = verdict;
         return unreachable;

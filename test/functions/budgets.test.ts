@@ -7,8 +7,17 @@ import { parseAllDocuments } from 'yaml';
 import { FEATURIZE_CLAIM_TTL_MS } from '../../functions/featurize/function.ts';
 import { CLAIM_MAX_HOLD_TTLS } from '../../functions/ingest/function.ts';
 import { DEFAULT_DEDUPE_TTL_MS } from '../../functions/ingest/handler.ts';
+import {
+  PROMOTE_LEASE_MAX_HOLD_MS,
+  PROMOTE_LEASE_TTL_MS,
+  promoteFunction,
+} from '../../functions/promote/function.ts';
 import { backoffMs, type Delivery, loadTriggers, parseTriggers } from '../../local/broker/index.ts';
 import { ConfigError, defaultConfig, loadConfig } from '../../shared/config/index.ts';
+import { EventTypes, makeEvent, ModelTrainedSchema } from '../../shared/events/index.ts';
+import { createLogger, createMetrics } from '../../shared/runtime/index.ts';
+import { createMemoryStore, type OnlineStore } from '../../shared/store/index.ts';
+import { registerRisk, trainedRisk } from '../support/risk-candidates.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const EVENTING = path.join(ROOT, 'eventing');
@@ -99,6 +108,31 @@ function valuesOf(name: string, value: unknown, found: string[] = []): string[] 
   return found;
 }
 
+/** The TTLs promote, as it is wired, takes its per-version lock with while it judges a model. */
+async function promoteLockTtls(): Promise<number[]> {
+  const store = createMemoryStore();
+  const ttls: number[] = [];
+  const watched: OnlineStore = {
+    ...store,
+    acquireLock: (name, owner, ttlMs) => {
+      if (name.startsWith('promote:')) ttls.push(ttlMs);
+      return store.acquireLock(name, owner, ttlMs);
+    },
+  };
+  const log = createLogger({ name: 'budgets', level: 'silent' });
+  const fn = promoteFunction({ store: watched, config: defaultConfig({ PROMOTE_TOKEN: 'token' }), log });
+  const { id, source, data } = trainedRisk(await registerRisk(store, { column: 0, a: 2, b: -2 }));
+  const event = makeEvent({
+    type: EventTypes.modelTrained,
+    id,
+    source,
+    data: ModelTrainedSchema.parse(data),
+  });
+  const outcome = await fn.handle(event, { log, metrics: createMetrics('promote') });
+  assert.equal(outcome.kind, 'reply');
+  return ttls;
+}
+
 describe('claims and locks vs the retry budget of who must get past them', () => {
   it('finds the senders of ingest in eventing/: both Triggers and the KafkaSource, 15.5 s of backoff each', async () => {
     const senders = await sendersTo('ingest');
@@ -137,6 +171,44 @@ describe('claims and locks vs the retry budget of who must get past them', () =>
       assert.ok(
         retriesAfter(s.delivery, maxHold) >= 1,
         `${s.name}: no retry after a claim held ${maxHold} ms (budget ${budgetMs(s.delivery)} ms)`,
+      );
+    }
+  });
+
+  it('finds the sender of promote in eventing/: its Trigger on model.trained, 15.5 s of backoff', async () => {
+    const senders = await sendersTo('promote');
+    assert.deepEqual(
+      senders.map((s) => s.name),
+      ['Trigger promote-model-trained'],
+    );
+    for (const s of senders) assert.equal(budgetMs(s.delivery), 15_500, s.name);
+  });
+
+  it("lets two retries of promote's Trigger through after a failed holder's lease lapsed (was: a 120 s lock)", async () => {
+    // the lease promote takes as it is wired, not only the constant
+    assert.deepEqual(await promoteLockTtls(), [PROMOTE_LEASE_TTL_MS]);
+    for (const s of await sendersTo('promote')) {
+      const budget = budgetMs(s.delivery);
+      assert.ok(
+        PROMOTE_LEASE_TTL_MS < budget,
+        `${s.name}: lease ${PROMOTE_LEASE_TTL_MS} ms >= budget ${budget} ms`,
+      );
+      assert.ok(
+        retriesAfter(s.delivery, PROMOTE_LEASE_TTL_MS) >= 2,
+        `${s.name}: only ${retriesAfter(s.delivery, PROMOTE_LEASE_TTL_MS)} retries after a lease of ${PROMOTE_LEASE_TTL_MS} ms lapses`,
+      );
+    }
+  });
+
+  it("lets a retry of promote's Trigger through after a stuck holder's lease reached its longest hold", async () => {
+    assert.ok(
+      PROMOTE_LEASE_MAX_HOLD_MS >= PROMOTE_LEASE_TTL_MS,
+      'the longest hold is shorter than one lease',
+    );
+    for (const s of await sendersTo('promote')) {
+      assert.ok(
+        retriesAfter(s.delivery, PROMOTE_LEASE_MAX_HOLD_MS) >= 1,
+        `${s.name}: no retry after a lease held ${PROMOTE_LEASE_MAX_HOLD_MS} ms (budget ${budgetMs(s.delivery)} ms)`,
       );
     }
   });

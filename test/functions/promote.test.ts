@@ -16,7 +16,7 @@ import {
   ModelRejectedSchema,
 } from '../../shared/events/index.ts';
 import { customerFeatures } from '../../shared/features/index.ts';
-import { type Holdout, ModelRegistry } from '../../shared/registry/index.ts';
+import { ModelRegistry } from '../../shared/registry/index.ts';
 import {
   createApp,
   createLogger,
@@ -27,51 +27,16 @@ import {
 } from '../../shared/runtime/index.ts';
 import { createMemoryStore, createRedisStore, type OnlineStore } from '../../shared/store/index.ts';
 import { exportSegmentOnnx } from '../../shared/training/onnx-export.ts';
-import { seededRandom } from '../../shared/drift/random.ts';
 import { SegmentTrainingConfigSchema } from '../../shared/training/segment-model.ts';
-import { seededDraws } from '../support/draws.ts';
-import { deepRiskOnnx, lineage, linearRiskOnnx } from '../support/models.ts';
+import { lineage } from '../support/models.ts';
 import { type RedisServer, startRedis } from '../support/redis.ts';
+import { registerRisk } from '../support/risk-candidates.ts';
 
 const log = createLogger({ name: 'test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const TOKEN = 's3cret-token';
 /** The default gate, latency included: it judges candidates against the champion timed beside them. */
 const config = defaultConfig({ PROMOTE_TOKEN: TOKEN });
 const LIVE = customerFeatures.columns;
-
-/** 1000 holdout rows on the live columns: P(fraud) = sigmoid(2·x₀ − 2), every other column is noise. */
-function holdoutOn(columns: readonly string[], seed = 1): Holdout {
-  const random = seededRandom(seed);
-  const { normal } = seededDraws(random);
-  const rows: number[][] = [];
-  const labels: number[] = [];
-  for (let i = 0; i < 1000; i++) {
-    const row = columns.map(() => normal());
-    const p = 1 / (1 + Math.exp(-(2 * (row[0] ?? 0) - 2)));
-    rows.push(row);
-    labels.push(random() < p ? 1 : 0);
-  }
-  return { columns: [...columns], rows, labels };
-}
-
-/** Registers a risk candidate with its holdout (through `depth` identity layers when given); returns its version. */
-async function registerRisk(
-  store: OnlineStore,
-  model: { column: number; a: number; b: number; columns?: readonly string[]; depth?: number },
-): Promise<number> {
-  const columns = model.columns ?? LIVE;
-  const { depth, ...linear } = model;
-  const record = await new ModelRegistry({ store }).register({
-    name: 'risk',
-    artifact:
-      depth === undefined
-        ? linearRiskOnnx({ ...linear, columns })
-        : deepRiskOnnx({ ...linear, columns, depth }),
-    lineage: lineage({ columns }),
-    holdout: holdoutOn(columns),
-  });
-  return record.version;
-}
 
 async function registerSegment(store: OnlineStore, silhouette: number): Promise<number> {
   const width = LIVE.length;
