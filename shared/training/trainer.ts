@@ -84,6 +84,7 @@ export async function train(req: TrainingRequest): Promise<TrainingResult> {
     eventLog: req.eventLog,
     range: req.range,
     featureSet: req.featureSet,
+    ...(req.labelMaturityMs === undefined ? {} : { labelMaturityMs: req.labelMaturityMs }),
   });
   req.log.info({ rows: data.rows.length, labelled: data.labelled, range: req.range }, 'training data read');
   if (data.rows.length < 50)

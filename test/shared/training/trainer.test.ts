@@ -96,6 +96,23 @@ print(json.dumps(roc_auc_score(data['yh'], m.predict_proba(data['xh'])[:, 1])))`
     assert.ok(ari >= 0.8, `ARI ${ari}, k = ${segment.lineage.metrics.k}`);
   });
 
+  it('leaves out transactions younger than labelMaturityMs at the range end (their chargebacks may not have come)', async () => {
+    // All but the first hour of the range is too young: far fewer than the 50 rows a model needs remain.
+    await assert.rejects(
+      train({
+        range: { from: FROM, to: TO },
+        eventLog,
+        featureSet: customerFeatures,
+        log,
+        codeVersion: 'test',
+        model: 'risk',
+        backend: 'cpu',
+        labelMaturityMs: TO - FROM - 3_600_000,
+      }),
+      /only \d+ transactions in the range; need at least 50/,
+    );
+  });
+
   it('records lineage: backend and why, data range, feature-set version, metrics, a drift baseline and a holdout', async () => {
     assert.equal(risk.lineage.backend.name, 'cpu');
     assert.match(risk.lineage.backend.reason, /./);
