@@ -2,35 +2,17 @@
 // training → promotion → scores carrying the new version; a function killed mid-stream; then a reconciliation.
 import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bootstrapChampions } from '../../local/bootstrap.ts';
 import { createSource, type Source } from '../../local/demo/source.ts';
-import { type Loop, PORT_OFFSETS, startLoop } from '../../local/loop.ts';
+import { type Loop, startLoop } from '../../local/loop.ts';
 import { loadConfig } from '../../shared/config/index.ts';
 import { EventTypes, type FlywheelEvent } from '../../shared/events/index.ts';
 import { createFileLogger } from '../../shared/runtime/index.ts';
 import { eventually } from '../support/http.ts';
-
-/** A base port with every port the loop takes after it free too (PORT_OFFSETS). */
-async function freeBlock(): Promise<number> {
-  const size = Math.max(...Object.values(PORT_OFFSETS)) + 1;
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ok = await Promise.all(Array.from({ length: size }, (_, i) => isFree(base + i)));
-    if (ok.every(Boolean)) return base;
-  }
-  throw new Error(`no block of ${size} free ports`);
-}
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
+import { freeBlock } from '../support/ports.ts';
 
 describe('the local loop', () => {
   let loop: Loop;
