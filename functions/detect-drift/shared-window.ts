@@ -9,7 +9,7 @@ import {
   EMPTY_HISTORY,
   type WindowReport,
 } from '../../shared/drift/index.ts';
-import { ConflictError } from '../../shared/errors/index.ts';
+import { BusyError } from '../../shared/errors/index.ts';
 import type { OnlineStore } from '../../shared/store/index.ts';
 import type { Monitored } from './champions.ts';
 import { Fields, foldWindow, seedOf } from './encoding.ts';
@@ -223,7 +223,7 @@ export class SharedWindows {
         this.#pointers.set(cacheKey(monitor), entry);
         return entry;
       }
-      if (attempt >= 2) throw new ConflictError(`drift window pointer ${key} keeps changing`);
+      if (attempt >= 2) throw new BusyError(`drift window pointer ${key} keeps changing`);
     }
   }
 }

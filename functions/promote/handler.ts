@@ -1,7 +1,7 @@
 // promote: judges each model.trained with the gate, moves the champion alias by compare-and-set, replies the verdict.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ConflictError } from '../../shared/errors/index.ts';
+import { BusyError, ConflictError } from '../../shared/errors/index.ts';
 import {
   type EventTypes as ET,
   EventTypes,
@@ -98,7 +98,7 @@ function toEvent(v: StoredVerdict, deps: PromoteDeps): FlywheelEvent {
 async function fence(lease: HeldClaim, deps: PromoteDeps, name: ModelName, version: number) {
   if (lease.isHeld()) return null;
   if (!(await lease.retake())) {
-    throw new ConflictError(`${name} v${version}: its lease lapsed and another delivery is judging it`);
+    throw new BusyError(`${name} v${version}: its lease lapsed and another delivery is judging it`);
   }
   return readVerdict(deps, name, version);
 }
@@ -128,7 +128,7 @@ export async function handle(
   const owner = `${deps.owner}/${randomUUID()}`;
   const takenAt = performance.now();
   if (!(await deps.store.acquireLock(lock, owner, deps.leaseTtlMs))) {
-    throw new ConflictError(`${name} v${version} is being judged by another delivery`);
+    throw new BusyError(`${name} v${version} is being judged by another delivery`);
   }
   const lease = holdClaim({
     store: deps.store,
@@ -218,7 +218,7 @@ async function decide(
       }
     }
   }
-  throw new ConflictError(`the ${name} champion moved ${MAX_ATTEMPTS} times while v${version} was judged`);
+  throw new BusyError(`the ${name} champion moved ${MAX_ATTEMPTS} times while v${version} was judged`);
 }
 
 /** The candidate is the champion already (an earlier delivery moved it and stopped, or an operator did). */

@@ -61,6 +61,15 @@ export class ConflictError extends FlywheelError {
   readonly status = 409;
 }
 
+/**
+ * Another delivery is doing this work right now (it holds the lease, or keeps moving what this one must compare and
+ * set): 409, which the broker retries (Knative data plane), so the redelivery finds the work done.
+ */
+export class BusyError extends FlywheelError {
+  readonly retriable = true;
+  readonly status = 409;
+}
+
 /** Missing or wrong credentials: 401. */
 export class UnauthorizedError extends FlywheelError {
   readonly retriable = false;

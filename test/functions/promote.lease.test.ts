@@ -92,6 +92,7 @@ describe("promote's per-version lease", () => {
     const copy = await send(v);
     assert.equal(copy.status, 409, 'a copy got past a live lease');
     assert.match(String(copy.body.detail), /being judged by another delivery/);
+    assert.equal(copy.body.retriable, true, 'the problem document must tell the sender to retry');
     slow.open();
     const judged = verdict(await first);
     assert.deepEqual(judged, {

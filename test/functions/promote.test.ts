@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { promoteFunction } from '../../functions/promote/function.ts';
 import type { PromoteType } from '../../functions/promote/handler.ts';
 import { defaultConfig } from '../../shared/config/index.ts';
-import { ConflictError } from '../../shared/errors/index.ts';
+import { BusyError } from '../../shared/errors/index.ts';
 import {
   EventTypes,
   Extensions,
@@ -353,7 +353,8 @@ describe('promote on model.trained', () => {
     ]);
     assert.deepEqual(both.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
     const refused = both.find((r) => r.status === 'rejected');
-    assert.ok(refused?.status === 'rejected' && refused.reason instanceof ConflictError);
+    assert.ok(refused?.status === 'rejected' && refused.reason instanceof BusyError);
+    assert.equal(refused.reason.retriable, true, '409 is retried by the broker: the error must say so');
     const retried = await reply(fn, trained('risk', w));
     const judged = both.find((r) => r.status === 'fulfilled');
     assert.ok(judged?.status === 'fulfilled' && judged.value.kind === 'reply');
