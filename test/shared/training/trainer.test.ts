@@ -167,7 +167,8 @@ print(json.dumps(roc_auc_score(data['yh'], m.predict_proba(data['xh'])[:, 1])))`
     const p = segment.lineage.baseline?.prediction?.baseline;
     assert.ok(p?.kind === 'categorical');
     const share = (key: string) => ids.filter((id) => String(id) === key).length / ids.length;
-    p.categories.forEach((key, i) => assert.equal(p.proportions[i], share(key), `segment ${key}`));
+    for (const [i, key] of p.categories.entries())
+      assert.equal(p.proportions[i], share(key), `segment ${key}`);
     assert.deepEqual(Object.keys(segment.lineage.baseline?.features ?? {}), [...SEGMENT_COLUMNS]);
   });
 
