@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { DEFAULT_DRIFT_CONFIG as config } from '../../../shared/drift/config.ts';
-import { type DemoStream, demoStream } from './demo-stream.ts';
+import { type TrainedStream, demoStream } from './trained-stream.ts';
 import { type MonitorRun, runMonitor } from './monitor.ts';
 
 const DAY = 86_400_000;
@@ -18,7 +18,7 @@ const DRIFTED_DAYS = 12;
 const STATIONARY_WINDOWS = 200;
 
 describe('drift on the demo source, baselines built by the trainer (default configuration)', () => {
-  let demo: DemoStream;
+  let demo: TrainedStream;
   const runs: Record<'risk' | 'segment', MonitorRun> = {} as Record<'risk' | 'segment', MonitorRun>;
   before(async () => {
     demo = await demoStream({

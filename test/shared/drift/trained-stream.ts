@@ -1,24 +1,25 @@
-// The demo source as detect-drift sees it: champions trained on its history, then live transactions scored by them.
+// A source as detect-drift sees it (the demo's, or any other's log records): champions trained on its history, then
+// live transactions scored by them.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bootstrapRange } from '../../../local/bootstrap.ts';
 import { createGenerator } from '../../../local/demo/generator.ts';
-import { appendHistory, historyRecords } from '../../../local/demo/history.ts';
+import { historyRecords } from '../../../local/demo/history.ts';
 import type { DriftBaseline } from '../../../shared/drift/baseline.ts';
 import { AcceptedTransactionSchema, EventTypes } from '../../../shared/events/index.ts';
 import { buildTrainingRows, customerFeatures } from '../../../shared/features/index.ts';
 import { loadOnnxModel } from '../../../shared/inference/onnx.ts';
 import { assignSegment, scoreRisk } from '../../../shared/inference/scoring.ts';
-import { createFileEventLog } from '../../../shared/log/index.ts';
+import { createFileEventLog, type LogRecord } from '../../../shared/log/index.ts';
 import { createLogger } from '../../../shared/runtime/index.ts';
 import { type TrainingResult, train } from '../../../shared/training/trainer.ts';
 import type { ObservedTransaction } from './monitor.ts';
 
 const DAY = 86_400_000;
-const log = createLogger({ name: 'demo-stream', level: 'silent' });
+const log = createLogger({ name: 'trained-stream', level: 'silent' });
 
-export interface DemoStream {
+export interface TrainedStream {
   risk: TrainingResult & { baseline: DriftBaseline };
   segment: TrainingResult & { baseline: DriftBaseline };
   /** Live transactions in event-time order, with both champions' predictions. */
@@ -30,9 +31,7 @@ export interface DemoStream {
 
 /**
  * Replays `historyDays` of the demo generator into a file event log, trains the first champions on it exactly as
- * `npm start` does (bootstrapRange: the history after its 30 warm-up days; the real trainer, which builds the
- * baselines), then featurizes the next `liveDays` point-in-time with the offline builder (featurize's code path:
- * one features.updated per transaction) and scores each transaction with the trained ONNX models, as score does.
+ * `npm start` does, then featurizes and scores the next `liveDays` (see trainedStream).
  */
 export async function demoStream(input: {
   seed: number;
@@ -41,20 +40,42 @@ export async function demoStream(input: {
   liveDays: number;
   /** Days into the live phase when the generator's drift (prices × 1.8, a new merchant mix) starts. */
   driftAfterDays?: number;
-}): Promise<DemoStream> {
+}): Promise<TrainedStream> {
   const from = Date.UTC(2026, 7, 1);
   const liveStart = from + input.historyDays * DAY;
   const driftAt =
     input.driftAfterDays === undefined ? Number.POSITIVE_INFINITY : liveStart + input.driftAfterDays * DAY;
   const generator = createGenerator({ seed: input.seed, customers: input.customers, driftAt }, from);
   const generated = generator.until(liveStart + input.liveDays * DAY);
-  const dir = await mkdtemp(path.join(tmpdir(), 'demo-stream-'));
+  const history = historyRecords(
+    generated.filter((g) => g.transaction.occurredAt < liveStart),
+    { labelsBefore: liveStart },
+  );
+  return trainedStream({ historyStart: from, liveStart, driftAt, history, all: historyRecords(generated) });
+}
+
+/**
+ * Any source as detect-drift sees it: appends `history` (what ingest logged before `liveStart`) to a file event log,
+ * trains the first champions exactly as `npm start` does (bootstrapRange: the history after its 30 warm-up days;
+ * the real trainer, which builds the baselines), then featurizes every transaction of `all` from `liveStart` on,
+ * point-in-time with the offline builder (featurize's code path: one features.updated per transaction, repeated
+ * records counted once, as featurize's claim does) and scores each with the trained ONNX models, as score does.
+ */
+export async function trainedStream(input: {
+  historyStart: number;
+  liveStart: number;
+  driftAt: number;
+  history: readonly LogRecord[];
+  all: readonly LogRecord[];
+}): Promise<TrainedStream> {
+  const { liveStart, driftAt } = input;
+  const dir = await mkdtemp(path.join(tmpdir(), 'trained-stream-'));
   const eventLog = createFileEventLog({ dataDir: dir, topic: 'events', log });
   try {
-    const history = generated.filter((g) => g.transaction.occurredAt < liveStart);
-    await appendHistory(eventLog, history, { labelsBefore: liveStart });
+    for (let i = 0; i < input.history.length; i += 1000)
+      await eventLog.append(input.history.slice(i, i + 1000));
     const common = {
-      range: bootstrapRange({ historyStart: from, liveStart }),
+      range: bootstrapRange({ historyStart: input.historyStart, liveStart }),
       eventLog,
       featureSet: customerFeatures,
       log,
@@ -63,9 +84,12 @@ export async function demoStream(input: {
     };
     const risk = withBaseline(await train({ ...common, model: 'risk' }));
     const segment = withBaseline(await train({ ...common, model: 'segment' }));
-    const transactions = historyRecords(generated)
-      .filter((r) => r.type === EventTypes.transactionAccepted)
-      .map((r) => AcceptedTransactionSchema.parse((JSON.parse(r.value) as { data: unknown }).data));
+    const once = new Map(
+      input.all.filter((r) => r.type === EventTypes.transactionAccepted).map((r) => [r.id, r] as const),
+    );
+    const transactions = [...once.values()].map((r) =>
+      AcceptedTransactionSchema.parse((JSON.parse(r.value) as { data: unknown }).data),
+    );
     const rows = buildTrainingRows(customerFeatures, transactions).filter((r) => r.time >= liveStart);
     const columns = customerFeatures.columns;
     const segmentIndex = segment.lineage.featureSet.columns.map((c) => columns.indexOf(c));
