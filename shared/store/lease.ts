@@ -4,8 +4,8 @@ import type { Logger } from '../runtime/logger.ts';
 import type { OnlineStore } from './types.ts';
 
 /*
- * Why a short lease that the holder renews, and not a long lock released in a finally (issue 14, "faults forget
- * nothing"; used by ingest's in-progress claim and promote's per-version lock):
+ * Why a short lease that the holder renews, and not a long lock released in a finally (faults must forget nothing;
+ * used by ingest's in-progress claim and promote's per-version lock):
  *
  * - The release in a finally is exactly what fails when Redis goes away mid-request, and a holder that is killed
  *   never runs it. So the claim must lapse by itself, and soon: at most ttlMs after the holder's last renewal.

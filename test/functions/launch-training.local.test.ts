@@ -83,7 +83,7 @@ describe('localExecutor', () => {
     const ex = executor({ release, onLaunched: (_r, jobName) => void launched.push(jobName) }, log, exits);
     const name = (id: string, model: 'risk' | 'segment' = 'risk') =>
       trainingJobName(model, { id, source: 'test' });
-    // segment drifted first and its run started: risk's drift must still get a run (issue: it was skipped).
+    // segment drifted first and its run started: risk's drift must still get a run (it was once skipped).
     assert.deepEqual(await ex.launch(request('seg-1', 'segment'), { log }), {
       kind: 'launched',
       jobName: name('seg-1', 'segment'),
