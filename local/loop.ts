@@ -253,7 +253,7 @@ function observed(
       if (outcome.kind === 'reply') onEvent?.(outcome.event, 'out');
       if (def.name === 'score') state.scoreLatency(performance.now() - started);
       if (def.name === 'launch-training' && outcome.kind === 'accepted')
-        state.training = outcome.detail ?? state.training;
+        state.trainingAnswer(event, outcome.detail);
       if (outcome.kind === 'reply') state.observe(outcome.event);
       return outcome;
     },

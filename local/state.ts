@@ -74,7 +74,8 @@ export class LoopState {
   readonly startedAt = Date.now();
   readonly totals = { ingested: 0, featurized: 0, scored: 0, labels: 0, driftWindows: 0, detections: 0 };
   readonly champions: Record<'risk' | 'segment', number | null> = { risk: null, segment: null };
-  training = 'idle';
+  /** Each model's training run now: running, queued or failed (a model without one is idle). */
+  readonly #training = new Map<string, string>();
   readonly source = { simulatedTime: null as number | null, drifting: false, sent: 0, rejected: 0 };
   readonly #throughput: ThroughputSample[] = [];
   readonly #drift: DriftPoint[] = [];
@@ -85,6 +86,17 @@ export class LoopState {
   #modelSeq = 0;
   #second = { ingested: 0, scored: 0 };
 
+  /** launch-training answered a request without a reply: a queued run shows as queued until it starts. */
+  trainingAnswer(event: FlywheelEvent, detail: string | undefined): void {
+    if (!detail?.startsWith('training.queued')) return;
+    if (event.type === EventTypes.driftDetected) {
+      const d = (event as FlywheelEvent<typeof EventTypes.driftDetected>).data;
+      if (!this.#training.has(d.model.name)) this.#training.set(d.model.name, 'queued');
+    } else if (event.type === EventTypes.trainingRequested) {
+      const d = (event as FlywheelEvent<typeof EventTypes.trainingRequested>).data;
+      if (!this.#training.has(d.model)) this.#training.set(d.model, 'queued');
+    }
+  }
   /** Records one event seen by the loop (an input a function took, or a reply it gave). */
   observe(event: FlywheelEvent): void {
     const t = Date.now();
@@ -157,19 +169,19 @@ export class LoopState {
       }
       case EventTypes.trainingLaunched: {
         const d = (event as FlywheelEvent<typeof EventTypes.trainingLaunched>).data;
-        this.training = `${d.model}: ${d.jobName} running`;
+        this.#training.set(d.model, `${d.jobName} running`);
         this.#model({ t, kind: 'launched', model: d.model, version: null, detail: d.reason });
         break;
       }
       case EventTypes.trainingFailed: {
         const d = (event as FlywheelEvent<typeof EventTypes.trainingFailed>).data;
-        this.training = `${d.model}: failed`;
+        this.#training.set(d.model, 'failed');
         this.#model({ t, kind: 'failed', model: d.model, version: null, detail: d.reason });
         break;
       }
       case EventTypes.modelTrained: {
         const d = (event as FlywheelEvent<typeof EventTypes.modelTrained>).data;
-        this.training = 'idle';
+        this.#training.delete(d.model.name);
         this.#model({
           t,
           kind: 'trained',
@@ -230,7 +242,7 @@ export class LoopState {
       eventsPerSecond: eps,
       scoreP99Ms: percentile(this.#scoreLatencies, 0.99),
       champions: { ...this.champions },
-      training: this.training,
+      training: [...this.#training].map(([model, status]) => `${model}: ${status}`).join(', ') || 'idle',
       throughput: [...this.#throughput],
       drift: [...this.#drift],
       models: [...this.#models],

@@ -1,7 +1,12 @@
 // The loop's state and its terminal lines: model events are numbered, so a reader finds the new ones past the kept 200.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { sampleFailed, samplePromoted } from '../../local/dashboard/sample.ts';
+import {
+  sampleFailed,
+  sampleLaunched,
+  samplePromoted,
+  sampleTrained,
+} from '../../local/dashboard/sample.ts';
 import { modelLine } from '../../local/progress.ts';
 import { LoopState } from '../../local/state.ts';
 
@@ -41,6 +46,19 @@ describe('LoopState model events', () => {
 });
 
 describe('modelLine', () => {
+  it("shows each model's training run at once: two runs in parallel, one ending leaves the other", () => {
+    const state = new LoopState();
+    const training = () => state.snapshot({ deadLetters: [], broker: null }).training;
+    assert.equal(training(), 'idle');
+    state.observe(sampleLaunched({ model: 'segment', jobName: 'train-segment-1' }));
+    state.observe(sampleLaunched({ model: 'risk', jobName: 'train-risk-1' }));
+    assert.equal(training(), 'segment: train-segment-1 running, risk: train-risk-1 running');
+    state.observe(sampleTrained({ version: 2, metrics: { rocAuc: 0.9 } }));
+    assert.equal(training(), 'segment: train-segment-1 running');
+    state.observe(sampleFailed({ model: 'segment', reason: 'trainer exited with 1' }));
+    assert.equal(training(), 'segment: failed');
+  });
+
   it('marks and names the event, then model, version and detail', () => {
     const state = new LoopState();
     state.observe(samplePromoted({ model: 'risk', version: 2, previous: 1 }));
