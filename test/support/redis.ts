@@ -1,4 +1,4 @@
-// Test support: a private redis-server per test file (persistence off), a raw RESP client, a round-trip counter.
+// Test support: a private redis-server per test file (no persistence, or an AOF), a RESP client, a round-trip counter.
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,9 +9,12 @@ export interface RedisServer {
   port: number;
   /** Stops the server (SIGTERM) and waits for it to exit. */
   stop(): Promise<void>;
-  /** Kills the server (SIGKILL): its data is lost, clients see the connection drop. */
+  /** Kills the server (SIGKILL): clients see the connection drop; its data is lost unless it has an AOF. */
   kill(): Promise<void>;
-  /** Starts the server again on the same port (empty: persistence is off) and waits until it answers PING. */
+  /**
+   * Starts the server again on the same port (after kill(), or killing it first) and waits until it answers PING.
+   * Without `appendonly` it comes back empty; with it, it reloads its AOF from the same directory.
+   */
   restart(): Promise<void>;
   /** Suspends the server (SIGSTOP): connections stay open, nothing is answered, data is kept. */
   freeze(): void;
@@ -63,13 +66,26 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** Starts a private redis-server on a free port; throws with the install command when the binary is missing. */
-export async function startRedis(): Promise<RedisServer> {
+/** Persistence as production runs it: an append-only file in `dir`, fsynced `always` or `everysec`. */
+export interface AppendOnly {
+  dir: string;
+  fsync: 'always' | 'everysec';
+}
+
+/**
+ * Starts a private redis-server on a free port; throws with the install command when the binary is missing. With
+ * `appendonly`, every write goes to an AOF in its directory, so a killed server restarts with its keys (and their
+ * absolute expiry times), losing at most what `fsync` allows.
+ */
+export async function startRedis(opts: { appendonly?: AppendOnly } = {}): Promise<RedisServer> {
   const probe = spawnSync(BINARY, ['--version'], { stdio: 'ignore' });
   if (probe.error)
     throw new Error('redis-server not found: apt-get install -y redis-server', { cause: probe.error });
   const port = await freePort();
-  let instance = await spawnServer(port);
+  const persistence = opts.appendonly
+    ? ['--dir', opts.appendonly.dir, '--appendonly', 'yes', '--appendfsync', opts.appendonly.fsync]
+    : ['--appendonly', 'no'];
+  let instance = await spawnServer(port, persistence);
 
   const exit = async (sig: NodeJS.Signals) => {
     const current = instance;
@@ -85,15 +101,15 @@ export async function startRedis(): Promise<RedisServer> {
     kill: () => exit('SIGKILL'),
     restart: async () => {
       await exit('SIGKILL');
-      instance = await spawnServer(port);
+      instance = await spawnServer(port, persistence);
     },
     freeze: () => instance.signal('SIGSTOP'),
     thaw: () => instance.signal('SIGCONT'),
   };
 }
 
-async function spawnServer(port: number): Promise<Instance> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+async function spawnServer(port: number, persistence: readonly string[]): Promise<Instance> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence];
   const shell = spawn('sh', ['-c', WATCHDOG, BINARY, ...args, '--loglevel', 'warning'], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
