@@ -1,7 +1,7 @@
 // Benchmark: detect-drift's cost per event and store round trips per event, against a lock + JSON read-modify-write.
 import { parseArgs } from 'node:util';
 import { detectDriftFunction } from '../functions/detect-drift/function.ts';
-import type { DetectDriftType } from '../functions/detect-drift/handler.ts';
+import type { ObservedType } from '../functions/detect-drift/handler.ts';
 import { defaultConfig } from '../shared/config/index.ts';
 import {
   closeWindow,
@@ -72,9 +72,9 @@ async function champion(store: OnlineStore): Promise<number> {
 }
 
 /** Two events per generated transaction (features.updated, then score.computed), 100 ms apart in event time. */
-function events(transactions: number, version: number): { event: EventOf<DetectDriftType>; at: number }[] {
+function events(transactions: number, version: number): { event: EventOf<ObservedType>; at: number }[] {
   const next = transactionSource({ seed: 2 });
-  const out: { event: EventOf<DetectDriftType>; at: number }[] = [];
+  const out: { event: EventOf<ObservedType>; at: number }[] = [];
   for (let i = 0; i < transactions; i++) {
     const t = next();
     const at = i * 100;

@@ -2,12 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../shared/config/index.ts';
 import { type DriftConfig, driftConfig } from '../../shared/drift/index.ts';
-import { EventTypes } from '../../shared/events/index.ts';
 import { ModelRegistry } from '../../shared/registry/index.ts';
 import type { FunctionDefinition, Logger } from '../../shared/runtime/index.ts';
 import type { OnlineStore } from '../../shared/store/index.ts';
 import { Champions } from './champions.ts';
-import { type DetectDriftType, handle } from './handler.ts';
+import { DETECT_DRIFT_TYPES, type DetectDriftType, handle } from './handler.ts';
 import { SharedWindows } from './shared-window.ts';
 
 export type DriftSettings = Pick<
@@ -84,7 +83,7 @@ export function detectDriftFunction(w: DetectDriftWiring): FunctionDefinition<De
   };
   return {
     name: 'detect-drift',
-    accepts: [EventTypes.featuresUpdated, EventTypes.scoreComputed],
+    accepts: DETECT_DRIFT_TYPES,
     handle: (event, ctx) => handle(event, deps, ctx),
     ready: () => w.store.ping(),
     close: async () => {

@@ -1,4 +1,5 @@
-// detect-drift: adds each features.updated / score.computed to the champions' shared windows and replies on a close.
+// detect-drift: adds each features.updated / score.computed to the champions' shared windows and replies on a close;
+// a training.failed lifts the cooldown of the model's champion, so a drift still there is detected again.
 import { type DriftConfig, driftDetectedData, driftMeasuredData } from '../../shared/drift/index.ts';
 import {
   type EventTypes as ET,
@@ -15,7 +16,14 @@ import type { Monitored } from './champions.ts';
 import { incrementsOf } from './encoding.ts';
 import { type Closed, driftKeys, type SharedWindows } from './shared-window.ts';
 
-export type DetectDriftType = typeof ET.featuresUpdated | typeof ET.scoreComputed;
+/** The events whose values the windows observe. */
+export type ObservedType = typeof ET.featuresUpdated | typeof ET.scoreComputed;
+export type DetectDriftType = ObservedType | typeof ET.trainingFailed;
+export const DETECT_DRIFT_TYPES: readonly DetectDriftType[] = [
+  EventTypes.featuresUpdated,
+  EventTypes.scoreComputed,
+  EventTypes.trainingFailed,
+];
 
 export interface DetectDriftDeps {
   champions: {
@@ -23,7 +31,7 @@ export interface DetectDriftDeps {
     refresh(name: ModelName): Promise<Monitored | null>;
   };
   windows: Pick<SharedWindows, 'push' | 'close' | 'defer'>;
-  store: Pick<OnlineStore, 'acquireLock'>;
+  store: Pick<OnlineStore, 'acquireLock' | 'breakLock'>;
   config: DriftConfig;
   /** DRIFT_COOLDOWN_MS: after a drift.detected for a model, detections for it are held back this long. */
   cooldownMs: number;
@@ -48,7 +56,7 @@ function predictionOf(
 }
 
 /** The windows this event feeds: each watched champion whose baseline knows some of its values. */
-async function targetsOf(event: EventOf<DetectDriftType>, deps: DetectDriftDeps): Promise<Target[]> {
+async function targetsOf(event: EventOf<ObservedType>, deps: DetectDriftDeps): Promise<Target[]> {
   const targets: Target[] = [];
   for (const name of MODEL_NAMES) {
     let monitor = await deps.champions.get(name);
@@ -94,6 +102,7 @@ export async function handle(
   deps: DetectDriftDeps,
   ctx: HandlerContext,
 ): Promise<Outcome> {
+  if (event.type === EventTypes.trainingFailed) return runFailed(event.data.model, deps, ctx);
   // Windows run on event time: a window spans the transactions it holds, however late they are processed.
   const at = event.data.occurredAt;
   const targets = await targetsOf(event, deps);
@@ -106,6 +115,25 @@ export async function handle(
   }
   if (!closed) return { kind: 'accepted', detail: 'observed' };
   return { kind: 'reply', event: await replyFor({ closed, deps, ctx, at }) };
+}
+
+/**
+ * A training run of `model` failed (not on the merits of a model: those are rejected by promote): the detection that
+ * asked for it must not be forgotten, so the cooldown of the model's champion is lifted and the drift, if it is
+ * still there, is detected again after DRIFT_CONSECUTIVE_WINDOWS drifted windows, on newer data.
+ */
+async function runFailed(model: ModelName, deps: DetectDriftDeps, ctx: HandlerContext): Promise<Outcome> {
+  const monitor = await deps.champions.get(model);
+  if (!monitor) return { kind: 'accepted', detail: `no ${model} champion is watched` };
+  const lifted = await deps.store.breakLock(driftKeys.cooldown(monitor));
+  if (!lifted) return { kind: 'accepted', detail: `no cooldown for ${model} v${monitor.version}` };
+  ctx.metrics
+    .counter('flywheel_drift_cooldowns_lifted_total', 'Cooldowns lifted because the training run failed', [
+      'model',
+    ])
+    .inc({ model });
+  ctx.log.warn({ model, version: monitor.version }, 'training failed: drift cooldown lifted');
+  return { kind: 'accepted', detail: `cooldown of ${model} v${monitor.version} lifted` };
 }
 
 async function replyFor(input: {

@@ -77,7 +77,7 @@ export const Catalog = {
   [EventTypes.trainingFailed]: entry({
     schema: s.TrainingFailedSchema,
     producedBy: ['launch-training', 'trainer'],
-    consumedBy: ['launch-training'],
+    consumedBy: ['launch-training', 'detect-drift'],
     description: 'training could not be launched or did not finish',
   }),
   [EventTypes.modelTrained]: entry({

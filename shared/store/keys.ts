@@ -19,7 +19,8 @@ import { DependencyError, InvalidEventError } from '../errors/index.ts';
  * | fw:{<customerId>}:claim:<sha1(event)> | hash       | applyCustomerEvent             | claimTtlMs from the first claim, never refreshed                   |
  * | fw:claim:<key>                        | string     | claim                          | ttlMs given by the caller (SET NX PX), never refreshed             |
  * | fw:lock:<name>                        | string     | acquireLock (locks, cooldowns) | ttlMs given by the caller (SET NX PX); releaseLock deletes early;  |
- * |                                       |            |                                | renewLock re-arms it to ttlMs from now while the owner holds it    |
+ * |                                       |            |                                | renewLock re-arms it to ttlMs from now while the owner holds it;   |
+ * |                                       |            |                                | breakLock deletes it whoever holds it                              |
  * | fw:<key>                              | string     | set, incr, compareAndSet       | set: opts.ttlMs or none; incr keeps the TTL; compareAndSet: none   |
  * | fw:<key>                              | hash       | hset, hincrby                  | none, unless hincrby is given opts.ttlMs (refreshed on each call)  |
  * | fw:<key>                              | list       | rpush, compareAndSet history   | none (registry history is kept; callers trim or delete)            |

@@ -87,6 +87,7 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): OnlineStore {
     acquireLock: (name, owner, ttlMs) => op(() => setNx(lockKey(name), owner, ttlMs)),
     releaseLock: (name, owner) =>
       op(() => ks.read(lockKey(name), 'string')?.toString() === owner && ks.delete(lockKey(name))),
+    breakLock: (name) => op(() => ks.delete(lockKey(name))),
     renewLock: (name, owner, ttlMs) =>
       op(() => {
         checkTtl('ttlMs', ttlMs);

@@ -176,6 +176,7 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
     },
     releaseLock: (name, owner) =>
       call('releaseLock', async () => (await client.fwReleaseLock(lockKey(name), owner)) === 1),
+    breakLock: (name) => call('breakLock', async () => (await client.del(lockKey(name))) === 1),
     renewLock: async (name, owner, ttlMs) => {
       checkTtl('ttlMs', ttlMs);
       return call('renewLock', async () => (await client.fwRenewLock(lockKey(name), owner, ttlMs)) === 1);

@@ -116,6 +116,8 @@ export interface OnlineStore {
   acquireLock(name: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Releases the lock only if `owner` still holds it (compare-and-delete). true = it was released. */
   releaseLock(name: string, owner: string): Promise<boolean>;
+  /** Deletes the lock whoever holds it: a cooldown that an outside fact ends early. true = there was one. */
+  breakLock(name: string): Promise<boolean>;
   /**
    * Sets the lock to expire ttlMs from now, only if `owner` still holds it (compare-and-expire): a holder keeps a
    * short lock alive while it works, so the lock of a holder that failed or died lapses soon. true = renewed;

@@ -158,13 +158,16 @@ async function drive(input: {
   segment?: number;
   concurrency?: number;
   msApart?: number;
+  /** The first transaction's number (default 0): a later drive continues the same event-time line. */
+  from?: number;
 }): Promise<Replied[]> {
   const ctx = { log, metrics: createMetrics('detect-drift') };
   const replies: Replied[] = [];
   const concurrency = input.concurrency ?? 1;
   let inFlight: Promise<void>[] = [];
   let sent = 0;
-  for (let i = 0; i < input.transactions; i++) {
+  const from = input.from ?? 0;
+  for (let i = from; i < from + input.transactions; i++) {
     const at = i * (input.msApart ?? 100);
     const events = eventsOf({
       i,
@@ -257,6 +260,60 @@ describe('detect-drift on a memory store', () => {
     assert.match(data.reason, /^drift in 3 consecutive windows; .*amount \(PSI [\d.]+ ≥ 0\.2/);
     assert.equal(first.event.extensions[Extensions.model], 'risk');
     assert.equal(first.event.id, `drift-risk-v${risk}-w${windowOf(first)}-detected`);
+  });
+
+  it('detects a persisting drift again once the run it asked for failed (training.failed lifts the cooldown)', async (t) => {
+    const store = createMemoryStore();
+    const risk = await champion({ store, name: 'risk', baseline: riskBaseline });
+    const fn = replica(store);
+    const before = transactionSource({ seed: 3 });
+    const after = transactionSource({ seed: 4, amountShiftSd: 0.5 });
+    const span = 2 * WINDOW * (config.DRIFT_CONSECUTIVE_WINDOWS + 1);
+    const first = await drive({
+      replicas: [fn],
+      source: (i) => (i < SHIFT_AT ? before() : after()),
+      transactions: SHIFT_AT + span,
+      risk,
+    });
+    assert.equal(ofType(first, EventTypes.driftDetected).length, 1);
+    // The drift is still there, but the cooldown holds its detections back.
+    const held = await drive({
+      replicas: [fn],
+      source: () => after(),
+      transactions: span,
+      risk,
+      from: SHIFT_AT + span,
+    });
+    assert.equal(ofType(held, EventTypes.driftDetected).length, 0, 'detected again within the cooldown');
+    const failed = makeEvent({
+      type: EventTypes.trainingFailed,
+      source: 'flywheel/trainer',
+      id: 'failed-1',
+      data: { model: 'risk', reason: 'too few fraud labels: 64 in training, 0 in holdout' },
+    });
+    const ctx = { log, metrics: createMetrics('detect-drift') };
+    assert.deepEqual(await fn.handle(failed, ctx), {
+      kind: 'accepted',
+      detail: `cooldown of risk v${risk} lifted`,
+    });
+    assert.deepEqual(await fn.handle(failed, ctx), {
+      kind: 'accepted',
+      detail: `no cooldown for risk v${risk}`,
+    });
+    const again = await drive({
+      replicas: [fn],
+      source: () => after(),
+      transactions: span,
+      risk,
+      from: SHIFT_AT + 2 * span,
+    });
+    const detected = ofType(again, EventTypes.driftDetected);
+    assert.equal(detected.length, 1, 'the drift was not detected again after its run failed');
+    t.diagnostic(`detected again ${detected[0]?.atEvent} events after the failure was reported`);
+    assert.match(
+      await ctx.metrics.registry.metrics(),
+      /flywheel_drift_cooldowns_lifted_total\{[^}]*model="risk"[^}]*\} 1\b/,
+    );
   });
 
   it('gives exactly one detection with two replicas sharing the store, closing every window once', async () => {

@@ -18,7 +18,7 @@ export const EXPECTED_CONSUMERS: Record<string, readonly string[]> = {
   [T('drift.detected')]: ['launch-training'],
   [T('training.requested')]: ['launch-training'],
   [T('model.trained')]: ['promote', 'launch-training'],
-  [T('training.failed')]: ['launch-training'],
+  [T('training.failed')]: ['launch-training', 'detect-drift'],
 };
 
 /** Produced but only observed (event log, dashboards): no Trigger may route them. */

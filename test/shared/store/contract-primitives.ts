@@ -57,6 +57,19 @@ export function primitivesContract(subject: StoreSubject): void {
         'an expired owner cannot release the next one',
       );
     });
+
+    it('breaks a lock whoever holds it (a cooldown ended early), and says when there was none', async () => {
+      const name = unique('cooldown');
+      assert.equal(await store().acquireLock(name, 'replica-a', 60_000), true);
+      assert.equal(await store().breakLock(name), true);
+      assert.equal(
+        await store().acquireLock(name, 'replica-b', 60_000),
+        true,
+        'the broken lock is free again',
+      );
+      assert.equal(await store().releaseLock(name, 'replica-b'), true);
+      assert.equal(await store().breakLock(name), false);
+    });
   });
 
   describe('key/value', () => {
