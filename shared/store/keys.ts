@@ -13,7 +13,8 @@ import { DependencyError, InvalidEventError } from '../errors/index.ts';
  * |---------------------------------------|------------|--------------------------------|--------------------------------------------------------------------|
  * | fw:{<customerId>}:events              | sorted set | applyCustomerEvent             | idle expiry, refreshed on every applied event: idleTtlMs, default  |
  * |                                       |            |                                | retentionMs + max(allowedLatenessMs, 1 h); entries older than      |
- * |                                       |            |                                | newest - retentionMs and beyond maxEvents are trimmed on write     |
+ * |                                       |            |                                | newest - retentionMs - allowedLatenessMs and beyond maxEvents are  |
+ * |                                       |            |                                | trimmed on write (a late or redelivered event keeps its window)    |
  * | fw:{<customerId>}:firstseen           | hash       | applyCustomerEvent             | same idle expiry as the history, refreshed together                |
  * | fw:{<customerId>}:latest              | string     | applyCustomerEvent             | same idle expiry as the history, refreshed together                |
  * | fw:{<customerId>}:claim:<sha1(event)> | hash       | applyCustomerEvent             | claimTtlMs from the first claim, never refreshed                   |

@@ -55,7 +55,8 @@ else
   redis.call('PEXPIRE', latest, ARGV[8])
 end
 if newest == nil or newest < t then newest = t end
-redis.call('ZREMRANGEBYSCORE', history, '-inf', '(' .. fmt(newest - retention))
+-- keep what an event still accepted (up to allowedLatenessMs behind the newest) or redelivered needs for its window
+redis.call('ZREMRANGEBYSCORE', history, '-inf', '(' .. fmt(newest - retention - tonumber(ARGV[6])))
 redis.call('ZREMRANGEBYRANK', history, 0, -(tonumber(ARGV[5]) + 1))
 redis.call('HSET', claim, unpack(remembered))
 redis.call('PEXPIRE', claim, ARGV[7])

@@ -263,7 +263,7 @@ function apply(ks: Keyspace, p: ApplyPlan): CustomerEventResult {
   if (zset.entries.at(-1)?.member === p.member) {
     ks.put(p.latest, 'string', Buffer.from(p.record, 'utf8'), p.idleTtlMs);
   } else ks.expire(p.latest, p.idleTtlMs);
-  zset.removeBelow(Math.max(top ?? p.eventTime, p.eventTime) - p.retentionMs);
+  zset.removeBelow(Math.max(top ?? p.eventTime, p.eventTime) - p.retentionMs - p.allowedLatenessMs);
   zset.removeFirst(Math.max(zset.size - p.maxEvents, 0));
   ks.put(p.claim, 'hash', remembered, p.claimTtlMs);
   ks.expire(p.history, p.idleTtlMs);

@@ -24,7 +24,10 @@ export interface CustomerEventInput {
   record: string;
   /** Lengths of the windows the prior summary covers, each > 0 and at most retentionMs. */
   windowsMs: readonly number[];
-  /** History kept behind the newest event: entries with time < newest - retentionMs are trimmed. */
+  /**
+   * Window history kept behind an event: entries with time < newest - retentionMs - allowedLatenessMs are trimmed,
+   * so an event still accepted (or redelivered) after newer ones sees its whole window.
+   */
   retentionMs: number;
   /** At most this many newest entries are kept (integer >= 1). */
   maxEvents: number;
@@ -100,7 +103,7 @@ export interface OnlineStore {
    * claims `eventKey` for claimTtlMs, summarises the customer's earlier entries (see CustomerEventResult); unless
    * the event is a duplicate or too late, adds the event's compact member (order key, hash, time, value) to the
    * customer's history scored by eventTime and keeps `record` as the latest when the event is the newest, trims the
-   * history to entries with time >= newest - retentionMs and to the newest maxEvents, records min(existing, eventTime) for every `firstSeen` field, and refreshes the idle expiry of the
+   * history to entries with time >= newest - retentionMs - allowedLatenessMs and to the newest maxEvents, records min(existing, eventTime) for every `firstSeen` field, and refreshes the idle expiry of the
    * customer's keys. Too late = eventTime < newest - allowedLatenessMs: nothing is written, the claim is not kept.
    * A duplicate returns the summary of the prior entries as they are now and the first-seen values recorded at the first claim, so
    * a redelivery recomputes the same reply.

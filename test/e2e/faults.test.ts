@@ -343,11 +343,7 @@ describe('the loop on a real Redis with AOF, under faults', () => {
     passed++;
   });
 
-  it('answers each redelivered accepted event with the features and score it first gave', {
-    todo:
-      'a redelivery is featurized over the history as it is then: entries older than newest - retentionMs were ' +
-      'trimmed meanwhile (shared/store/lua.ts), so its longest window can hold fewer events than the first reply',
-  }, () => {
+  it('answers each redelivered accepted event with the features and score it first gave', () => {
     const differing = [...expected.keys()].flatMap((tx) => {
       const f = differences(features.get(tx) ?? []);
       const sc = differences(scores.get(tx) ?? []);

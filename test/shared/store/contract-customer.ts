@@ -183,7 +183,7 @@ export function customerContract(subject: StoreSubject): void {
       ]);
     });
 
-    it('keeps entries with time >= newest - retentionMs and summarises only [eventTime - retentionMs, eventTime)', async () => {
+    it('keeps entries with time >= newest - retentionMs - allowedLatenessMs and summarises only [eventTime - retentionMs, eventTime)', async () => {
       const customerId = unique('c');
       const apply = (t: number, record: string, value: number) =>
         store().applyCustomerEvent(
@@ -193,6 +193,7 @@ export function customerContract(subject: StoreSubject): void {
             record,
             value,
             retentionMs: 1000,
+            allowedLatenessMs: 100,
             windowsMs: [1000, 500],
           }),
         );
@@ -221,12 +222,37 @@ export function customerContract(subject: StoreSubject): void {
           ],
           lastTime: T0 + 1000,
         },
-        'c (at 1600 - 1000) is in the range but not the window; a and b are trimmed',
+        'c (at 1600 - 1000) is in the range but not the window; a and b are not in it',
       );
       assert.deepEqual(
         (await history(customerId)).map(([t]) => t),
-        [T0 + 600, T0 + 1000, T0 + 1000, T0 + 1600],
+        [T0 + 500, T0 + 600, T0 + 1000, T0 + 1000, T0 + 1600],
+        'a (before 1600 - 1000 - 100) is trimmed; b is kept for an event up to 100 late',
       );
+    });
+
+    it('gives a late event and a redelivery after a newer event their whole window (nothing they need is trimmed)', async () => {
+      const customerId = unique('c');
+      const event = (t: number, record: string, value: number, eventKey = unique('event')) =>
+        customerEvent({
+          customerId,
+          eventKey,
+          eventTime: T0 + t,
+          record,
+          value,
+          retentionMs: 1000,
+          allowedLatenessMs: 400,
+        });
+      await store().applyCustomerEvent(event(200, 'a', 1));
+      const b = event(900, 'b', 2);
+      const first = applied(await store().applyCustomerEvent(b));
+      await store().applyCustomerEvent(event(1500, 'c', 4));
+      // b redelivered after c: its window [-100, 900) still holds a, as on its first delivery
+      assert.deepEqual(applied(await store().applyCustomerEvent(b)), { ...first, kind: 'duplicate' });
+      // d, 350 late behind c (within 400): its window [150, 1150) is a + b, as the offline builder counts it
+      const late = applied(await store().applyCustomerEvent(event(1150, 'd', 8)));
+      assert.equal(late.prior.windows[0]?.count, 2);
+      assert.equal(late.prior.windows[0]?.sum, 3);
     });
 
     it('keeps at most maxEvents newest entries', async () => {
