@@ -4,14 +4,13 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bootstrapChampions } from '../../local/bootstrap.ts';
 import { createSource, type Source } from '../../local/demo/source.ts';
-import { type Loop, PORT_OFFSETS, startLoop } from '../../local/loop.ts';
+import { type Loop, startLoop } from '../../local/loop.ts';
 import { loadConfig } from '../../shared/config/index.ts';
 import {
   type AnyFlywheelEvent,
@@ -21,6 +20,7 @@ import {
 } from '../../shared/events/index.ts';
 import { createFileLogger } from '../../shared/runtime/index.ts';
 import { eventually, startRecordingProxy } from '../support/http.ts';
+import { freeBlock } from '../support/ports.ts';
 import { type RedisServer, redisCommand, startRedis } from '../support/redis.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -29,24 +29,6 @@ const DAY = 86_400_000;
 const OUTAGE_MS = 15_000;
 /** Safety bound on each wait for a condition (a loaded 2-core machine is slow, never this slow). */
 const WAIT_MS = 240_000;
-
-/** A base port with every port the loop takes after it free too (PORT_OFFSETS). */
-async function freeBlock(): Promise<number> {
-  const size = Math.max(...Object.values(PORT_OFFSETS)) + 1;
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ok = await Promise.all(Array.from({ length: size }, (_, i) => isFree(base + i)));
-    if (ok.every(Boolean)) return base;
-  }
-  throw new Error(`no block of ${size} free ports`);
-}
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
 
 /** A raw source event as the demo source posts it (structured mode, in a batch). */
 interface Posted {

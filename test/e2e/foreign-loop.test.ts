@@ -2,12 +2,11 @@
 // within a stated number of transactions, every drift request run (never skipped), every event featurized and scored once.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bootstrapChampions } from '../../local/bootstrap.ts';
-import { type Loop, PORT_OFFSETS, startLoop } from '../../local/loop.ts';
+import { type Loop, startLoop } from '../../local/loop.ts';
 import { loadConfig } from '../../shared/config/index.ts';
 import {
   type EventTypes as ET,
@@ -18,6 +17,7 @@ import {
 import { createFileLogger } from '../../shared/runtime/index.ts';
 import { createForeignSource, type ForeignSource } from '../support/foreign-source/index.ts';
 import { eventually } from '../support/http.ts';
+import { freeBlock } from '../support/ports.ts';
 
 const DAY = 86_400_000;
 /**
@@ -45,24 +45,6 @@ const BOUND = {
   segmentAfterB: 3_000,
   riskAfterB: 9_000,
 } as const;
-
-/** A base port with every port the loop takes after it free too (PORT_OFFSETS). */
-async function freeBlock(): Promise<number> {
-  const size = Math.max(...Object.values(PORT_OFFSETS)) + 1;
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ok = await Promise.all(Array.from({ length: size }, (_, i) => isFree(base + i)));
-    if (ok.every(Boolean)) return base;
-  }
-  throw new Error(`no block of ${size} free ports`);
-}
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
 
 type Detected = FlywheelEvent<typeof ET.driftDetected>['data'];
 interface Promotion {
