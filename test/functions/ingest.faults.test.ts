@@ -1,7 +1,6 @@
 // ingest's in-progress claim under faults, delivered by the local broker with the real Triggers of eventing/:
 // Redis killed mid-request and restarted from its AOF, and a holder that hangs. No valid event is dead-lettered.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,7 +14,8 @@ import { createLogger, type RunningFunction, type Sink, serve } from '../../shar
 import { createRedisStore, type OnlineStore } from '../../shared/store/index.ts';
 import { transaction } from '../support/events.ts';
 import { postEvent } from '../support/http.ts';
-import { freePort, redisCommand } from '../support/redis.ts';
+import { type RedisServer, startRedis, ttlsOf } from '../support/redis.ts';
+import { idleWithin } from '../local/broker/support.ts';
 
 const log = createLogger({ name: 'ingest-faults', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const NOW = Date.UTC(2026, 10, 2, 12);
@@ -25,81 +25,9 @@ const OUTAGE_MS = 3000;
 /** Bound on one broker delivery with all its retries (the Triggers' backoff sums to 15.5 s). */
 const DELIVERY_GUARD_MS = 40_000;
 
-/**
- * A redis-server with AOF (fsync always) in `dir`, like production's `appendonly yes`: killed, it comes back on the
- * same port with its keys, and their absolute expiry times. A watchdog shell kills it if this process dies.
- */
-async function startAofRedis(dir: string) {
-  const port = await freePort();
-  let current: { pid: number; exited: Promise<void> } | undefined;
-  const start = async () => {
-    // an asynchronous list reads /dev/null, so the watchdog reads our pipe through fd 3 (EOF when we die)
-    const watchdog = `exec 3<&0; "$0" "$@" </dev/null 3<&- 1>&2 & pid=$!; echo "$pid"; ( read -r _ <&3; kill -9 "$pid" 2>/dev/null ) & wait "$pid"`;
-    const args = [
-      ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''],
-      ...['--appendonly', 'yes', '--appendfsync', 'always', '--loglevel', 'warning'],
-    ];
-    const shell = spawn('sh', ['-c', watchdog, 'redis-server', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const pid = await new Promise<number>((resolve, reject) => {
-      shell.once('error', reject);
-      shell.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
-    });
-    const exited = new Promise<void>((resolve) => shell.once('exit', () => resolve()));
-    current = { pid, exited };
-    for (let i = 0; i < 100; i++) {
-      if ((await redisCommand(port, ['PING']).catch(() => null)) === 'PONG') return;
-      await sleep(50);
-    }
-    throw new Error('redis-server with AOF did not answer PING in 5 s: apt-get install -y redis-server');
-  };
-  const kill = async () => {
-    if (!current) return;
-    const { pid, exited } = current;
-    current = undefined;
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-    await exited;
-  };
-  process.once('exit', () => {
-    try {
-      if (current) process.kill(current.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  });
-  await start();
-  return { url: `redis://127.0.0.1:${port}`, port, start, kill };
-}
-
-/** The TTL left on every ingest claim, straight from Redis. */
-async function claimTtls(port: number): Promise<number[]> {
-  const keys = await redisCommand(port, ['KEYS', 'fw:lock:ingest:*']);
-  assert.ok(Array.isArray(keys));
-  return Promise.all(keys.map(async (k) => Number(await redisCommand(port, ['PTTL', String(k)]))));
-}
-
-/** Resolves when the broker has delivered or dead-lettered everything; a delivery that never ends fails the test. */
-async function idle(broker: Broker): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`the broker was not idle within ${DELIVERY_GUARD_MS} ms`)),
-      DELIVERY_GUARD_MS,
-    );
-  });
-  try {
-    await Promise.race([broker.whenIdle(), guard]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 describe("ingest's claim when its holder fails, delivered with the Triggers' retry budget", () => {
   let dir: string;
-  let redis: Awaited<ReturnType<typeof startAofRedis>>;
+  let redis: RedisServer;
   let store: OnlineStore;
   let eventLog: EventLog;
   let fn: RunningFunction;
@@ -112,7 +40,7 @@ describe("ingest's claim when its holder fails, delivered with the Triggers' ret
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'ingest-faults-'));
-    redis = await startAofRedis(dir);
+    redis = await startRedis({ appendonly: { dir, fsync: 'always' } });
     store = createRedisStore({ url: redis.url, timeoutMs: 300, log });
     eventLog = createFileEventLog({ dataDir: path.join(dir, 'log'), topic: 'events', log });
     const sink: Sink = {
@@ -176,12 +104,12 @@ describe("ingest's claim when its holder fails, delivered with the Triggers' ret
       await redis.kill();
       outage = (async () => {
         await sleep(OUTAGE_MS);
-        await redis.start();
-        leftBehind = await claimTtls(redis.port);
+        await redis.restart();
+        leftBehind = await ttlsOf(redis.port, 'fw:lock:ingest:*');
       })();
     };
     await sendThroughBroker('aof-1', 'aof');
-    await idle(broker);
+    await idleWithin(broker, DELIVERY_GUARD_MS);
     await outage;
 
     // the scenario happened: the failed holder's claim was still in Redis when it came back
@@ -209,7 +137,7 @@ describe("ingest's claim when its holder fails, delivered with the Triggers' ret
     while (stalled.length === 0) await sleep(10);
 
     await sendThroughBroker('hang-1', 'hang');
-    await idle(broker);
+    await idleWithin(broker, DELIVERY_GUARD_MS);
 
     assert.deepEqual(deadLettered('hang-1'), [], 'a valid event was dead-lettered behind a hanging holder');
     assert.equal(publishedIds('hang').size, 1);

@@ -16,7 +16,8 @@ import { ModelRegistry } from '../../shared/registry/index.ts';
 import { createLogger, type RunningFunction, serve } from '../../shared/runtime/index.ts';
 import { createRedisStore, type OnlineStore } from '../../shared/store/index.ts';
 import { postEvent } from '../support/http.ts';
-import { type RedisServer, redisCommand, startRedis } from '../support/redis.ts';
+import { type RedisServer, startRedis, ttlsOf } from '../support/redis.ts';
+import { idleWithin } from '../local/broker/support.ts';
 import { registerRisk, trainedRisk } from '../support/risk-candidates.ts';
 
 const log = createLogger({ name: 'promote-faults', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -25,29 +26,6 @@ const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const OUTAGE_MS = 2000;
 /** Bound on one broker delivery with all its retries (the Trigger's backoff sums to 15.5 s). */
 const DELIVERY_GUARD_MS = 40_000;
-
-/** The TTL left on every promote lease, straight from Redis. */
-async function leaseTtls(port: number): Promise<number[]> {
-  const keys = await redisCommand(port, ['KEYS', 'fw:lock:promote:*']);
-  assert.ok(Array.isArray(keys));
-  return Promise.all(keys.map(async (k) => Number(await redisCommand(port, ['PTTL', String(k)]))));
-}
-
-/** Resolves when the broker has delivered or dead-lettered everything; a delivery that never ends fails the test. */
-async function idle(broker: Broker): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`the broker was not idle within ${DELIVERY_GUARD_MS} ms`)),
-      DELIVERY_GUARD_MS,
-    );
-  });
-  try {
-    await Promise.race([broker.whenIdle(), guard]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 describe("promote's lease when its holder loses Redis mid-gate, delivered with the Trigger's retry budget", () => {
   let dir: string;
@@ -125,7 +103,7 @@ describe("promote's lease when its holder loses Redis mid-gate, delivered with t
     const registry = new ModelRegistry({ store });
     const champion = await registerRisk(store, { column: 0, a: 2, b: -2 });
     await sendThroughBroker(champion);
-    await idle(broker);
+    await idleWithin(broker, DELIVERY_GUARD_MS);
     assert.deepEqual(attempts.get(champion), [EventTypes.modelPromoted]);
 
     const candidate = await registerRisk(store, { column: 0, a: 2, b: -1.95 });
@@ -137,11 +115,11 @@ describe("promote's lease when its holder loses Redis mid-gate, delivered with t
       outage = (async () => {
         await sleep(OUTAGE_MS);
         await redis.restart();
-        leftBehind = await leaseTtls(redis.port);
+        leftBehind = await ttlsOf(redis.port, 'fw:lock:promote:*');
       })();
     };
     await sendThroughBroker(candidate);
-    await idle(broker);
+    await idleWithin(broker, DELIVERY_GUARD_MS);
     await outage;
 
     // the scenario happened: the failed delivery's lease was still in Redis when it came back

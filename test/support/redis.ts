@@ -276,3 +276,10 @@ export async function startRoundTripProxy(opts: { target: number; quietMs?: numb
     },
   };
 }
+
+/** The TTL left, in ms, on every key matching `pattern` (e.g. `fw:lock:ingest:*`), straight from Redis. */
+export async function ttlsOf(port: number, pattern: string): Promise<number[]> {
+  const keys = await redisCommand(port, ['KEYS', pattern]);
+  if (!Array.isArray(keys)) throw new Error(`KEYS ${pattern} answered ${String(keys)}`);
+  return Promise.all(keys.map(async (k) => Number(await redisCommand(port, ['PTTL', String(k)]))));
+}

@@ -145,3 +145,16 @@ export async function until(cond: () => boolean, what: string, limitMs = 5000): 
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/** Resolves when the broker has delivered or dead-lettered everything; a delivery that never ends fails the test. */
+export async function idleWithin(broker: Broker, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the broker was not idle within ${ms} ms`)), ms);
+  });
+  try {
+    await Promise.race([broker.whenIdle(), guard]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
