@@ -12,6 +12,7 @@ import { createLogger, type RunningFunction, serve } from '../../shared/runtime/
 import { createRedisStore, type OnlineStore } from '../../shared/store/index.ts';
 import { transaction } from '../support/events.ts';
 import { postEvent } from '../support/http.ts';
+import { gate } from '../support/gate.ts';
 import { type RedisServer, startRedis } from '../support/redis.ts';
 
 const log = createLogger({ name: 'ingest-claim', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -19,26 +20,6 @@ const NOW = Date.UTC(2026, 10, 2, 12);
 /** The shortest claim the configuration allows, so the test waits little; renewed every third of it. */
 const TTL_MS = 1000;
 const MAX_HOLD_MS = CLAIM_MAX_HOLD_TTLS * TTL_MS;
-
-/** A gate a test opens by hand; `entered` resolves when something started waiting on it. */
-function gate() {
-  let open: () => void = () => {};
-  let entered: () => void = () => {};
-  const opened = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  const reached = new Promise<void>((resolve) => {
-    entered = resolve;
-  });
-  return {
-    wait: () => {
-      entered();
-      return opened;
-    },
-    open,
-    reached,
-  };
-}
 
 describe("ingest's in-progress claim", () => {
   let dir: string;

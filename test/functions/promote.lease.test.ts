@@ -10,6 +10,7 @@ import { ModelRegistry } from '../../shared/registry/index.ts';
 import { createLogger, type RunningFunction, serve } from '../../shared/runtime/index.ts';
 import { createRedisStore, type OnlineStore } from '../../shared/store/index.ts';
 import { postEvent } from '../support/http.ts';
+import { gate } from '../support/gate.ts';
 import { type RedisServer, startRedis } from '../support/redis.ts';
 import { registerRisk, trainedRisk } from '../support/risk-candidates.ts';
 
@@ -17,26 +18,6 @@ const log = createLogger({ name: 'promote-lease', level: process.env.TEST_LOG_LE
 /** A short lease, so the test waits little; renewed every third of it, for at most two of it. */
 const TTL_MS = 1000;
 const MAX_HOLD_MS = 2 * TTL_MS;
-
-/** A gate a test opens by hand; `reached` resolves when something started waiting on it. */
-function gate() {
-  let open: () => void = () => {};
-  let entered: () => void = () => {};
-  const opened = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  const reached = new Promise<void>((resolve) => {
-    entered = resolve;
-  });
-  return {
-    wait: () => {
-      entered();
-      return opened;
-    },
-    open,
-    reached,
-  };
-}
 
 describe("promote's per-version lease", () => {
   let redis: RedisServer;
