@@ -1,53 +1,71 @@
-// One contract for the EventLog interface, run unchanged against the file log and Kafka (a real mock broker).
+// One contract for the EventLog interface, run unchanged against the file log, librdkafka's mock and Apache Kafka.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it as test } from 'node:test';
 import { InvalidEventError } from '../../shared/errors/index.ts';
 import { createFileEventLog } from '../../shared/log/file.ts';
 import { createKafkaEventLog } from '../../shared/log/kafka.ts';
 import type { EventLog, LogRecord, StoredRecord } from '../../shared/log/types.ts';
 import { createLogger } from '../../shared/runtime/logger.ts';
 import { type KafkaBroker, startKafka } from '../support/kafka.ts';
+import { KAFKA_VERSIONS, startApacheKafka } from '../support/kafka-broker.ts';
 import { consumeUntil, expectedStored, position, transactionRecord } from './log/support.ts';
 
 const log = createLogger({ name: 'log-contract', level: 'silent' });
-let broker: KafkaBroker | undefined;
-let dataDir = '';
 let topics = 0;
 
-before(async () => {
-  broker = await startKafka();
-  dataDir = await mkdtemp(join(tmpdir(), 'flywheel-log-contract-'));
-});
-after(async () => {
-  await broker?.stop();
-  await rm(dataDir, { recursive: true, force: true });
-});
+/** A log on `topic`; several calls with one topic are several processes' views of one log. */
+type Open = (topic: string) => EventLog;
 
 interface Implementation {
-  name: 'file' | 'kafka';
-  /** A log on `topic`; several calls with one topic are several processes' views of one log. */
-  open(topic: string): EventLog;
+  name: string;
+  /** Starts what the log needs, once before this implementation's tests; `stop` runs after them. */
+  start(): Promise<{ open: Open; stop(): Promise<void> }>;
+  /** Why this implementation is known to fail the contract: its tests still run, reported as TODO. */
+  knownFailure?: string;
 }
 
+/**
+ * What a real broker shows that librdkafka's mock hides (the mock creates any topic it is asked about). Until the
+ * adapter creates its topic (issue 15, "Topics as an operator expects them") the real-broker tests are TODO.
+ */
+const TOPIC_NOT_CREATED =
+  'the adapter leaves topic creation to the broker: reads of a topic nobody has written to fail, since kafkajs ' +
+  'admin sends Metadata v6 with allow_auto_topic_creation=false (UNKNOWN_TOPIC_OR_PARTITION), and a first append ' +
+  "to a new topic can meet NOT_LEADER_OR_FOLLOWER (Produce v7), whose retry writes other partitions' records twice";
+
+const onKafka = (broker: KafkaBroker) => ({
+  open: (topic: string) =>
+    createKafkaEventLog({
+      brokers: [broker.brokers],
+      topic,
+      clientId: 'contract',
+      timeoutMs: 2_000,
+      sessionTimeoutMs: 6_000,
+      log,
+    }),
+  stop: () => broker.stop(),
+});
+
 const implementations: Implementation[] = [
-  { name: 'file', open: (topic) => createFileEventLog({ dataDir, topic, log }) },
   {
-    name: 'kafka',
-    open: (topic) => {
-      if (!broker) throw new Error('the mock broker did not start');
-      return createKafkaEventLog({
-        brokers: [broker.brokers],
-        topic,
-        clientId: 'contract',
-        timeoutMs: 2_000,
-        sessionTimeoutMs: 6_000,
-        log,
-      });
+    name: 'file',
+    async start() {
+      const dataDir = await mkdtemp(join(tmpdir(), 'flywheel-log-contract-'));
+      return {
+        open: (topic) => createFileEventLog({ dataDir, topic, log }),
+        stop: () => rm(dataDir, { recursive: true, force: true }),
+      };
     },
   },
+  { name: 'kafka, librdkafka mock cluster', start: async () => onKafka(await startKafka()) },
+  ...Object.values(KAFKA_VERSIONS).map((version) => ({
+    name: `kafka, Apache Kafka ${version}`,
+    start: async () => onKafka(await startApacheKafka({ version })),
+    knownFailure: TOPIC_NOT_CREATED,
+  })),
 ];
 
 /** A fresh topic per test, so tests can run side by side on one broker and one data directory. */
@@ -59,9 +77,21 @@ const strip = ({ partition, offset, ...record }: StoredRecord): LogRecord & { at
 });
 
 for (const impl of implementations) {
+  const it = (name: string, fn: () => Promise<void>) =>
+    test(name, impl.knownFailure === undefined ? {} : { todo: impl.knownFailure }, fn);
   describe(`EventLog contract (${impl.name})`, { concurrency: true }, () => {
+    let subject: { open: Open; stop(): Promise<void> } | undefined;
+    before(async () => {
+      subject = await impl.start();
+    });
+    after(() => subject?.stop());
+    const open: Open = (topic) => {
+      if (!subject) throw new Error(`${impl.name} did not start`);
+      return subject.open(topic);
+    };
+
     it('stores a batch where the key decides the partition and offsets count from 0 per partition', async () => {
-      const events = impl.open(freshTopic('batch'));
+      const events = open(freshTopic('batch'));
       try {
         const batch = customers.flatMap((c, i) =>
           [0, 1].map((n) => transactionRecord({ customerId: c, n, time: 1_000 + i })),
@@ -84,7 +114,7 @@ for (const impl of implementations) {
     });
 
     it('keeps each customer in append order when appends from many callers interleave', async () => {
-      const events = impl.open(freshTopic('order'));
+      const events = open(freshTopic('order'));
       try {
         // Every customer's producer appends its own batches one after another, all producers at once, so the
         // log sees their calls interleaved; each customer's records must keep their order.
@@ -113,7 +143,7 @@ for (const impl of implementations) {
     });
 
     it('reads a time range with from inclusive and to exclusive, ordered by event time across keys', async () => {
-      const events = impl.open(freshTopic('range'));
+      const events = open(freshTopic('range'));
       try {
         // Appended out of time order, as late events arrive.
         const times = [30, 10, 20, 10, 40, 20, 30];
@@ -154,7 +184,7 @@ for (const impl of implementations) {
     });
 
     it('answers empty reads on a topic that has no records', async () => {
-      const events = impl.open(freshTopic('empty'));
+      const events = open(freshTopic('empty'));
       try {
         assert.deepEqual(await events.readRange({ from: 0, to: Number.MAX_SAFE_INTEGER }), []);
         assert.deepEqual(await events.readOffsets([{ partition: 0, from: '0' }]), []);
@@ -170,7 +200,7 @@ for (const impl of implementations) {
     });
 
     it('reads an offset range of one partition, from inclusive and to exclusive', async () => {
-      const events = impl.open(freshTopic('offsets'));
+      const events = open(freshTopic('offsets'));
       try {
         const batch = Array.from({ length: 6 }, (_, n) =>
           transactionRecord({ customerId: 'cust-a', n, time: 7_000 + n }),
@@ -198,7 +228,7 @@ for (const impl of implementations) {
     });
 
     it('rejects an invalid record with InvalidEventError naming it, and writes nothing of that batch', async () => {
-      const events = impl.open(freshTopic('invalid'));
+      const events = open(freshTopic('invalid'));
       try {
         const good = transactionRecord({ customerId: 'cust-a', n: 0, time: 1 });
         const bad = { ...good, key: '' };
@@ -218,7 +248,7 @@ for (const impl of implementations) {
 
     it('commits group progress per batch: a restarted group resumes after it, a new group sees everything', async () => {
       const topic = freshTopic('group');
-      const first = impl.open(topic);
+      const first = open(topic);
       const wave1 = customers.flatMap((c) =>
         [0, 1, 2].map((n) => transactionRecord({ customerId: c, n, time: 9_000 + n })),
       );
@@ -234,7 +264,7 @@ for (const impl of implementations) {
       const seen1 = run1.batches.flat();
       assert.ok(seen1.length > 0);
 
-      const second = impl.open(topic);
+      const second = open(topic);
       try {
         const wave2 = customers.map((c) => transactionRecord({ customerId: c, n: 3, time: 9_003 }));
         await second.append(wave2);
@@ -280,7 +310,7 @@ for (const impl of implementations) {
     });
 
     it('hands a batch whose onBatch rejected over again, then moves on', async () => {
-      const events = impl.open(freshTopic('redeliver'));
+      const events = open(freshTopic('redeliver'));
       try {
         const batch = customers.map((c) => transactionRecord({ customerId: c, n: 0, time: 11_000 }));
         await events.append(batch);
@@ -307,7 +337,7 @@ for (const impl of implementations) {
     });
 
     it('starts a group without progress at the end when fromBeginning is false', async () => {
-      const events = impl.open(freshTopic('latest'));
+      const events = open(freshTopic('latest'));
       try {
         const early = transactionRecord({ customerId: 'cust-a', n: 0, time: 1 });
         const late = transactionRecord({ customerId: 'cust-b', n: 1, time: 2 });

@@ -68,7 +68,7 @@ export async function startKafka(opts: { port?: number } = {}): Promise<KafkaBro
 }
 
 /** Waits until /proc shows every thread of `pid` stopped (state T), for up to 5 s. */
-async function allThreadsStopped(pid: number): Promise<void> {
+export async function allThreadsStopped(pid: number): Promise<void> {
   const state = async (task: string) =>
     (await readFile(`/proc/${pid}/task/${task}/stat`, 'utf8')).split(') ')[1]?.[0];
   for (const until = Date.now() + 5_000; Date.now() < until; ) {

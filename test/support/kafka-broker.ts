@@ -1,0 +1,339 @@
+// A real Apache Kafka broker for tests: the broker's jars from Maven Central, cached, run as one KRaft node.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { createKafkaEventLog } from '../../shared/log/kafka.ts';
+import { DEFAULT_PARTITIONS } from '../../shared/log/types.ts';
+import { createLogger } from '../../shared/runtime/logger.ts';
+import { allThreadsStopped, type KafkaBroker } from './kafka.ts';
+import { freePort } from './redis.ts';
+
+/**
+ * The Apache Kafka versions the adapter is tested against: the newest 4.x that Maven Central serves here, and
+ * the newest 3.x (the last line that still serves the protocol versions KIP-896 removed in 4.0).
+ */
+export const KAFKA_VERSIONS = { current: '4.4.0', previous: '3.9.2' } as const;
+
+/** Both lines log through slf4j-api 1.7.36 and ship no binding; this one prints WARN and above to stderr. */
+const SLF4J_SIMPLE = 'org.slf4j:slf4j-simple:1.7.36';
+const DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1';
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const INSTALL_HINT = 'apt-get install -y openjdk-17-jre-headless maven';
+
+/** Where a version's jars are kept between runs: `<repo>/.cache/kafka/<version>/libs` (gitignored). */
+export const kafkaLibs = (version: string): string => join(ROOT, '.cache', 'kafka', version, 'libs');
+
+/**
+ * Resolves `org.apache.kafka:kafka_2.13:<version>` and its runtime dependencies with Maven into the cache
+ * folder, once: a later call finds the folder and returns at once (Maven's own ~/.m2 keeps the downloads too).
+ * Safe to call from several processes at once: each copies into its own folder and renames it into place.
+ */
+export async function resolveKafka(version: string): Promise<string> {
+  const libs = kafkaLibs(version);
+  if (existsSync(libs)) return libs;
+  await requireTool('java', ['-version']);
+  await requireTool('mvn', ['-v']);
+  const work = `${libs}.${process.pid}`;
+  await mkdir(work, { recursive: true });
+  const pom = join(work, 'pom.xml');
+  await writeFile(pom, pomFor(version));
+  const out = join(work, 'libs');
+  const args = ['-B', '-ntp', '-f', pom, `${DEPENDENCY_PLUGIN}:copy-dependencies`];
+  const mvn = await run('mvn', [...args, `-DoutputDirectory=${out}`, '-DincludeScope=runtime']);
+  if (mvn.code !== 0) {
+    await rm(work, { recursive: true, force: true });
+    throw new Error(
+      `mvn could not resolve org.apache.kafka:kafka_2.13:${version} (exit ${mvn.code}):\n${mvn.output.slice(-4_000)}`,
+    );
+  }
+  await rename(out, libs).catch((err: NodeJS.ErrnoException) => {
+    if (!existsSync(libs)) throw err; // another process got there first: its copy is as good
+  });
+  await rm(work, { recursive: true, force: true });
+  return libs;
+}
+
+function pomFor(version: string): string {
+  const dep = (g: string, a: string, v: string) =>
+    `<dependency><groupId>${g}</groupId><artifactId>${a}</artifactId><version>${v}</version></dependency>`;
+  const [g = '', a = '', v = ''] = SLF4J_SIMPLE.split(':');
+  return `<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>flywheel.test</groupId>
+  <artifactId>kafka-broker</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    ${dep('org.apache.kafka', 'kafka_2.13', version)}
+    ${dep(g, a, v)}
+  </dependencies>
+</project>
+`;
+}
+
+/** A started Apache Kafka broker (`pid`: its JVM); `stop()` also removes its data directory. */
+export type ApacheKafka = KafkaBroker & { version: string; pid: number };
+
+/**
+ * Starts a single-node Apache Kafka (broker and controller in one process, KRaft) on free loopback ports in a
+ * temporary directory: resolves the jars, formats the storage with the broker's own StorageTool, runs
+ * `kafka.Kafka server.properties`, and waits until it serves a round trip through the adapter. Topics are
+ * auto-created with the log's partition count. Throws with the install command when Java or Maven is missing.
+ */
+export async function startApacheKafka(opts: { version?: string } = {}): Promise<ApacheKafka> {
+  const version = opts.version ?? KAFKA_VERSIONS.current;
+  const libs = await resolveKafka(version);
+  const dir = await mkdtemp(join(tmpdir(), `flywheel-kafka-${version}-`));
+  try {
+    const port = await freePort();
+    let controller = await freePort();
+    while (controller === port) controller = await freePort();
+    const config = join(dir, 'server.properties');
+    await writeFile(config, serverProperties({ port, controller, dataDir: join(dir, 'data') }));
+    const classpath = `${libs}/*`;
+    const clusterId = randomClusterId();
+    const storageTool = ['-cp', classpath, 'kafka.tools.StorageTool'];
+    const format = await run('java', [
+      ...jvm('128m'),
+      ...storageTool,
+      'format',
+      '-t',
+      clusterId,
+      '-c',
+      config,
+    ]);
+    if (format.code !== 0)
+      throw new Error(`kafka-storage format failed (exit ${format.code}):\n${format.output}`);
+    const server = await spawnBroker(dir, ['java', ...jvm('384m'), '-cp', classpath, 'kafka.Kafka', config]);
+    const brokers = `127.0.0.1:${port}`;
+    try {
+      await waitUntilServing(brokers, server);
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
+    return {
+      version,
+      pid: server.pid,
+      brokers,
+      async pause() {
+        server.signal('SIGSTOP');
+        await allThreadsStopped(server.pid);
+      },
+      resume: () => server.signal('SIGCONT'),
+      async stop() {
+        await server.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
+ * A Kafka cluster id as `kafka-storage random-uuid` makes one: 16 random bytes, base64url without padding, never
+ * starting with '-' (Kafka's Uuid.randomUuid rejects those too: a command line would read it as an option).
+ */
+function randomClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
+/** A small, quick-starting JVM: a test broker holds little data and lives for seconds. */
+const jvm = (heap: string) => [
+  `-Xmx${heap}`,
+  '-Xss512k',
+  '-XX:+UseSerialGC',
+  '-XX:TieredStopAtLevel=1',
+  '-Djava.awt.headless=true',
+  '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+];
+
+/** One node that is broker and controller; every internal topic with one replica, groups that join at once. */
+const serverProperties = (a: {
+  port: number;
+  controller: number;
+  dataDir: string;
+}) => `process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:${a.controller}
+listeners=PLAINTEXT://127.0.0.1:${a.port},CONTROLLER://127.0.0.1:${a.controller}
+advertised.listeners=PLAINTEXT://127.0.0.1:${a.port}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=${a.dataDir}
+auto.create.topics.enable=true
+num.partitions=${DEFAULT_PARTITIONS}
+default.replication.factor=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+num.network.threads=2
+num.io.threads=2
+`;
+
+/**
+ * Runs the broker under a small shell that kills it when this process goes away in any way (crash, SIGKILL, a
+ * test-runner timeout): a watchdog blocks reading our pipe and gets EOF when we die. It prints the JVM's pid
+ * first, sends the JVM's output to stderr, and exits with the JVM. A watchdog kill also removes the broker's
+ * temporary directory (KAFKA_TEST_DIR), which stop() removes otherwise.
+ */
+const WATCHDOG = `
+exec 3<&0
+"$0" "$@" </dev/null 3<&- 1>&2 &
+pid=$!
+echo "$pid"
+( read -r _ <&3; kill -9 "$pid" 2>/dev/null; sleep 1; rm -rf "$KAFKA_TEST_DIR" ) &
+watchdog=$!
+wait "$pid"
+code=$?
+kill "$watchdog" 2>/dev/null
+exit "$code"
+`;
+
+const running = new Set<BrokerProcess>();
+process.on('exit', () => {
+  for (const broker of running) broker.signal('SIGKILL');
+});
+
+interface BrokerProcess {
+  pid: number;
+  signal(sig: NodeJS.Signals): void;
+  alive(): boolean;
+  /** The JVM's recent output (WARN and above), for error messages. */
+  output(): string;
+  /** SIGTERM (a controlled shutdown), SIGKILL after 10 s; resolves once the JVM is gone. */
+  stop(): Promise<void>;
+}
+
+async function spawnBroker(dir: string, [command = 'java', ...args]: string[]): Promise<BrokerProcess> {
+  const shell = spawn('sh', ['-c', WATCHDOG, command, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, KAFKA_TEST_DIR: dir },
+  });
+  let stdout = '';
+  let output = '';
+  shell.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  shell.stderr.on('data', (d: Buffer) => {
+    output = (output + d.toString()).slice(-20_000);
+  });
+  let done = false;
+  let broker: BrokerProcess | undefined;
+  const exited = new Promise<void>((resolve) =>
+    shell.once('exit', () => {
+      done = true;
+      if (broker) running.delete(broker);
+      shell.stdin.end();
+      resolve();
+    }),
+  );
+  for (let i = 0; i < 100 && !/^\d+\n/.test(stdout) && !done; i++) await sleep(20);
+  const pid = Number(/^(\d+)\n/.exec(stdout)?.[1] ?? Number.NaN);
+  if (!Number.isInteger(pid)) {
+    shell.kill('SIGKILL');
+    throw new Error(`the broker's watchdog shell printed no pid:\n${output}`);
+  }
+  const signal = (sig: NodeJS.Signals) => {
+    if (!done) process.kill(pid, sig);
+  };
+  broker = {
+    pid,
+    signal,
+    alive: () => !done,
+    output: () => output,
+    async stop() {
+      if (done) return;
+      signal('SIGCONT'); // a paused JVM cannot handle SIGTERM
+      signal('SIGTERM');
+      const killer = setTimeout(() => signal('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+  if (!done) running.add(broker);
+  return broker;
+}
+
+/**
+ * Waits until the broker serves what the tests use, for up to 90 s: the adapter's ping (a metadata request),
+ * then one record appended to a warm-up topic and read back through a consumer group, which creates
+ * `__consumer_offsets` and waits for its coordinator to load (a group call before that is refused with
+ * COORDINATOR_LOAD_IN_PROGRESS).
+ */
+async function waitUntilServing(brokers: string, server: BrokerProcess): Promise<void> {
+  const log = createLogger({ name: 'kafka-probe', level: 'silent' });
+  const probe = createKafkaEventLog({
+    brokers: [brokers],
+    topic: '_ready',
+    clientId: 'probe',
+    timeoutMs: 1_000,
+    log,
+  });
+  const record = { key: 'ready', id: 'ready', source: '/test', type: 'ready', time: 0, value: '{}' };
+  const roundTrip = async () => {
+    if (!(await probe.ping())) return false;
+    await probe.append([record]);
+    const all = Array.from({ length: DEFAULT_PARTITIONS }, (_, partition) => ({ partition, from: '0' }));
+    return (await probe.readOffsets(all)).some((r) => r.id === record.id);
+  };
+  let last: unknown;
+  try {
+    for (const until = Date.now() + 90_000; Date.now() < until; await sleep(200)) {
+      if (!server.alive()) throw new Error(`the Kafka broker exited while starting:\n${server.output()}`);
+      const ok = await roundTrip().catch((err: unknown) => {
+        last = err;
+        return false;
+      });
+      if (ok) return;
+    }
+    throw new Error(
+      `the Kafka broker at ${brokers} did not serve within 90 s (last: ${String(last)}):\n${server.output()}`,
+    );
+  } finally {
+    await probe.close();
+  }
+}
+
+/** Fails with the install command when `tool` is not on PATH or does not run. */
+async function requireTool(tool: string, args: string[]): Promise<void> {
+  const probe = await run(tool, args).catch((err: unknown) => ({ code: -1, output: String(err) }));
+  if (probe.code !== 0) {
+    throw new Error(
+      `${tool} is needed to run the Apache Kafka broker in tests and did not run (${probe.output.trim()}): ${INSTALL_HINT}`,
+    );
+  }
+}
+
+/** Runs a command to completion; its stdout and stderr together, and its exit code. */
+function run(command: string, args: string[]): Promise<{ code: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const collect = (d: Buffer) => {
+      output = (output + d.toString()).slice(-100_000);
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    child.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'ENOENT' ? new Error(`${command} not found on PATH`, { cause: err }) : err),
+    );
+    child.once('close', (code) => resolve({ code: code ?? -1, output }));
+  });
+}
