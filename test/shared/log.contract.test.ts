@@ -29,7 +29,7 @@ interface Implementation {
 
 /**
  * What a real broker shows that librdkafka's mock hides (the mock creates any topic it is asked about). Until the
- * adapter creates its topic (issue 15, "Topics as an operator expects them") the real-broker tests are TODO.
+ * adapter creates its topic (with the configured partitions and replication) the real-broker tests are TODO.
  */
 const TOPIC_NOT_CREATED =
   'the adapter leaves topic creation to the broker: reads of a topic nobody has written to fail, since kafkajs ' +
