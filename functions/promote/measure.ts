@@ -142,12 +142,7 @@ async function measureRisk(
       const metrics = (o: Opened | Unavailable) => (holdout ? holdoutMetrics(o, holdout) : none);
       const candidateMetrics = await metrics(own);
       const championMetrics = theirs ? await metrics(theirs) : null;
-      const latency = await latencyOf({
-        candidate: own,
-        champion: champion && theirs ? { version: champion.version, opened: theirs } : null,
-        rowsOf: (record) => timingRows(record, holdout),
-        plan: deps.latency,
-      });
+      const latency = await latencyAgainst({ own, theirs, champion, holdout, deps });
       return {
         kind: 'risk',
         signature,
@@ -158,6 +153,23 @@ async function measureRisk(
         latency,
       };
     },
+  });
+}
+
+/** Times the candidate against the champion (when both could be opened), single rows from the holdout. */
+function latencyAgainst(input: {
+  own: Opened | Unavailable;
+  theirs: Opened | Unavailable | null;
+  champion: ModelVersion | null;
+  holdout: Parameters<typeof timingRows>[1];
+  deps: MeasureDeps;
+}) {
+  const { own, theirs, champion, holdout, deps } = input;
+  return latencyOf({
+    candidate: own,
+    champion: champion && theirs ? { version: champion.version, opened: theirs } : null,
+    rowsOf: (record) => timingRows(record, holdout),
+    plan: deps.latency,
   });
 }
 
@@ -181,12 +193,7 @@ async function measureSegment(
         const ran = await attempt(candidate, () => assignSegment(model, rows, holdout.rows.length));
         if ('unavailable' in ran) own = ran;
       }
-      const latency = await latencyOf({
-        candidate: own,
-        champion: champion && theirs ? { version: champion.version, opened: theirs } : null,
-        rowsOf: (record) => timingRows(record, holdout),
-        plan: deps.latency,
-      });
+      const latency = await latencyAgainst({ own, theirs, champion, holdout, deps });
       return {
         kind: 'segment',
         signature: signatureOf(candidate, deps.featureSet),
