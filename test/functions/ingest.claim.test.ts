@@ -18,7 +18,7 @@ import { type RedisServer, startRedis } from '../support/redis.ts';
 const log = createLogger({ name: 'ingest-claim', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const NOW = Date.UTC(2026, 10, 2, 12);
 /** The shortest claim the configuration allows, so the test waits little; renewed every third of it. */
-const TTL_MS = 1000;
+const TTL_MS = 3000;
 const MAX_HOLD_MS = CLAIM_MAX_HOLD_TTLS * TTL_MS;
 
 describe("ingest's in-progress claim", () => {

@@ -16,7 +16,7 @@ import { registerRisk, trainedRisk } from '../support/risk-candidates.ts';
 
 const log = createLogger({ name: 'promote-lease', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 /** A short lease, so the test waits little; renewed every third of it, for at most two of it. */
-const TTL_MS = 1000;
+const TTL_MS = 3000;
 const MAX_HOLD_MS = 2 * TTL_MS;
 
 describe("promote's per-version lease", () => {
