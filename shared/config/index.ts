@@ -2,6 +2,15 @@
 import { z } from 'zod';
 
 const int = (def: number) => z.coerce.number().int().nonnegative().default(def);
+/** `true` or `false` (any case); anything else is refused rather than read as false. */
+const bool = (def: boolean) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['true', 'false']))
+    .transform((v) => v === 'true')
+    .default(def);
 const num = (def: number) => z.coerce.number().finite().nonnegative().default(def);
 const optionalUrl = z
   .string()
@@ -45,6 +54,9 @@ export const ConfigSchema = z.object({
   KAFKA_BROKERS: optionalText,
   KAFKA_TOPIC: z.string().min(1).default('flywheel.events'),
   KAFKA_CLIENT_ID: z.string().min(1).default('flywheel'),
+  KAFKA_PARTITIONS: z.coerce.number().int().min(1).default(4),
+  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).optional(),
+  KAFKA_CREATE_TOPIC: bool(true),
   FLYWHEEL_DATA_DIR: z.string().min(1).default('.flywheel'),
   MAX_BODY_BYTES: int(1024 * 1024),
   SHUTDOWN_GRACE_MS: int(10_000),

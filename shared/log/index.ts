@@ -16,6 +16,8 @@ export interface EventLogOptions {
   topic: string;
   /** KAFKA_CLIENT_ID. */
   clientId: string;
+  /** KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR, KAFKA_CREATE_TOPIC: the topic the Kafka log creates when missing. */
+  kafkaTopic?: { partitions: number; replicationFactor?: number | undefined; create: boolean };
   /** FLYWHEEL_DATA_DIR. */
   dataDir: string;
   /** DEPENDENCY_TIMEOUT_MS. */
@@ -40,6 +42,9 @@ export function createEventLog(opts: EventLogOptions): EventLog {
       clientId: opts.clientId,
       timeoutMs: opts.timeoutMs,
       log: opts.log,
+      partitions: opts.kafkaTopic?.partitions,
+      replicationFactor: opts.kafkaTopic?.replicationFactor,
+      createTopic: opts.kafkaTopic?.create,
     });
   }
   const dir = fileLogDir(opts.dataDir, opts.topic);
@@ -53,6 +58,9 @@ export function eventLogFromConfig(
     KAFKA_BROKERS?: string | undefined;
     KAFKA_TOPIC: string;
     KAFKA_CLIENT_ID: string;
+    KAFKA_PARTITIONS: number;
+    KAFKA_REPLICATION_FACTOR?: number | undefined;
+    KAFKA_CREATE_TOPIC: boolean;
     FLYWHEEL_DATA_DIR: string;
     DEPENDENCY_TIMEOUT_MS: number;
   },
@@ -63,6 +71,11 @@ export function eventLogFromConfig(
     brokers: config.KAFKA_BROKERS,
     topic: config.KAFKA_TOPIC,
     clientId: `${config.KAFKA_CLIENT_ID}${opts.clientSuffix ?? ''}`,
+    kafkaTopic: {
+      partitions: config.KAFKA_PARTITIONS,
+      replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+      create: config.KAFKA_CREATE_TOPIC,
+    },
     dataDir: config.FLYWHEEL_DATA_DIR,
     timeoutMs: opts.timeoutMs ?? config.DEPENDENCY_TIMEOUT_MS,
     log,

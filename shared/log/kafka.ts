@@ -12,6 +12,7 @@ import {
   type RetryOptions,
 } from 'kafkajs';
 import type { Logger } from '../runtime/logger.ts';
+import { DependencyError } from '../errors/index.ts';
 import { Consumptions } from './consumptions.ts';
 import {
   fromMessage,
@@ -24,7 +25,14 @@ import {
   withDeadline,
 } from './kafka-support.ts';
 import { byPosition, byTime, checkRanges, checkRecords } from './records.ts';
-import type { ConsumeOptions, Consumption, EventLog, PartitionOffset, StoredRecord } from './types.ts';
+import {
+  type ConsumeOptions,
+  type Consumption,
+  DEFAULT_PARTITIONS,
+  type EventLog,
+  type PartitionOffset,
+  type StoredRecord,
+} from './types.ts';
 
 export interface KafkaEventLogOptions {
   /** KAFKA_BROKERS, split: `host:port` seeds. */
@@ -40,17 +48,28 @@ export interface KafkaEventLogOptions {
    * its group's next rebalance for about as long.
    */
   sessionTimeoutMs?: number;
+  /** KAFKA_PARTITIONS: partitions of the topic when the adapter creates it (default 4, as the file log). */
+  partitions?: number | undefined;
+  /** KAFKA_REPLICATION_FACTOR: replicas of the topic when the adapter creates it (default min(3, brokers)). */
+  replicationFactor?: number | undefined;
+  /** KAFKA_CREATE_TOPIC: create the topic when it is missing (default true); false refuses clearly instead. */
+  createTopic?: boolean | undefined;
 }
 
 /**
  * Creates the Kafka event log. Fail-fast by design: short timeouts, two retries, one request in flight (which
  * keeps per-partition order across a retry), and a deadline on every call, so an unreachable broker gives a
  * DependencyError within about 4 × timeoutMs instead of an offline queue. Clients are (re)created lazily on
- * the next call after a failure, so the log recovers by itself. Topics are not created through the admin API
- * (the broker auto-creates them on first use); the topic must keep producer timestamps (CreateTime, Kafka's
- * default), since the record timestamp is the event time readRange selects on. Not idempotent: kafkajs initialises idempotence through the
- * controller, which librdkafka's mock cluster does not report, so a retried batch may be written twice and
- * readers dedupe by CloudEvent id + source.
+ * the next call after a failure, so the log recovers by itself.
+ *
+ * The topic is made ready before the first call that needs it ({@link ensureTopic}): created with the
+ * configured partitions and replication when it is missing, so the first append never races the broker's own
+ * auto-creation. The topic must keep producer timestamps (CreateTime, Kafka's default, and set on creation),
+ * since the record timestamp is the event time readRange selects on. The producer is idempotent where the
+ * cluster names a controller (every real broker; librdkafka's mock names none, and kafkajs initialises
+ * idempotence through the controller): a retried batch is then not written twice within one producer session.
+ * After a failure the producer is recreated, so a retry across sessions can still duplicate, and readers dedupe
+ * by CloudEvent id + source.
  */
 export function createKafkaEventLog(opts: KafkaEventLogOptions): EventLog {
   const { topic, timeoutMs } = opts;
@@ -69,19 +88,50 @@ export function createKafkaEventLog(opts: KafkaEventLogOptions): EventLog {
     logCreator: () => (entry: LogEntry) => {
       const { message, ...fields } = entry.log;
       const line = { kafkajs: entry.namespace, ...fields };
-      if (entry.level <= logLevel.WARN) log.warn(line, `kafkajs: ${message}`);
+      // kafkajs warns at every idempotent producer whose retries are bounded; ours are, by design (fail fast).
+      const expected = message.startsWith('Limiting retries for the idempotent producer');
+      if (entry.level <= logLevel.WARN && !expected) log.warn(line, `kafkajs: ${message}`);
       else log.debug(line, `kafkajs: ${message}`);
     },
   });
 
-  const producer = lazyClient<Producer>(() =>
-    kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, maxInFlightRequests: 1, retry }),
-  );
   const admin = lazyClient<Admin>(() => kafka.admin({ retry }));
+  /** Resolves once the topic exists; a failure is forgotten, so the next call tries again. */
+  let ready: Promise<TopicState> | undefined;
+  const topicReady = (): Promise<TopicState> => {
+    ready ??= withDeadline({
+      what: 'topic',
+      ms: deadlineMs,
+      work: admin.get().then((a) =>
+        ensureTopic(a, {
+          topic,
+          log,
+          timeoutMs,
+          partitions: opts.partitions ?? DEFAULT_PARTITIONS,
+          replicationFactor: opts.replicationFactor,
+          create: opts.createTopic ?? true,
+        }),
+      ),
+    }).catch((err) => {
+      ready = undefined;
+      throw err;
+    });
+    return ready;
+  };
+  /** Whether the next producer is idempotent: known once the topic is ready (see TopicState.controller). */
+  let idempotent = false;
+  const producer = lazyClient<Producer>(() =>
+    kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      maxInFlightRequests: 1,
+      idempotent,
+      retry,
+    }),
+  );
   const consumers = new Consumptions();
 
   const offsets = async () => {
-    const work = admin.get().then((a) => a.fetchTopicOffsets(topic));
+    const work = topicReady().then(() => admin.get().then((a) => a.fetchTopicOffsets(topic)));
     return withDeadline({ what: 'offsets', ms: deadlineMs, work }).catch((err) => {
       void admin.drop();
       throw err;
@@ -152,8 +202,11 @@ export function createKafkaEventLog(opts: KafkaEventLogOptions): EventLog {
     async append(records) {
       checkRecords(records);
       if (records.length === 0) return;
-      const work = producer
-        .get()
+      const work = topicReady()
+        .then((state) => {
+          idempotent = state.controller;
+          return producer.get();
+        })
         .then((p) => p.send({ topic, acks: -1, timeout: timeoutMs, messages: records.map(toMessage) }));
       await withDeadline({ what: 'append', ms: deadlineMs, work }).catch((err) => {
         void producer.drop();
@@ -179,6 +232,10 @@ export function createKafkaEventLog(opts: KafkaEventLogOptions): EventLog {
     },
     async consume(options) {
       const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
+      await topicReady().catch((err) => {
+        void admin.drop();
+        throw err;
+      });
       const consumption = await startGroupConsumer({
         kafka,
         topic,
@@ -205,6 +262,76 @@ export function createKafkaEventLog(opts: KafkaEventLogOptions): EventLog {
       await Promise.all([producer.drop(), admin.drop()]);
     },
   };
+}
+
+/** What {@link ensureTopic} learnt: whether the cluster names a controller (needed for idempotence). */
+interface TopicState {
+  controller: boolean;
+}
+
+/**
+ * Makes sure the topic exists. Missing: created with `partitions` and `replicationFactor` (default min(3,
+ * brokers)) and CreateTime timestamps, waiting until every partition has a leader; or, with `create` false, a
+ * DependencyError that says how to create it (retriable: an operator may create it meanwhile). Present with
+ * another partition count: used as it is, with a warning, since the count decides which partition (and so which
+ * featurize replica) a customer's records go to. A cluster that names no controller (librdkafka's mock) cannot
+ * take CreateTopics from kafkajs; its topics are left to the broker's auto-creation.
+ */
+async function ensureTopic(
+  admin: Admin,
+  a: {
+    topic: string;
+    log: Logger;
+    timeoutMs: number;
+    partitions: number;
+    replicationFactor: number | undefined;
+    create: boolean;
+  },
+): Promise<TopicState> {
+  const { topic, log } = a;
+  const cluster = await admin.describeCluster();
+  // librdkafka's mock answers controller 0 but has no broker 0: a controller counts only when it is a broker.
+  const controller = cluster.brokers.some((b) => b.nodeId === cluster.controller);
+  if ((await admin.listTopics()).includes(topic)) {
+    const [found] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+    const partitions = found?.partitions.length ?? 0;
+    if (partitions !== a.partitions) {
+      log.warn(
+        { partitions, configured: a.partitions },
+        `event log: topic ${topic} has ${partitions} partitions, not the configured ${a.partitions}; using it as it is`,
+      );
+    }
+    return { controller };
+  }
+  if (!a.create) {
+    throw new DependencyError(
+      'kafka',
+      `topic ${topic} does not exist and KAFKA_CREATE_TOPIC is false: create it with ${a.partitions} partitions ` +
+        `(kafka-topics.sh --create --topic ${topic} --partitions ${a.partitions})`,
+    );
+  }
+  if (!controller) {
+    log.info({ topic }, 'event log: the cluster names no controller; the topic is left to auto-creation');
+    return { controller };
+  }
+  const replicationFactor = a.replicationFactor ?? Math.min(3, cluster.brokers.length);
+  const created = await admin.createTopics({
+    topics: [
+      {
+        topic,
+        numPartitions: a.partitions,
+        replicationFactor,
+        configEntries: [{ name: 'message.timestamp.type', value: 'CreateTime' }],
+      },
+    ],
+    waitForLeaders: true,
+    timeout: a.timeoutMs,
+  });
+  log.info(
+    { topic, partitions: a.partitions, replicationFactor, created },
+    created ? `event log: created topic ${topic}` : `event log: topic ${topic} was created meanwhile`,
+  );
+  return { controller };
 }
 
 /**

@@ -27,15 +27,6 @@ interface Implementation {
   knownFailure?: string;
 }
 
-/**
- * What a real broker shows that librdkafka's mock hides (the mock creates any topic it is asked about). Until the
- * adapter creates its topic (with the configured partitions and replication) the real-broker tests are TODO.
- */
-const TOPIC_NOT_CREATED =
-  'the adapter leaves topic creation to the broker: reads of a topic nobody has written to fail, since kafkajs ' +
-  'admin sends Metadata v6 with allow_auto_topic_creation=false (UNKNOWN_TOPIC_OR_PARTITION), and a first append ' +
-  "to a new topic can meet NOT_LEADER_OR_FOLLOWER (Produce v7), whose retry writes other partitions' records twice";
-
 const onKafka = (broker: KafkaBroker) => ({
   open: (topic: string) =>
     createKafkaEventLog({
@@ -64,7 +55,6 @@ const implementations: Implementation[] = [
   ...Object.values(KAFKA_VERSIONS).map((version) => ({
     name: `kafka, Apache Kafka ${version}`,
     start: async () => onKafka(await startApacheKafka({ version })),
-    knownFailure: TOPIC_NOT_CREATED,
   })),
 ];
 

@@ -2,12 +2,11 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { DependencyError } from '../../shared/errors/index.ts';
 import { createKafkaEventLog } from '../../shared/log/kafka.ts';
 import type { EventLog, LogRecord, StoredRecord } from '../../shared/log/types.ts';
 import { createLogger } from '../../shared/runtime/logger.ts';
 import { startKafka } from '../support/kafka.ts';
-import { transactionRecord } from './log/support.ts';
+import { eventually, rejectsAsUnavailable, transactionRecord, waitFor } from './log/support.ts';
 
 const log = createLogger({ name: 'log-faults', level: 'silent' });
 const unhandled: unknown[] = [];
@@ -29,42 +28,6 @@ const batch = (from: number, count: number): LogRecord[] =>
   Array.from({ length: count }, (_, i) =>
     transactionRecord({ customerId: `cust-${(from + i) % 3}`, n: from + i, time: 1_000 + from + i }),
   );
-
-/** Asserts that `work` rejects with the retriable Kafka DependencyError; returns how long it took (for the log). */
-async function rejectsAsUnavailable(work: Promise<unknown>): Promise<number> {
-  const started = Date.now();
-  await assert.rejects(work, (err: unknown) => {
-    assert.ok(err instanceof DependencyError, `expected DependencyError, got ${String(err)}`);
-    assert.equal(err.dependency, 'kafka');
-    assert.equal(err.retriable, true);
-    assert.equal(err.status, 503);
-    return true;
-  });
-  return Date.now() - started;
-}
-
-/** Retries `work` (each try bounded by the adapter) until it succeeds; returns how many tries failed first. */
-async function eventually(work: () => Promise<unknown>, limitMs = 30_000): Promise<number> {
-  const until = Date.now() + limitMs;
-  for (let failures = 0; ; failures++) {
-    try {
-      await work();
-      return failures;
-    } catch (err) {
-      assert.ok(err instanceof DependencyError, `only DependencyError while recovering, got ${String(err)}`);
-      if (Date.now() > until) throw err;
-      await new Promise((done) => setTimeout(done, 200));
-    }
-  }
-}
-
-/** Waits until `ready()` holds, checking every 50 ms, for at most `limitMs`. */
-async function waitFor(what: string, ready: () => boolean, limitMs = 30_000): Promise<void> {
-  for (const until = Date.now() + limitMs; !ready(); ) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((done) => setTimeout(done, 50));
-  }
-}
 
 /** A running group consumer that records everything it is handed. */
 async function survivor(events: EventLog): Promise<{ ids: Set<string>; stop(): Promise<void> }> {

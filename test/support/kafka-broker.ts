@@ -77,13 +77,22 @@ function pomFor(version: string): string {
 }
 
 /** A started Apache Kafka broker (`pid`: its JVM); `stop()` also removes its data directory. */
-export type ApacheKafka = KafkaBroker & { version: string; pid: number };
+export type ApacheKafka = KafkaBroker & {
+  version: string;
+  /** The running JVM's pid (a new one after restart). */
+  readonly pid: number;
+  /** Kills the JVM at once (SIGKILL), as a crash does; its data directory stays for restart(). */
+  crash(): Promise<void>;
+  /** Starts the broker again on the same ports and data (stopping it first if it runs); resolves once it serves. */
+  restart(): Promise<void>;
+};
 
 /**
  * Starts a single-node Apache Kafka (broker and controller in one process, KRaft) on free loopback ports in a
  * temporary directory: resolves the jars, formats the storage with the broker's own StorageTool, runs
- * `kafka.Kafka server.properties`, and waits until it serves a round trip through the adapter. Topics are
- * auto-created with the log's partition count. Throws with the install command when Java or Maven is missing.
+ * `kafka.Kafka server.properties`, and waits until it serves a round trip through the adapter. The broker does
+ * not auto-create topics (`auto.create.topics.enable=false`, as operators often run it) and defaults to one
+ * partition, so a client that relies on auto-creation or on the broker's defaults fails here. Throws with the install command when Java or Maven is missing.
  */
 export async function startApacheKafka(opts: { version?: string } = {}): Promise<ApacheKafka> {
   const version = opts.version ?? KAFKA_VERSIONS.current;
@@ -109,23 +118,37 @@ export async function startApacheKafka(opts: { version?: string } = {}): Promise
     ]);
     if (format.code !== 0)
       throw new Error(`kafka-storage format failed (exit ${format.code}):\n${format.output}`);
-    const server = await spawnBroker(dir, ['java', ...jvm('384m'), '-cp', classpath, 'kafka.Kafka', config]);
+    const command = ['java', ...jvm('384m'), '-cp', classpath, 'kafka.Kafka', config];
     const brokers = `127.0.0.1:${port}`;
-    try {
-      await waitUntilServing(brokers, server);
-    } catch (err) {
-      await server.stop();
-      throw err;
-    }
+    const serve = async () => {
+      const started = await spawnBroker(dir, command);
+      try {
+        await waitUntilServing(brokers, started);
+      } catch (err) {
+        await started.stop();
+        throw err;
+      }
+      return started;
+    };
+    let server = await serve();
     return {
       version,
-      pid: server.pid,
+      get pid() {
+        return server.pid;
+      },
       brokers,
       async pause() {
         server.signal('SIGSTOP');
         await allThreadsStopped(server.pid);
       },
       resume: () => server.signal('SIGCONT'),
+      async crash() {
+        await server.kill();
+      },
+      async restart() {
+        await server.stop();
+        server = await serve();
+      },
       async stop() {
         await server.stop();
         await rm(dir, { recursive: true, force: true });
@@ -172,8 +195,8 @@ controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=${a.dataDir}
-auto.create.topics.enable=true
-num.partitions=${DEFAULT_PARTITIONS}
+auto.create.topics.enable=false
+num.partitions=1
 default.replication.factor=1
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=1
@@ -219,6 +242,8 @@ interface BrokerProcess {
   output(): string;
   /** SIGTERM (a controlled shutdown), SIGKILL after 10 s; resolves once the JVM is gone. */
   stop(): Promise<void>;
+  /** SIGKILL; resolves once the JVM is gone. */
+  kill(): Promise<void>;
 }
 
 async function spawnBroker(dir: string, [command = 'java', ...args]: string[]): Promise<BrokerProcess> {
@@ -265,6 +290,10 @@ async function spawnBroker(dir: string, [command = 'java', ...args]: string[]): 
       const killer = setTimeout(() => signal('SIGKILL'), 10_000);
       await exited;
       clearTimeout(killer);
+    },
+    async kill() {
+      signal('SIGKILL');
+      await exited;
     },
   };
   if (!done) running.add(broker);

@@ -1,4 +1,6 @@
-// Helpers for the event-log tests: realistic records, a collecting group consumer, the positions to expect.
+// Helpers for the event-log tests: realistic records, the positions to expect, fault-test waits.
+import assert from 'node:assert/strict';
+import { DependencyError } from '../../../shared/errors/index.ts';
 import { partitionOf } from '../../../shared/log/records.ts';
 import {
   DEFAULT_PARTITIONS,
@@ -105,4 +107,40 @@ export async function consumeUntil(opts: {
     await consumption.stop();
   }
   return { batches, failed };
+}
+
+/** Asserts that `work` rejects with the retriable Kafka DependencyError; returns how long it took (for the log). */
+export async function rejectsAsUnavailable(work: Promise<unknown>): Promise<number> {
+  const started = Date.now();
+  await assert.rejects(work, (err: unknown) => {
+    assert.ok(err instanceof DependencyError, `expected DependencyError, got ${String(err)}`);
+    assert.equal(err.dependency, 'kafka');
+    assert.equal(err.retriable, true);
+    assert.equal(err.status, 503);
+    return true;
+  });
+  return Date.now() - started;
+}
+
+/** Retries `work` (each try bounded by the adapter) until it succeeds; returns how many tries failed first. */
+export async function eventually(work: () => Promise<unknown>, limitMs = 30_000): Promise<number> {
+  const until = Date.now() + limitMs;
+  for (let failures = 0; ; failures++) {
+    try {
+      await work();
+      return failures;
+    } catch (err) {
+      assert.ok(err instanceof DependencyError, `only DependencyError while recovering, got ${String(err)}`);
+      if (Date.now() > until) throw err;
+      await new Promise((done) => setTimeout(done, 200));
+    }
+  }
+}
+
+/** Waits until `ready()` holds, checking every 50 ms, for at most `limitMs`. */
+export async function waitFor(what: string, ready: () => boolean, limitMs = 30_000): Promise<void> {
+  for (const until = Date.now() + limitMs; !ready(); ) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((done) => setTimeout(done, 50));
+  }
 }
