@@ -79,7 +79,10 @@ describe('OnlineStore on a Redis Cluster whose master is killed', () => {
       const slot = hashSlot(customerKeys(customerId).history);
       return victimRanges.some(([a, b]) => a <= slot && slot <= b);
     };
-    assert.ok(customers.some(onVictim) && !customers.every(onVictim), 'customers on the killed master and others');
+    assert.ok(
+      customers.some(onVictim) && !customers.every(onVictim),
+      'customers on the killed master and others',
+    );
 
     const sent = new Map<string, CustomerEventInput>();
     const failed = new Map<string, CustomerEventInput>();
@@ -94,7 +97,10 @@ describe('OnlineStore on a Redis Cluster whose master is killed', () => {
     let kill: Promise<{ port: number; slot: number }> | undefined;
     let roundsAfterRecovery = 0;
     while (roundsAfterRecovery < ROUNDS_AFTER_RECOVERY) {
-      assert.ok(Date.now() - started < STREAM_DEADLINE_MS, 'the cluster did not recover within the stream deadline');
+      assert.ok(
+        Date.now() - started < STREAM_DEADLINE_MS,
+        'the cluster did not recover within the stream deadline',
+      );
       const events = customers.map((c) => eventOf(c, round));
       for (const e of events) sent.set(e.eventKey, e);
       const inFlight = Promise.all(
