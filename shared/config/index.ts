@@ -1,5 +1,6 @@
 // Configuration: every environment variable Flywheel reads, parsed once with zod; the only module that reads process.env.
 import { z } from 'zod';
+import { parseRedisUrl } from '../store/redis-url.ts';
 
 const int = (def: number) => z.coerce.number().int().nonnegative().default(def);
 /** `true` or `false` (any case); anything else is refused rather than read as false. */
@@ -23,6 +24,15 @@ const optionalText = z
   .trim()
   .transform((v) => (v === '' ? undefined : v))
   .optional();
+/** REDIS_URL: `redis://` or `rediss://` for one server, `redis+cluster://host:port,host:port` for a cluster. */
+const redisUrl = optionalText.superRefine((v, ctx) => {
+  if (v === undefined) return;
+  try {
+    parseRedisUrl(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
 const jsonOf = <S extends z.ZodType>(schema: S, def: z.input<S>) =>
   z
     .string()
@@ -50,7 +60,7 @@ export const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   K_SINK: optionalUrl,
   K_SERVICE: optionalText,
-  REDIS_URL: optionalUrl,
+  REDIS_URL: redisUrl,
   KAFKA_BROKERS: optionalText,
   KAFKA_TOPIC: z.string().min(1).default('flywheel.events'),
   KAFKA_CLIENT_ID: z.string().min(1).default('flywheel'),

@@ -2,6 +2,7 @@
 import type { Logger } from '../runtime/logger.ts';
 import { createMemoryStore } from './memory.ts';
 import { createRedisStore } from './redis.ts';
+import { describeTarget, parseRedisUrl } from './redis-url.ts';
 import type { OnlineStore } from './types.ts';
 
 export {
@@ -12,6 +13,7 @@ export {
 } from './keys.ts';
 export { createMemoryStore, type MemoryStoreOptions } from './memory.ts';
 export { createRedisStore, type RedisStoreOptions } from './redis.ts';
+export { parseRedisUrl, type RedisTarget } from './redis-url.ts';
 export type * from './types.ts';
 
 /** Options of {@link createStore}: a Redis URL (from REDIS_URL) or nothing, the dependency timeout, the logger. */
@@ -21,25 +23,21 @@ export interface CreateStoreOptions {
   log: Logger;
 }
 
-/** The store a function runs with: Redis at `redisUrl`, else in-process memory; the start-up log says which. */
+/**
+ * The store a function runs with: Redis at `redisUrl` (one server, or a cluster for `redis+cluster://`), else
+ * in-process memory; the start-up log says which, with the nodes and without the password.
+ */
 export function createStore(opts: CreateStoreOptions): OnlineStore {
   if (opts.redisUrl === undefined || opts.redisUrl === '') {
     opts.log.info('store: embedded in-process memory (set REDIS_URL for Redis)');
     return createMemoryStore({ log: opts.log });
   }
-  opts.log.info({ redis: redactUrl(opts.redisUrl), timeoutMs: opts.timeoutMs }, 'store: redis');
+  const target = describeTarget(parseRedisUrl(opts.redisUrl));
+  opts.log.info(
+    { ...target, timeoutMs: opts.timeoutMs },
+    target.mode === 'cluster' ? 'store: redis cluster' : 'store: redis, single server',
+  );
   return createRedisStore({ url: opts.redisUrl, timeoutMs: opts.timeoutMs, log: opts.log });
-}
-
-/** The URL without its password, for logs. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable url)';
-  }
 }
 
 /** The store the configuration names (REDIS_URL, DEPENDENCY_TIMEOUT_MS): what every main.ts and tool starts with. */

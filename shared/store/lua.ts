@@ -96,6 +96,14 @@ if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
 return 1
 `;
 
+/**
+ * publish through the master of the channel's slot on a cluster. KEYS: 1 the channel (named as a key only to route
+ * the call; no key is read or written). ARGV: 1 message. Returns the number of receivers on this node.
+ */
+export const PUBLISH_IN_SLOT = `
+return redis.call('PUBLISH', KEYS[1], ARGV[1])
+`;
+
 /** releaseLock: KEYS 1 lock; ARGV 1 owner. Deletes only if the owner still holds it; returns 1 when deleted. */
 export const RELEASE_LOCK = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end

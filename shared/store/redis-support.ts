@@ -1,7 +1,9 @@
-// Fail-fast plumbing for the Redis store: a bounded wait for readiness, error mapping, reply parsing.
+// Fail-fast plumbing for the Redis store: a bounded wait for readiness, retry bounds, error mapping, reply parsing.
 import { z } from 'zod';
 import { ConflictError, DependencyError, FlywheelError } from '../errors/index.ts';
 import { summarizePrior } from '../features/windows.ts';
+import type { Logger } from '../runtime/logger.ts';
+import { hashSlot } from './slot.ts';
 import { parseJoinedMembers } from './keys.ts';
 import type { CustomerEventResult, CustomerState, PriorSummary, SummaryQuery } from './types.ts';
 
@@ -64,6 +66,76 @@ export class ReadyGate {
 
 function closedError(): DependencyError {
   return new DependencyError('redis', 'store is closed');
+}
+
+/**
+ * Fails a call that has not settled within timeoutMs with a retriable DependencyError. On a cluster, redirections
+ * and failover retries happen inside the client, so its per-command timeout alone does not bound a call.
+ */
+export function withDeadline<T>(op: string, pending: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new DependencyError('redis', `${op}: no answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  return Promise.race([pending, deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Indexes of `keys` grouped by the cluster nodes that serve each one's slot, from the client's slot map (`slots[s]`:
+ * the node keys of slot s); a client sends a pipeline to one node only. Without a slot map (one server): one group.
+ */
+export function groupByNode(
+  keys: readonly string[],
+  slots: readonly (readonly string[] | undefined)[] | undefined,
+): number[][] {
+  if (slots === undefined) return [keys.map((_, i) => i)];
+  const groups = new Map<string, number[]>();
+  keys.forEach((key, i) => {
+    const slot = hashSlot(key);
+    const node = slots[slot]?.join(';') ?? `slot ${slot}`;
+    const group = groups.get(node) ?? [];
+    groups.set(node, group);
+    group.push(i);
+  });
+  return [...groups.values()];
+}
+
+/** What quit and watch need from a client (ioredis' Redis and Cluster both fit). */
+interface Client {
+  readonly status: string;
+  quit(): Promise<unknown>;
+  disconnect(reconnect?: boolean): void;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'ready', listener: () => void): unknown;
+}
+
+/** Quits politely when connected; otherwise (or on error) just drops the socket and stops reconnecting. */
+export async function quit(conn: Client): Promise<void> {
+  try {
+    if (conn.status === 'ready') await conn.quit();
+  } catch {
+    // the connection is going away either way
+  } finally {
+    conn.disconnect(false);
+  }
+}
+
+/** Logs connection loss and recovery once per transition; the `error` listener keeps a dead Redis from crashing us. */
+export function watch(conn: Client, log: Logger, name: string): void {
+  let down = false;
+  conn.on('error', (err: Error) => {
+    if (down) return;
+    down = true;
+    log.warn({ err: err.message }, `store: ${name} unavailable, reconnecting in the background`);
+  });
+  conn.on('ready', () => {
+    if (!down) return;
+    down = false;
+    log.info(`store: ${name} reconnected`);
+  });
 }
 
 const TYPE_ERROR = /^(WRONGTYPE|ERR value is not|ERR hash value is not)/;

@@ -1,25 +1,32 @@
-// The Redis online store (the only module that imports ioredis): fail-fast connections, Lua scripts, pub/sub.
-import { Redis, type RedisOptions, type Result } from 'ioredis';
+// The Redis online store (the only module that imports ioredis): one server or a cluster, fail-fast, Lua, pub/sub.
+import { Cluster, Redis, type Result } from 'ioredis';
 import type { Logger } from '../runtime/logger.ts';
 import { claimKey, customerKeys, lockKey, prefixed } from './keys.ts';
 import {
   APPLY_CUSTOMER_EVENT,
   COMPARE_AND_SET,
   HASH_INCREMENT,
+  PUBLISH_IN_SLOT,
   READ_CUSTOMER,
   RELEASE_LOCK,
   RENEW_LOCK,
 } from './lua.ts';
 import { Subscriptions } from './redis-pubsub.ts';
+import { clusterOptions, connectionOptions } from './redis-options.ts';
 import {
   formatScore,
+  groupByNode,
   parseApplyReply,
   parseReadReply,
-  scoredMembers,
+  quit,
   ReadyGate,
   StringListSchema,
+  scoredMembers,
   storeError,
+  watch,
+  withDeadline,
 } from './redis-support.ts';
+import { parseRedisUrl } from './redis-url.ts';
 import type { CustomerState, OnlineStore } from './types.ts';
 import {
   checkCompareAndSet,
@@ -39,54 +46,50 @@ declare module 'ioredis' {
     fwReleaseLock(key: string, owner: string): Result<unknown, Context>;
     fwRenewLock(key: string, owner: string, ttlMs: number): Result<unknown, Context>;
     fwHashIncrement(...args: (string | number)[]): Result<unknown, Context>;
+    fwPublishInSlot(channel: string, message: string): Result<unknown, Context>;
   }
 }
 
-/** Options of the Redis store; `timeoutMs` bounds connecting, waiting for a reconnect, and every command. */
+/**
+ * Options of the Redis store; `timeoutMs` bounds connecting, waiting for a reconnect, and every command (on a
+ * cluster: every call, redirections and failover retries included). `url` is REDIS_URL: `redis://…` for one server,
+ * `redis+cluster://host:port,host:port` for a cluster (redis-url.ts).
+ */
 export interface RedisStoreOptions {
   url: string;
   timeoutMs: number;
   log: Logger;
 }
 
-/** Reconnect forever in the background, backing off to one attempt per second, so the store heals by itself. */
-function retryStrategy(times: number): number {
-  return Math.min(50 * 2 ** Math.min(times, 5), 1000);
-}
-
-function connectionOptions(timeoutMs: number): RedisOptions {
-  return {
-    enableOfflineQueue: false, // no unbounded queue while down: a call waits on the ReadyGate (bounded) or fails
-    maxRetriesPerRequest: 0, // a command in flight when the connection drops fails at once...
-    autoResendUnfulfilledCommands: false, // ...and is never replayed later behind the caller's back
-    commandTimeout: timeoutMs,
-    connectTimeout: timeoutMs,
-    retryStrategy,
-    // Commands are written as they come and pipelined on the one connection. ioredis' auto-pipelining (batching
-    // concurrent calls into one write) was measured to promote its per-batch objects to the old generation
-    // (27 mark-compacts in 6 s of reads vs 1 without), which set score's p99.
-    enableAutoPipelining: false,
-    connectionName: 'flywheel',
-  };
+/** The one place that chooses a single-server client or a cluster client for REDIS_URL. */
+function connect(url: string, timeoutMs: number): Redis | Cluster {
+  const target = parseRedisUrl(url);
+  if (target.kind === 'single') return new Redis(url, connectionOptions(timeoutMs));
+  return new Cluster(target.nodes, clusterOptions(target, timeoutMs));
 }
 
 /** Creates the Redis store; it connects in the background and calls made meanwhile wait at most timeoutMs. */
 export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
   const { timeoutMs, log } = opts;
-  const client = new Redis(opts.url, connectionOptions(timeoutMs));
+  const client = connect(opts.url, timeoutMs);
+  const cluster = client instanceof Cluster ? client : undefined;
   client.defineCommand('fwApplyCustomerEvent', { numberOfKeys: 4, lua: APPLY_CUSTOMER_EVENT });
   client.defineCommand('fwReadCustomer', { numberOfKeys: 3, lua: READ_CUSTOMER });
   client.defineCommand('fwCompareAndSet', { lua: COMPARE_AND_SET });
   client.defineCommand('fwReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK });
   client.defineCommand('fwRenewLock', { numberOfKeys: 1, lua: RENEW_LOCK });
   client.defineCommand('fwHashIncrement', { numberOfKeys: 1, lua: HASH_INCREMENT });
+  client.defineCommand('fwPublishInSlot', { numberOfKeys: 1, lua: PUBLISH_IN_SLOT });
   const gate = new ReadyGate({ conn: client, timeoutMs });
-  watch(client, log, 'redis');
+  watch(client, log, cluster ? 'redis cluster' : 'redis');
 
-  let subscriber: Redis | undefined;
+  // A cluster client subscribes on a connection of its own (ioredis' cluster subscriber, which moves to another
+  // node and resubscribes when its node goes away); a single server gets a second connection for it.
+  let subscriber: Redis | Cluster | undefined;
   const subscriptions = new Subscriptions({
     open: () => {
-      subscriber = client.duplicate({ connectionName: 'flywheel-sub' });
+      if (cluster) return cluster;
+      subscriber = (client as Redis).duplicate({ connectionName: 'flywheel-sub' });
       watch(subscriber, log, 'redis subscriber');
       return subscriber;
     },
@@ -99,9 +102,10 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
     const fail = (err: unknown): never => {
       throw storeError(op, err);
     };
-    if (client.status !== 'ready' || gate.isClosed) return gate.wait().then(fn).catch(fail);
+    const run = cluster ? () => withDeadline(op, fn(), timeoutMs) : fn;
+    if (client.status !== 'ready' || gate.isClosed) return gate.wait().then(run).catch(fail);
     try {
-      return fn().catch(fail);
+      return run().catch(fail);
     } catch (err) {
       return Promise.reject(storeError(op, err));
     }
@@ -145,19 +149,35 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
       const keys = ids.map((id) => customerKeys(id));
       return call('readCustomers', async () => {
         const retention = String(query.retentionMs);
-        let replies: unknown[];
-        const [only] = keys;
-        if (keys.length === 1 && only) {
-          replies = [await client.fwReadCustomer(only.history, only.firstSeen, only.latest, retention)];
-        } else {
-          // several customers: one explicit pipeline, one write, one round trip
+        const replies: unknown[] = [];
+        // several customers: one explicit pipeline per node (one on a single server), one round trip each, in parallel
+        const readGroup = async (group: number[]) => {
+          const only = group.length === 1 ? keys[group[0] ?? 0] : undefined;
+          if (only) {
+            replies[group[0] ?? 0] = await client.fwReadCustomer(
+              only.history,
+              only.firstSeen,
+              only.latest,
+              retention,
+            );
+            return;
+          }
           const pipe = client.pipeline();
-          for (const k of keys) pipe.fwReadCustomer(k.history, k.firstSeen, k.latest, retention);
-          replies = ((await pipe.exec()) ?? []).map(([err, reply]) => {
+          for (const i of group) {
+            const k = keys[i];
+            if (k) pipe.fwReadCustomer(k.history, k.firstSeen, k.latest, retention);
+          }
+          ((await pipe.exec()) ?? []).forEach(([err, reply], j) => {
             if (err) throw err;
-            return reply;
+            replies[group[j] ?? 0] = reply;
           });
-        }
+        };
+        const groups = groupByNode(
+          keys.map((k) => k.history),
+          cluster?.slots,
+        );
+        if (groups.length === 1 && groups[0]) await readGroup(groups[0]);
+        else await Promise.all(groups.map(readGroup));
         const out = new Map<string, CustomerState>();
         ids.forEach((id, i) => {
           const state = parseReadReply(replies[i], query);
@@ -270,8 +290,13 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
       );
     },
 
+    // On a cluster every notice of a channel goes through the master of the channel's slot, so subscribers (on any
+    // node, fed over the cluster bus) see one publisher's notices in the order they were published.
     publish: (channel, message) =>
-      call('publish', async () => void (await client.publish(prefixed(channel), message))),
+      call('publish', async () => {
+        if (cluster) await cluster.fwPublishInSlot(prefixed(channel), message);
+        else await client.publish(prefixed(channel), message);
+      }),
     subscribe: (channel, onMessage) => subscriptions.subscribe(prefixed(channel), onMessage),
 
     ping: async () => {
@@ -289,30 +314,4 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
     },
   };
   return store;
-}
-
-/** Quits politely when connected; otherwise (or on error) just drops the socket and stops reconnecting. */
-async function quit(conn: Redis): Promise<void> {
-  try {
-    if (conn.status === 'ready') await conn.quit();
-  } catch {
-    // the connection is going away either way
-  } finally {
-    conn.disconnect(false);
-  }
-}
-
-/** Logs connection loss and recovery once per transition; the `error` listener keeps a dead Redis from crashing us. */
-function watch(conn: Redis, log: Logger, name: string): void {
-  let down = false;
-  conn.on('error', (err: Error) => {
-    if (down) return;
-    down = true;
-    log.warn({ err: err.message }, `store: ${name} unavailable, reconnecting in the background`);
-  });
-  conn.on('ready', () => {
-    if (!down) return;
-    down = false;
-    log.info(`store: ${name} reconnected`);
-  });
 }

@@ -76,7 +76,10 @@ export interface CompareAndSetInput {
   /** The value the key must hold now; null = the key must be absent. */
   expected: string | null;
   next: string;
-  /** List appended with `historyEntry` in the same atomic step (must share the key's hash tag on a cluster). */
+  /**
+   * List appended with `historyEntry` in the same atomic step; it must hash to the key's cluster slot (one `{tag}` in
+   * both), else InvalidEventError on every implementation.
+   */
   historyKey?: string;
   historyEntry?: string;
   /** Channel that gets `notice` published in the same atomic step. */

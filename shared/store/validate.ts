@@ -1,7 +1,15 @@
 // Argument checks shared by both store implementations, so that both refuse the same inputs the same way.
 import { InvalidEventError } from '../errors/index.ts';
 import { hasControlCharacter } from '../events/schemas.ts';
-import { customerClaimKey, customerKeys, defaultIdleTtlMs, eventHash, historyMember } from './keys.ts';
+import {
+  customerClaimKey,
+  customerKeys,
+  defaultIdleTtlMs,
+  eventHash,
+  historyMember,
+  prefixed,
+} from './keys.ts';
+import { sameSlot } from './slot.ts';
 import type { CompareAndSetInput, CustomerEventInput, SummaryQuery } from './types.ts';
 
 /** An applyCustomerEvent call resolved to keys, member and numbers both implementations execute the same way. */
@@ -91,10 +99,20 @@ export function checkSummaryQuery(query: SummaryQuery): void {
   }
 }
 
-/** Throws InvalidEventError when a history key comes without its entry, or a channel without its notice. */
+/**
+ * Throws InvalidEventError when a history key comes without its entry, or a channel without its notice, or when the
+ * key and the history key could live on different Redis Cluster nodes (one script must stay in one slot: give both
+ * the same `{tag}`). Both implementations refuse it, so nothing that works in memory breaks on a cluster.
+ */
 export function checkCompareAndSet(input: CompareAndSetInput): void {
   if ((input.historyKey === undefined) !== (input.historyEntry === undefined)) {
     throw new InvalidEventError('historyEntry', 'historyKey and historyEntry go together');
+  }
+  if (input.historyKey !== undefined && !sameSlot([prefixed(input.key), prefixed(input.historyKey)])) {
+    throw new InvalidEventError(
+      'historyKey',
+      `historyKey ${input.historyKey} and key ${input.key} hash to different cluster slots: tag both with one {tag}`,
+    );
   }
   if ((input.channel === undefined) !== (input.notice === undefined)) {
     throw new InvalidEventError('notice', 'channel and notice go together');

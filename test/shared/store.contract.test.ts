@@ -1,8 +1,10 @@
-// One contract suite for the online store, run unchanged against the in-process store and a private redis-server.
+// One contract suite for the online store, run unchanged against the in-process store, a private redis-server and a
+// private Redis Cluster (three masters, one replica each).
 import { after, before, describe } from 'node:test';
 import { createLogger } from '../../shared/runtime/logger.ts';
 import { createMemoryStore, createRedisStore, type OnlineStore } from '../../shared/store/index.ts';
 import { type RedisServer, startRedis } from '../support/redis.ts';
+import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.ts';
 import { customerContract } from './store/contract-customer.ts';
 import { primitivesContract } from './store/contract-primitives.ts';
 import type { StoreSubject } from './store/contract-support.ts';
@@ -37,6 +39,21 @@ describe('OnlineStore contract: redis', () => {
     await server?.stop();
   });
   contract({ name: 'redis', store: () => required(store), open });
+});
+
+describe('OnlineStore contract: redis cluster', () => {
+  let cluster: RedisCluster | undefined;
+  let store: OnlineStore | undefined;
+  const open = async () => createRedisStore({ url: required(cluster).url, timeoutMs: 2000, log });
+  before(async () => {
+    cluster = await startRedisCluster();
+    store = await open();
+  });
+  after(async () => {
+    await store?.close();
+    await cluster?.stop();
+  });
+  contract({ name: 'redis cluster', store: () => required(store), open });
 });
 
 function required<T>(value: T | undefined): T {

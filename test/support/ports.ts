@@ -1,4 +1,4 @@
-// Free loopback ports for tests that start the whole local loop (its servers take a block of ports after a base).
+// Free loopback ports for tests: a block for the whole local loop (its servers take ports after a base), or a few.
 import net from 'node:net';
 import { PORT_OFFSETS } from '../../local/loop.ts';
 
@@ -11,6 +11,17 @@ export async function freeBlock(): Promise<number> {
     if (ok.every(Boolean)) return base;
   }
   throw new Error(`no block of ${size} free ports`);
+}
+
+/** `count` distinct free loopback ports (for servers that take several, like a Redis Cluster's client and bus ports). */
+export async function freePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  for (let attempt = 0; ports.size < count; attempt++) {
+    if (attempt >= count * 50) throw new Error(`no ${count} free ports`);
+    const port = 20_000 + Math.floor(Math.random() * 30_000);
+    if (!ports.has(port) && (await isFree(port))) ports.add(port);
+  }
+  return [...ports];
 }
 
 function isFree(port: number): Promise<boolean> {

@@ -47,7 +47,7 @@ exit "$code"
 `;
 
 /** One redis-server process: its pid, a signal sender, and a promise of its exit. */
-interface Instance {
+export interface Instance {
   signal(sig: NodeJS.Signals): void;
   exited: Promise<void>;
   alive(): boolean;
@@ -108,7 +108,11 @@ export async function startRedis(opts: { appendonly?: AppendOnly } = {}): Promis
   };
 }
 
-async function spawnServer(port: number, persistence: readonly string[]): Promise<Instance> {
+/**
+ * Starts one redis-server on `port` with `args` under the watchdog and waits until it answers PING; the returned
+ * instance is killed when this process exits. Cluster support starts its nodes with it.
+ */
+export async function spawnServer(port: number, persistence: readonly string[]): Promise<Instance> {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence];
   const shell = spawn('sh', ['-c', WATCHDOG, BINARY, ...args, '--loglevel', 'warning'], {
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -1,4 +1,4 @@
-// The model registry on both stores: versions with lineage, signature checks, CAS aliases, history, rollback, notices.
+// The model registry on the in-process store, Redis and a Redis Cluster: versions with lineage, signature checks, CAS aliases, history, rollback, notices.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ConflictError, InvalidEventError } from '../../../shared/errors/index.ts';
@@ -7,6 +7,7 @@ import { createLogger } from '../../../shared/runtime/index.ts';
 import { createMemoryStore, createRedisStore, type OnlineStore } from '../../../shared/store/index.ts';
 import { lineage, riskOnnx, segmentOnnx } from '../../support/models.ts';
 import { type RedisServer, startRedis } from '../../support/redis.ts';
+import { type RedisCluster, startRedisCluster } from '../../support/redis-cluster.ts';
 
 const log = createLogger({ name: 'test', level: 'silent' });
 
@@ -182,3 +183,10 @@ before(async () => {
 });
 after(() => redis.stop());
 registryContract('Redis', async () => createRedisStore({ url: redis.url, timeoutMs: 1000, log }));
+
+let cluster: RedisCluster;
+before(async () => {
+  cluster = await startRedisCluster();
+});
+after(() => cluster.stop());
+registryContract('a Redis Cluster', async () => createRedisStore({ url: cluster.url, timeoutMs: 2000, log }));
