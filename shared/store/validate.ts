@@ -1,7 +1,14 @@
 // Argument checks shared by both store implementations, so that both refuse the same inputs the same way.
 import { InvalidEventError } from '../errors/index.ts';
 import { hasControlCharacter } from '../events/schemas.ts';
-import { customerClaimKey, customerKeys, defaultIdleTtlMs, eventHash, historyMember } from './keys.ts';
+import {
+  checkFeatureSetVersion,
+  customerClaimKey,
+  customerKeys,
+  defaultIdleTtlMs,
+  eventHash,
+  historyMember,
+} from './keys.ts';
 import type { CompareAndSetInput, CustomerEventInput, SummaryQuery } from './types.ts';
 
 /** An applyCustomerEvent call resolved to keys, member and numbers both implementations execute the same way. */
@@ -16,6 +23,8 @@ export interface ApplyPlan {
   retentionMs: number;
   maxEvents: number;
   allowedLatenessMs: number;
+  /** True when an event behind the allowed lateness is applied anyway (CustomerEventInput.late = 'apply'). */
+  applyLate: boolean;
   claimTtlMs: number;
   idleTtlMs: number;
   windowsMs: readonly number[];
@@ -55,12 +64,12 @@ export function planApply(input: CustomerEventInput): ApplyPlan {
   }
   const idleTtlMs = input.idleTtlMs ?? Math.ceil(defaultIdleTtlMs(input));
   checkTtl('idleTtlMs', idleTtlMs);
-  const keys = customerKeys(input.customerId);
+  const keys = customerKeys(input.customerId, input.featureSetVersion);
   const hash = eventHash(input.eventKey);
   return {
     history: keys.history,
     firstSeenKey: keys.firstSeen,
-    claim: customerClaimKey(input.customerId, hash),
+    claim: customerClaimKey(input.customerId, hash, input.featureSetVersion),
     latest: keys.latest,
     member: historyMember(input.orderKey, hash, input.eventTime, input.value),
     record: input.record,
@@ -68,6 +77,7 @@ export function planApply(input: CustomerEventInput): ApplyPlan {
     retentionMs: input.retentionMs,
     maxEvents: input.maxEvents,
     allowedLatenessMs: input.allowedLatenessMs,
+    applyLate: input.late === 'apply',
     claimTtlMs: input.claimTtlMs,
     idleTtlMs,
     windowsMs: input.windowsMs,
@@ -81,6 +91,7 @@ export const MAX_WINDOWS = 16;
 /** Throws InvalidEventError unless the retention is >= 0 and every window is in (0, retentionMs]. */
 export function checkSummaryQuery(query: SummaryQuery): void {
   checkNonNegative('retentionMs', query.retentionMs);
+  if (query.version !== undefined) checkFeatureSetVersion(query.version);
   if (query.windowsMs.length > MAX_WINDOWS) {
     throw new InvalidEventError('windowsMs', `at most ${MAX_WINDOWS} windows, got ${query.windowsMs.length}`);
   }
