@@ -170,7 +170,10 @@ async function applyChunk(
     const tx = parseTransaction(r);
     if (tx === undefined) {
       counts.invalid++;
-      log.warn({ partition: r.partition, offset: r.offset, id: r.id }, 'backfill: unreadable transaction skipped');
+      log.warn(
+        { partition: r.partition, offset: r.offset, id: r.id },
+        'backfill: unreadable transaction skipped',
+      );
       continue;
     }
     const lane = lanes.get(tx.customerId) ?? [];

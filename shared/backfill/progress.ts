@@ -9,7 +9,10 @@ export interface ProgressStream {
 }
 
 /** events/s over the run so far and the time left at the rate offsets are scanned, from a progress and elapsed ms. */
-export function rates(p: BackfillProgress, elapsedMs: number): { eventsPerSec: number; etaMs: number | null } {
+export function rates(
+  p: BackfillProgress,
+  elapsedMs: number,
+): { eventsPerSec: number; etaMs: number | null } {
   const seconds = Math.max(elapsedMs, 1) / 1000;
   const events = p.counts.applied + p.counts.duplicates;
   const offsetsPerSec = p.scanned / seconds;

@@ -83,11 +83,11 @@ export function readCheckpoint(
   return readJson(store, checkpointKey(version, range), CheckpointSchema);
 }
 
-export async function writeCheckpoint(store: Pick<OnlineStore, 'set'>, checkpoint: Checkpoint): Promise<void> {
-  await store.set(
-    checkpointKey(checkpoint.featureSet.version, checkpoint.range),
-    JSON.stringify(checkpoint),
-  );
+export async function writeCheckpoint(
+  store: Pick<OnlineStore, 'set'>,
+  checkpoint: Checkpoint,
+): Promise<void> {
+  await store.set(checkpointKey(checkpoint.featureSet.version, checkpoint.range), JSON.stringify(checkpoint));
 }
 
 /** The last completed backfill of `version`, or null when none has completed. */
@@ -95,6 +95,9 @@ export function readCompletion(store: Pick<OnlineStore, 'get'>, version: string)
   return readJson(store, completionKey(version), CompletionSchema);
 }
 
-export async function writeCompletion(store: Pick<OnlineStore, 'set'>, completion: Completion): Promise<void> {
+export async function writeCompletion(
+  store: Pick<OnlineStore, 'set'>,
+  completion: Completion,
+): Promise<void> {
   await store.set(completionKey(completion.featureSet.version), JSON.stringify(completion));
 }
