@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The `flywheel` command: `flywheel models …` (the registry) and `flywheel train …` (the trainer).
+// The `flywheel` command: `flywheel models …` (the registry), `flywheel train …` (the trainer) and
+// `flywheel backfill …` (rebuilds the online store from the event log).
 import { register } from 'tsx/esm/api';
 
 register();
@@ -10,9 +11,12 @@ if (command === 'models') {
 } else if (command === 'train') {
   const { runTrainerCli } = await import('../shared/training/cli.ts');
   process.exitCode = await runTrainerCli(args);
+} else if (command === 'backfill') {
+  const { runBackfillCli } = await import('../shared/backfill/cli.ts');
+  process.exitCode = await runBackfillCli(args);
 } else {
   console.log(
-    'usage: flywheel models <list|show|history|register|promote|rollback> …\n       flywheel train --model risk|segment --from ISO --to ISO',
+    'usage: flywheel models <list|show|history|register|promote|rollback> …\n       flywheel train --model risk|segment --from ISO --to ISO\n       flywheel backfill --from ISO --to ISO [--feature-set VERSION] [--resume | --restart]',
   );
   process.exitCode = command ? 2 : 0;
 }

@@ -7,24 +7,18 @@ import {
   makeEvent,
 } from '../../shared/events/index.ts';
 import {
-  type FeatureSet,
+  applyTransaction,
+  type FeatureUpdateDeps,
   featuresFromSummary,
-  noveltyKeys,
-  toHistoryRecord,
   toNamedValues,
 } from '../../shared/features/index.ts';
 import type { EventOf, HandlerContext, Outcome } from '../../shared/runtime/index.ts';
-import type { OnlineStore } from '../../shared/store/index.ts';
 
 export type FeaturizeType = typeof ET.transactionAccepted;
 
-export interface FeaturizeDeps {
-  store: Pick<OnlineStore, 'applyCustomerEvent'>;
-  featureSet: FeatureSet;
+/** The update's dependencies (store, feature set, lateness, claim TTL) plus the reply's source and clock. */
+export interface FeaturizeDeps extends FeatureUpdateDeps {
   source: string;
-  allowedLatenessMs: number;
-  /** How long an event is remembered for idempotency. */
-  claimTtlMs: number;
   now: () => number;
 }
 
@@ -32,7 +26,8 @@ export interface FeaturizeDeps {
  * One round trip to the store (claim + history update + first-seen, atomically; it returns the summary of the
  * customer's earlier events per window), then the vector is computed from that summary. A redelivered event gets
  * the same reply (same id and values): a reply lost on the way is recovered by the broker's retry, and consumers de-duplicate by source + id. Events older than the allowed
- * lateness are counted and dropped without touching state.
+ * lateness are counted and dropped without touching state. The update itself is `applyTransaction`, the one
+ * `flywheel backfill` replays the event log through, in the keys of the feature set's version.
  */
 export async function handle(
   event: EventOf<FeaturizeType>,
@@ -40,22 +35,8 @@ export async function handle(
   ctx: HandlerContext,
 ): Promise<Outcome> {
   const tx = event.data;
-  const current = toHistoryRecord(tx);
   const set = deps.featureSet;
-  const result = await deps.store.applyCustomerEvent({
-    customerId: tx.customerId,
-    eventKey: eventKey(event),
-    eventTime: tx.occurredAt,
-    orderKey: current.id,
-    value: current.amount,
-    record: JSON.stringify(current),
-    windowsMs: set.windowsMs,
-    retentionMs: set.retentionMs,
-    maxEvents: set.maxEvents,
-    allowedLatenessMs: deps.allowedLatenessMs,
-    claimTtlMs: deps.claimTtlMs,
-    firstSeen: noveltyKeys(set, current),
-  });
+  const { record: current, result } = await applyTransaction(deps, { eventKey: eventKey(event), tx });
   if (result.kind === 'too-late') {
     ctx.metrics
       .counter(

@@ -1,6 +1,7 @@
 // score's HTTP API: POST /v1/score (by customer or by vector) and the Open Inference Protocol v2 endpoints.
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
+import { readCompletion } from '../../shared/backfill/records.ts';
 import { FlywheelError, InvalidEventError, NotFoundError } from '../../shared/errors/index.ts';
 import { MODEL_NAMES, type ModelName } from '../../shared/events/index.ts';
 import { defaultVector, type FeatureSet, latestVector, vectorOf } from '../../shared/features/index.ts';
@@ -38,7 +39,8 @@ function parseScoreRequest(value: unknown): ScoreRequest {
 
 export interface ScoreHttpDeps {
   models: ModelSet;
-  store: Pick<OnlineStore, 'readCustomers'>;
+  store: Pick<OnlineStore, 'readCustomers' | 'get'>;
+  /** The feature set score computes vectors with; its version names the keys read. */
   featureSet: FeatureSet;
   now: () => number;
 }
@@ -46,6 +48,15 @@ export interface ScoreHttpDeps {
 /** Adds /v1/score and /v2/... to the function's app. */
 export function scoreRoutes(app: Hono, deps: ScoreHttpDeps): void {
   app.post('/v1/score', (c) => answer(c, () => scoreRest(c, deps)));
+  // Which feature-set version this replica reads, and whether a backfill has filled it (rollout: featurize with
+  // the new version, then `flywheel backfill`, then score with it). Informational: readiness does not wait for it.
+  app.get('/v1/feature-set', (c) =>
+    answer(c, async () => {
+      const { name, version } = deps.featureSet;
+      const backfill = await readCompletion(deps.store, version);
+      return c.json({ name, version, backfilled: backfill !== null, backfill });
+    }),
+  );
 
   // Open Inference Protocol v2 (KServe): health, model metadata, readiness, inference.
   app.get('/v2/health/live', (c) => c.json({ live: true }));

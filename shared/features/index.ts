@@ -5,3 +5,4 @@ export * from './definition.ts';
 export * from './offline.ts';
 export * from './serving.ts';
 export * from './windows.ts';
+export * from './online.ts';

@@ -11,13 +11,17 @@ import { DependencyError, InvalidEventError } from '../errors/index.ts';
  *
  * | key                                   | type       | written by                     | TTL policy                                                         |
  * |---------------------------------------|------------|--------------------------------|--------------------------------------------------------------------|
- * | fw:{<customerId>}:events              | sorted set | applyCustomerEvent             | idle expiry, refreshed on every applied event: idleTtlMs, default  |
+ * | fw:{<customerId>}:<fsv>:events        | sorted set | applyCustomerEvent             | idle expiry, refreshed on every applied event: idleTtlMs, default  |
  * |                                       |            |                                | retentionMs + max(allowedLatenessMs, 1 h); entries older than      |
  * |                                       |            |                                | newest - retentionMs - allowedLatenessMs and beyond maxEvents are  |
  * |                                       |            |                                | trimmed on write (a late or redelivered event keeps its window)    |
- * | fw:{<customerId>}:firstseen           | hash       | applyCustomerEvent             | same idle expiry as the history, refreshed together                |
- * | fw:{<customerId>}:latest              | string     | applyCustomerEvent             | same idle expiry as the history, refreshed together                |
- * | fw:{<customerId>}:claim:<sha1(event)> | hash       | applyCustomerEvent             | claimTtlMs from the first claim, never refreshed                   |
+ * | fw:{<customerId>}:<fsv>:firstseen     | hash       | applyCustomerEvent             | same idle expiry as the history, refreshed together                |
+ * | fw:{<customerId>}:<fsv>:latest        | string     | applyCustomerEvent             | same idle expiry as the history, refreshed together                |
+ * | fw:{<customerId>}:<fsv>:claim:<sha1>  | hash       | applyCustomerEvent             | claimTtlMs from the first claim, never refreshed                   |
+ * | fw:backfill:{<fsv>}:checkpoint:<r>    | string     | flywheel backfill              | none: per-partition progress of one backfill, <r> = <from>-<to>    |
+ * |                                       |            |                                | (epoch ms); marked done when the run completes                     |
+ * | fw:backfill:{<fsv>}:complete          | string     | flywheel backfill              | none: the last completed backfill of the version (range, counts);  |
+ * |                                       |            |                                | score shows it at GET /v1/feature-set                              |
  * | fw:claim:<key>                        | string     | claim                          | ttlMs given by the caller (SET NX PX), never refreshed             |
  * | fw:lock:<name>                        | string     | acquireLock (locks, cooldowns) | ttlMs given by the caller (SET NX PX); releaseLock deletes early;  |
  * |                                       |            |                                | renewLock re-arms it to ttlMs from now while the owner holds it;   |
@@ -28,7 +32,12 @@ import { DependencyError, InvalidEventError } from '../errors/index.ts';
  * | fw:<key>                              | sorted set | zadd                           | none (registry indexes are kept)                                   |
  * | channel fw:<channel>                  | pub/sub    | publish, compareAndSet notice  | not stored: a subscriber that is down misses the notice            |
  *
- * "none" keys are the registry's durable records; everything per-customer or per-event expires by itself.
+ * "none" keys are the registry's and the backfill's durable records; everything per-customer or per-event expires by
+ * itself. <fsv> is the feature-set version (`FeatureSet.version`): featurize writes the keys of its code's version and
+ * score reads its code's version, so a new version's keys fill beside the old ones (by featurize and `flywheel
+ * backfill`) while score still reads the old. The version follows the hash tag, so one customer's keys of every
+ * version share a slot. Callers that give no version (store-level tests and benchmarks) get the same keys without
+ * the `<fsv>:` segment.
  */
 
 /** The prefix of every key and channel. */
@@ -54,24 +63,42 @@ function checkCustomerId(customerId: string): void {
   }
 }
 
-/**
- * The keys of one customer: `fw:{id}:events` (the history: compact members, see {@link historyMember}; a new name
- * because members of the earlier `fw:{id}:history` layout cannot be read as these), `fw:{id}:firstseen`,
- * `fw:{id}:latest`.
- */
-export function customerKeys(customerId: string): CustomerKeys {
-  checkCustomerId(customerId);
-  return {
-    history: `${KEY_PREFIX}{${customerId}}:events`,
-    firstSeen: `${KEY_PREFIX}{${customerId}}:firstseen`,
-    latest: `${KEY_PREFIX}{${customerId}}:latest`,
-  };
+/** What a feature-set version may look like in a key: FeatureSet versions are 12 hex digits. */
+const FEATURE_SET_VERSION = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Throws InvalidEventError unless `version` can name a key namespace (no separators, no braces). */
+export function checkFeatureSetVersion(version: string): void {
+  if (!FEATURE_SET_VERSION.test(version)) {
+    throw new InvalidEventError(
+      'featureSetVersion',
+      `a feature-set version is 1-64 letters, digits, '.', '_' or '-', got ${JSON.stringify(version)}`,
+    );
+  }
 }
 
-/** The claim key of one event for one customer: `fw:{id}:claim:<sha1 of eventKey>` (fixed length whatever the key). */
-export function customerClaimKey(customerId: string, eventHash: string): string {
+/** `fw:{id}:` or `fw:{id}:<version>:`: the hash tag first, so every version of a customer stays in one slot. */
+function customerPrefix(customerId: string, version: string | undefined): string {
   checkCustomerId(customerId);
-  return `${KEY_PREFIX}{${customerId}}:claim:${eventHash}`;
+  if (version === undefined) return `${KEY_PREFIX}{${customerId}}:`;
+  checkFeatureSetVersion(version);
+  return `${KEY_PREFIX}{${customerId}}:${version}:`;
+}
+
+/**
+ * The keys of one customer in one feature-set version's namespace: `fw:{id}:<version>:events` (the history: compact
+ * members, see {@link historyMember}), `…:firstseen`, `…:latest`. Without a version: `fw:{id}:events` etc.
+ */
+export function customerKeys(customerId: string, version?: string): CustomerKeys {
+  const prefix = customerPrefix(customerId, version);
+  return { history: `${prefix}events`, firstSeen: `${prefix}firstseen`, latest: `${prefix}latest` };
+}
+
+/**
+ * The claim key of one event for one customer and version: `fw:{id}:<version>:claim:<sha1 of eventKey>` (fixed
+ * length whatever the key). Claims are per version, so filling a new version is not stopped by the old one's claims.
+ */
+export function customerClaimKey(customerId: string, eventHash: string, version?: string): string {
+  return `${customerPrefix(customerId, version)}claim:${eventHash}`;
 }
 
 /** The sha1 (hex) of an event key: names its claim and makes its history member unique. */

@@ -4,8 +4,9 @@ import { MEMBER_JOIN } from './keys.ts';
 /**
  * applyCustomerEvent.
  * KEYS: 1 history (zset), 2 first-seen (hash), 3 event claim (hash), 4 latest record (string).
- * ARGV: 1 eventTime, 2 member, 3 record, 4 retentionMs, 5 maxEvents, 6 allowedLatenessMs, 7 claimTtlMs, 8 idleTtlMs,
- *       9.. first-seen fields.
+ * ARGV: 1 eventTime, 2 member, 3 record, 4 retentionMs, 5 maxEvents, 6 allowedLatenessMs (followed by ':apply'
+ *       when an event behind it is applied anyway: a backfill; the trim horizon is the same), 7 claimTtlMs,
+ *       8 idleTtlMs, 9.. first-seen fields.
  * Returns {'applied'|'duplicate', prior members joined by U+0002, {before per field | false}} or {'too-late', newest}.
  * Prior = members with score in [eventTime - retentionMs, eventTime), in sorted-set order; members are compact
  * (order key, hash, time, value: keys.ts), and the record is kept once, in `latest`, when the event is the newest.
@@ -19,6 +20,8 @@ export const APPLY_CUSTOMER_EVENT = `
 local history, firstseen, claim, latest = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local t = tonumber(ARGV[1])
 local retention = tonumber(ARGV[4])
+local lateness, mode = string.match(ARGV[6], '^([^:]+):?(.*)$')
+lateness = tonumber(lateness)
 local nfields = #ARGV - 8
 local function fmt(x) return string.format('%.17g', x) end
 -- one joined string rather than a bulk string per member: the client allocates one reply, not dozens
@@ -36,7 +39,7 @@ if redis.call('EXISTS', claim) == 1 then
 end
 local top = redis.call('ZREVRANGE', history, 0, 0, 'WITHSCORES')
 local newest = top[2] and tonumber(top[2])
-if newest and t < newest - tonumber(ARGV[6]) then return {'too-late', top[2]} end
+if newest and mode ~= 'apply' and t < newest - lateness then return {'too-late', top[2]} end
 local p = prior()
 local before, remembered = {}, {'t', ARGV[1]}
 for i = 1, nfields do
@@ -56,7 +59,7 @@ else
 end
 if newest == nil or newest < t then newest = t end
 -- keep what an event still accepted (up to allowedLatenessMs behind the newest) or redelivered needs for its window
-redis.call('ZREMRANGEBYSCORE', history, '-inf', '(' .. fmt(newest - retention - tonumber(ARGV[6])))
+redis.call('ZREMRANGEBYSCORE', history, '-inf', '(' .. fmt(newest - retention - lateness))
 redis.call('ZREMRANGEBYRANK', history, 0, -(tonumber(ARGV[5]) + 1))
 redis.call('HSET', claim, unpack(remembered))
 redis.call('PEXPIRE', claim, ARGV[7])

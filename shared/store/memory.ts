@@ -68,7 +68,7 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): OnlineStore {
         checkSummaryQuery(query);
         const out = new Map<string, CustomerState>();
         for (const id of new Set(customerIds)) {
-          const keys = customerKeys(id);
+          const keys = customerKeys(id, query.version);
           const history = ks.read(keys.history, 'zset');
           const top = history?.entries.at(-1);
           const record = ks.read(keys.latest, 'string');
@@ -247,7 +247,9 @@ function apply(ks: Keyspace, p: ApplyPlan): CustomerEventResult {
     return { kind: 'duplicate', prior: prior(), firstSeen: before };
   }
   const top = history?.entries.at(-1)?.score;
-  if (top !== undefined && p.eventTime < top - p.allowedLatenessMs) return { kind: 'too-late', newest: top };
+  if (top !== undefined && !p.applyLate && p.eventTime < top - p.allowedLatenessMs) {
+    return { kind: 'too-late', newest: top };
+  }
   const result = prior();
   const before: Record<string, number | null> = {};
   const remembered = new Map<string, string>([['t', String(p.eventTime)]]);

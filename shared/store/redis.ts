@@ -134,7 +134,7 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
             p.record,
             String(p.retentionMs),
             p.maxEvents,
-            String(p.allowedLatenessMs),
+            p.applyLate ? `${p.allowedLatenessMs}:apply` : String(p.allowedLatenessMs),
             p.claimTtlMs,
             p.idleTtlMs,
             ...p.fields,
@@ -146,7 +146,7 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
     readCustomers: async (customerIds, query) => {
       checkSummaryQuery(query);
       const ids = [...new Set(customerIds)];
-      const keys = ids.map((id) => customerKeys(id));
+      const keys = ids.map((id) => customerKeys(id, query.version));
       return call('readCustomers', async () => {
         const retention = String(query.retentionMs);
         const replies: unknown[] = [];

@@ -31,8 +31,17 @@ export interface CustomerEventInput {
   retentionMs: number;
   /** At most this many newest entries are kept (integer >= 1). */
   maxEvents: number;
-  /** An event older than newest - allowedLatenessMs is refused as too late. */
+  /** An event older than newest - allowedLatenessMs is refused as too late (unless `late` is 'apply'). */
   allowedLatenessMs: number;
+  /**
+   * What happens to an event older than newest - allowedLatenessMs: 'refuse' (the default, live featurize) answers
+   * too-late and writes nothing; 'apply' (a backfill, whose older events arrive after live traffic wrote newer ones)
+   * applies it. Trimming is the same either way, so an applied event behind the trim horizon leaves only its claim
+   * and its first sightings, as it did when it was applied in time.
+   */
+  late?: 'refuse' | 'apply';
+  /** The feature-set version whose key namespace the event is applied in (keys.ts); none = the unversioned keys. */
+  featureSetVersion?: string;
   /** How long the event's claim is kept (integer >= 1): redeliveries within it are duplicates. */
   claimTtlMs: number;
   /** First-seen fields this event touches, e.g. 'country:DE' (duplicates are ignored). */
@@ -64,10 +73,14 @@ export interface CustomerState {
   firstSeen: Record<string, number>;
 }
 
-/** What readCustomers summarises: the retention and the windows, as given to applyCustomerEvent. */
+/**
+ * What readCustomers summarises: the retention and the windows as given to applyCustomerEvent, and the feature-set
+ * version whose keys are read (none = the unversioned keys). A FeatureSet is a SummaryQuery.
+ */
 export interface SummaryQuery {
   retentionMs: number;
   windowsMs: readonly number[];
+  version?: string;
 }
 
 /** Input of {@link OnlineStore.compareAndSet}. */

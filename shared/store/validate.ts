@@ -2,6 +2,7 @@
 import { InvalidEventError } from '../errors/index.ts';
 import { hasControlCharacter } from '../events/schemas.ts';
 import {
+  checkFeatureSetVersion,
   customerClaimKey,
   customerKeys,
   defaultIdleTtlMs,
@@ -24,6 +25,8 @@ export interface ApplyPlan {
   retentionMs: number;
   maxEvents: number;
   allowedLatenessMs: number;
+  /** True when an event behind the allowed lateness is applied anyway (CustomerEventInput.late = 'apply'). */
+  applyLate: boolean;
   claimTtlMs: number;
   idleTtlMs: number;
   windowsMs: readonly number[];
@@ -63,12 +66,12 @@ export function planApply(input: CustomerEventInput): ApplyPlan {
   }
   const idleTtlMs = input.idleTtlMs ?? Math.ceil(defaultIdleTtlMs(input));
   checkTtl('idleTtlMs', idleTtlMs);
-  const keys = customerKeys(input.customerId);
+  const keys = customerKeys(input.customerId, input.featureSetVersion);
   const hash = eventHash(input.eventKey);
   return {
     history: keys.history,
     firstSeenKey: keys.firstSeen,
-    claim: customerClaimKey(input.customerId, hash),
+    claim: customerClaimKey(input.customerId, hash, input.featureSetVersion),
     latest: keys.latest,
     member: historyMember(input.orderKey, hash, input.eventTime, input.value),
     record: input.record,
@@ -76,6 +79,7 @@ export function planApply(input: CustomerEventInput): ApplyPlan {
     retentionMs: input.retentionMs,
     maxEvents: input.maxEvents,
     allowedLatenessMs: input.allowedLatenessMs,
+    applyLate: input.late === 'apply',
     claimTtlMs: input.claimTtlMs,
     idleTtlMs,
     windowsMs: input.windowsMs,
@@ -89,6 +93,7 @@ export const MAX_WINDOWS = 16;
 /** Throws InvalidEventError unless the retention is >= 0 and every window is in (0, retentionMs]. */
 export function checkSummaryQuery(query: SummaryQuery): void {
   checkNonNegative('retentionMs', query.retentionMs);
+  if (query.version !== undefined) checkFeatureSetVersion(query.version);
   if (query.windowsMs.length > MAX_WINDOWS) {
     throw new InvalidEventError('windowsMs', `at most ${MAX_WINDOWS} windows, got ${query.windowsMs.length}`);
   }

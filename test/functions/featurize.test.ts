@@ -164,8 +164,8 @@ describe('featurize', () => {
       for (const id of ids) {
         assert.deepEqual(got.get(id), want.get(id), `state of ${id}`);
         assert.deepEqual(
-          await storedHistory(store, id),
-          await storedHistory(cleanStore, id),
+          await storedHistory(store, id, customerFeatures.version),
+          await storedHistory(cleanStore, id, customerFeatures.version),
           `history of ${id}`,
         );
       }
@@ -214,7 +214,7 @@ describe('featurize', () => {
       await (await fetch(`${fn.url}/metrics`)).text(),
       /flywheel_late_events_dropped_total\{function="featurize"\} 1/,
     );
-    assert.equal((await storedHistory(store, 'late')).length, 2);
+    assert.equal((await storedHistory(store, 'late', customerFeatures.version)).length, 2);
     await fn.close();
   });
 });

@@ -147,6 +147,7 @@ describe('score on Redis', () => {
         allowedLatenessMs: 3_600_000,
         claimTtlMs: 60_000,
         firstSeen: ['country:DE'],
+        featureSetVersion: customerFeatures.version,
       });
     }
     const res = await postJson(`${fn.url}/v1/score`, { customerIds: ['alice', 'nobody'] });

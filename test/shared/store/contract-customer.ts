@@ -183,6 +183,62 @@ export function customerContract(subject: StoreSubject): void {
       ]);
     });
 
+    it("applies an event behind the allowed lateness with late: 'apply', trimming by the same horizon", async () => {
+      const customerId = unique('c');
+      const base = {
+        customerId,
+        allowedLatenessMs: 1000,
+        retentionMs: 2000,
+        windowsMs: [2000],
+        firstSeen: ['country:DE'],
+        late: 'apply' as const,
+      };
+      await store().applyCustomerEvent(customerEvent({ ...base, eventTime: T0 + 10_000, record: 'new' }));
+      const late = customerEvent({ ...base, eventKey: 'late', eventTime: T0 + 8_000, record: 'late' });
+      const r = applied(await store().applyCustomerEvent(late));
+      assert.equal(r.kind, 'applied');
+      assert.deepEqual(r.firstSeen, { 'country:DE': T0 + 10_000 });
+      // behind newest - retention - lateness (T0 + 7 000): its first sighting is kept, its entry trimmed at once
+      const old = customerEvent({ ...base, eventKey: 'old', eventTime: T0 + 6_000, record: 'old' });
+      assert.equal((await store().applyCustomerEvent(old)).kind, 'applied');
+      assert.deepEqual(await history(customerId), [
+        [T0 + 8_000, 'late'],
+        [T0 + 10_000, 'new'],
+      ]);
+      const state = (await read([customerId])).get(customerId);
+      assert.equal(state?.latest.record, 'new');
+      assert.deepEqual(state?.firstSeen, { 'country:DE': T0 + 6_000 });
+      assert.equal((await store().applyCustomerEvent(old)).kind, 'duplicate');
+      assert.equal((await store().applyCustomerEvent(late)).kind, 'duplicate');
+    });
+
+    it('keeps each feature-set version in its own keys, claims included', async () => {
+      const customerId = unique('c');
+      const event = customerEvent({ customerId, record: 'a', featureSetVersion: 'v1', firstSeen: ['k:x'] });
+      assert.equal((await store().applyCustomerEvent(event)).kind, 'applied');
+      assert.equal((await store().applyCustomerEvent(event)).kind, 'duplicate');
+      const other = { ...event, featureSetVersion: 'v2', record: 'b', orderKey: 'b' };
+      assert.equal((await store().applyCustomerEvent(other)).kind, 'applied', 'v1 claims do not bind v2');
+      assert.deepEqual(await storedHistory(store(), customerId, 'v1'), [[T0, 'a']]);
+      assert.deepEqual(await storedHistory(store(), customerId, 'v2'), [[T0, 'b']]);
+      assert.deepEqual(await history(customerId), [], 'nothing in the unversioned keys');
+      const query = (version: string) => ({ ...QUERY, version });
+      assert.equal(
+        (await store().readCustomers([customerId], query('v1'))).get(customerId)?.latest.record,
+        'a',
+      );
+      assert.equal(
+        (await store().readCustomers([customerId], query('v2'))).get(customerId)?.latest.record,
+        'b',
+      );
+      assert.equal((await read([customerId])).has(customerId), false);
+      await assert.rejects(
+        store().applyCustomerEvent({ ...event, featureSetVersion: 'a:b' }),
+        InvalidEventError,
+      );
+      await assert.rejects(store().readCustomers([customerId], query('{x}')), InvalidEventError);
+    });
+
     it('keeps entries with time >= newest - retentionMs - allowedLatenessMs and summarises only [eventTime - retentionMs, eventTime)', async () => {
       const customerId = unique('c');
       const apply = (t: number, record: string, value: number) =>

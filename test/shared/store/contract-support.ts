@@ -58,11 +58,15 @@ export function single(x: number): WindowStats {
 
 /**
  * A customer's stored history as [time, order key] pairs, read from the sorted set itself (customerEvent's order key
- * defaults to its record, so tests name entries by record).
+ * defaults to its record, so tests name entries by record); `version` picks a feature-set version's keys.
  */
-export async function storedHistory(store: OnlineStore, customerId: string): Promise<[number, string][]> {
+export async function storedHistory(
+  store: OnlineStore,
+  customerId: string,
+  version?: string,
+): Promise<[number, string][]> {
   // zrangeByScore prefixes the key it is given; the customer's key already carries the prefix.
-  const key = customerKeys(customerId).history.slice(KEY_PREFIX.length);
+  const key = customerKeys(customerId, version).history.slice(KEY_PREFIX.length);
   const entries = await store.zrangeByScore(key, -Infinity, Infinity);
   return entries.map((e) => [e.score, e.member.slice(0, e.member.indexOf(MEMBER_SEPARATOR))]);
 }

@@ -1,0 +1,48 @@
+// The one online update of a customer's feature state: what featurize does per event and what a backfill replays.
+import type { AcceptedTransaction } from '../events/index.ts';
+import type { CustomerEventResult, OnlineStore } from '../store/types.ts';
+import { noveltyKeys } from './compute.ts';
+import { type FeatureSet, type HistoryRecord, toHistoryRecord } from './definition.ts';
+
+/** How long an event's claim is kept: a day covers any broker retry schedule. */
+export const FEATURIZE_CLAIM_TTL_MS = 24 * 3_600_000;
+
+/** What an update needs besides the event: the store, the feature set (its version names the keys), the bounds. */
+export interface FeatureUpdateDeps {
+  store: Pick<OnlineStore, 'applyCustomerEvent'>;
+  featureSet: FeatureSet;
+  allowedLatenessMs: number;
+  /** How long the event is remembered for idempotency. */
+  claimTtlMs: number;
+}
+
+/**
+ * Applies one accepted transaction to its customer's state in the feature set's key namespace, in one atomic store
+ * call (claim, history, first sightings, latest record). `eventKey` is the event's source + id (`eventKey()`), the
+ * same for the broker's delivery and the event log's record, so live featurize and a backfill claim the same event
+ * once. `late: 'apply'` (a backfill) applies an event however far it is behind the customer's newest one.
+ */
+export async function applyTransaction(
+  deps: FeatureUpdateDeps,
+  input: { eventKey: string; tx: AcceptedTransaction; late?: 'refuse' | 'apply' },
+): Promise<{ record: HistoryRecord; result: CustomerEventResult }> {
+  const set = deps.featureSet;
+  const record = toHistoryRecord(input.tx);
+  const result = await deps.store.applyCustomerEvent({
+    customerId: input.tx.customerId,
+    eventKey: input.eventKey,
+    eventTime: input.tx.occurredAt,
+    orderKey: record.id,
+    value: record.amount,
+    record: JSON.stringify(record),
+    windowsMs: set.windowsMs,
+    retentionMs: set.retentionMs,
+    maxEvents: set.maxEvents,
+    allowedLatenessMs: deps.allowedLatenessMs,
+    late: input.late ?? 'refuse',
+    claimTtlMs: deps.claimTtlMs,
+    firstSeen: noveltyKeys(set, record),
+    featureSetVersion: set.version,
+  });
+  return { record, result };
+}
