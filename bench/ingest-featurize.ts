@@ -1,6 +1,5 @@
 // Benchmark: ingest CloudEvents/s over HTTP (single and batched) and featurize events/s on real Redis, beside the bare route.
-// Run: npx tsx bench/ingest-featurize.ts [--seconds 8] [--rounds 3] [--kafka off]
-import { spawnSync } from 'node:child_process';
+// Run: npx tsx bench/ingest-featurize.ts [--seconds 8] [--rounds 3] [--kafka off|mock|apache|both] [--featurize off]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,18 +7,17 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../shared/runtime/index.ts';
 import { customerFeatures } from '../shared/features/index.ts';
 import { createRedisStore, type OnlineStore } from '../shared/store/index.ts';
-import { startKafka } from '../test/support/kafka.ts';
 import { startRedis } from '../test/support/redis.ts';
 import { type ChildTarget, startChild } from './support/child.ts';
+import { medianRow, type Row, rowMeasurer } from './support/ingest-rows.ts';
 import {
-  type LoadResult,
-  machine,
-  median,
-  medianBy,
-  ms,
-  type RequestParts,
-  runLoad,
-} from './support/load.ts';
+  type BenchBroker,
+  describeBrokers,
+  parseKafkaChoice,
+  startBenchBrokers,
+  stopBenchBrokers,
+} from './support/kafka-brokers.ts';
+import { machine, median, ms } from './support/load.ts';
 import {
   acceptedBinary,
   DAY_MS,
@@ -43,9 +41,14 @@ const { values: args } = parseArgs({
     customers: { type: 'string', default: '2000' },
     /** Days of history written before the load: 30 = the feature set's retention, a steady state from the start. */
     'history-days': { type: 'string', default: '30' },
-    kafka: { type: 'string', default: 'on' },
+    /** The Kafka rows beside the file log's: librdkafka's mock, real Apache Kafka, both, or none. */
+    kafka: { type: 'string', default: 'mock' },
     /** 'off' measures the bare route and featurize only (e.g. to profile featurize alone). */
     ingest: { type: 'string', default: 'on' },
+    /** 'off' measures ingest only: no seeding, no bare route or featurize rows. */
+    featurize: { type: 'string', default: 'on' },
+    /** Ingest rows alternate over the event logs for this many rounds; the table shows each one's median round. */
+    'ingest-rounds': { type: 'string', default: '1' },
     /** Write a V8 CPU profile of the targets' process into this folder. */
     profile: { type: 'string' },
   },
@@ -59,70 +62,17 @@ const BATCH_CONNECTIONS = Number(args['batch-connections']);
 const CUSTOMERS = Number(args.customers);
 const HISTORY_DAYS = Number(args['history-days']);
 const PROFILE_DIR = args.profile;
-const withKafka = args.kafka !== 'off' && !spawnSync('kcat', ['-V'], { stdio: 'ignore' }).error;
+const INGEST_ROUNDS = Number(args['ingest-rounds']);
+const KAFKA = parseKafkaChoice(args.kafka);
+const WITH_FEATURIZE = args.featurize !== 'off';
 
 const log = createLogger({ name: 'bench', level: 'warn' });
 const now = Date.now();
 const redis = await startRedis();
-let kafka: Awaited<ReturnType<typeof startKafka>> | null = null;
+let kafka: BenchBroker[] = [];
 let peers: ChildTarget | null = null;
 let targets: ChildTarget | null = null;
 const logDir = await mkdtemp(path.join(tmpdir(), 'bench-log-'));
-
-/** Events the sink peer has received so far (what ingest published to K_SINK). */
-async function published(): Promise<number> {
-  const res = await fetch(`${peers?.info.sink}/stats`);
-  return ((await res.json()) as { sink: number }).sink;
-}
-
-/** Waits until the sink count has not moved for 300 ms (bounded: 30 s), so no earlier work runs on; returns it. */
-async function quiesce(): Promise<{ count: number; at: number }> {
-  let last = await published();
-  let lastChange = performance.now();
-  for (const until = Date.now() + 30_000; Date.now() < until; ) {
-    await new Promise((r) => setTimeout(r, 50));
-    const count = await published();
-    if (count !== last) {
-      last = count;
-      lastChange = performance.now();
-    } else if (performance.now() - lastChange >= 300) {
-      return { count, at: lastChange };
-    }
-  }
-  throw new Error('ingest kept publishing for 30 s after the load stopped');
-}
-
-interface Row {
-  name: string;
-  load: LoadResult;
-  eventsPerRequest: number;
-  /** Events that reached K_SINK per second (ingest), or null where nothing is published. */
-  publishedPerSecond: number | null;
-}
-
-/** Warms a target up, then runs one measured load of it (the caller alternates rounds and keeps the median). */
-async function measure(opts: {
-  name: string;
-  url: string;
-  next: () => RequestParts;
-  eventsPerRequest: number;
-  connections: number;
-  counts: boolean;
-}): Promise<Row> {
-  const spec = { url: opts.url, next: opts.next, connections: opts.connections };
-  await runLoad({ ...spec, name: 'warm-up', durationSeconds: WARMUP });
-  const before = opts.counts ? (await quiesce()).count : 0;
-  const started = performance.now();
-  const load = await runLoad({ ...spec, name: opts.name, durationSeconds: SECONDS });
-  const after = opts.counts ? await quiesce() : null;
-  progress(`${opts.name}: ${Math.round(load.requestsPerSecond)} req/s`);
-  return {
-    name: opts.name,
-    load,
-    eventsPerRequest: opts.eventsPerRequest,
-    publishedPerSecond: after ? ((after.count - before) * 1000) / (after.at - started) : null,
-  };
-}
 
 /** Median and largest history length over the customers, as text. */
 async function historyLengths(store: OnlineStore, customers: readonly string[]): Promise<string> {
@@ -137,28 +87,33 @@ let historyAtStart = '';
 let historyAtEnd = '';
 let bareRounds: number[] = [];
 let featurizeRounds: number[] = [];
+/** Each ingest row's events/s per round, in the order the rows are printed. */
+const ingestRounds = new Map<string, number[]>();
 try {
-  kafka = withKafka ? await startKafka() : null;
+  kafka = await startBenchBrokers(args.ingest === 'off' ? 'off' : KAFKA);
   peers = await startChild('bench/support/peers.ts');
+  const measure = rowMeasurer({ sinkUrl: peers.info.sink ?? '', warmupSeconds: WARMUP, seconds: SECONDS });
   // featurize's customers: histories of HISTORY_DAYS days first, then the load continues the same stream.
   const from = now - 120 * DAY_MS;
   const featurizeStream = transactionStream({ seed: 11, customers: CUSTOMERS, from });
   const seedStore = createRedisStore({ url: redis.url, timeoutMs: 5_000, log });
-  progress(`seeding ${HISTORY_DAYS} days of history for ${CUSTOMERS} customers`);
-  seeded = await seedHistories({
-    store: seedStore,
-    stream: featurizeStream,
-    until: from + HISTORY_DAYS * DAY_MS,
-  });
-  historyAtStart = await historyLengths(seedStore, featurizeStream.customers);
-  progress(`seeded ${seeded} events`);
+  if (WITH_FEATURIZE) {
+    progress(`seeding ${HISTORY_DAYS} days of history for ${CUSTOMERS} customers`);
+    seeded = await seedHistories({
+      store: seedStore,
+      stream: featurizeStream,
+      until: from + HISTORY_DAYS * DAY_MS,
+    });
+    historyAtStart = await historyLengths(seedStore, featurizeStream.customers);
+    progress(`seeded ${seeded} events`);
+  }
 
   targets = await startChild('bench/support/pipeline-targets.ts', {
     env: {
       BENCH_REDIS_URL: redis.url,
       BENCH_SINK_URL: `${peers.info.sink ?? ''}/`,
       BENCH_LOG_DIR: logDir,
-      ...(kafka ? { BENCH_KAFKA_BROKERS: kafka.brokers } : {}),
+      BENCH_KAFKA: JSON.stringify(Object.fromEntries(kafka.map((b) => [b.kind, b.brokers]))),
     },
     ...(PROFILE_DIR ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] } : {}),
   });
@@ -181,7 +136,7 @@ try {
   // Bare route and featurize alternate, round by round, so a change in background load hits both alike.
   const bareRows: Row[] = [];
   const featurizeRows: Row[] = [];
-  for (let round = 1; round <= ROUNDS; round++) {
+  for (let round = 1; WITH_FEATURIZE && round <= ROUNDS; round++) {
     const common = { eventsPerRequest: 1, connections: CONNECTIONS, counts: false };
     bareRows.push(await measure({ name: 'bare hono route', url: url('bare'), next: bare, ...common }));
     featurizeRows.push(
@@ -190,80 +145,104 @@ try {
   }
   bareRounds = bareRows.map((r) => r.load.requestsPerSecond);
   featurizeRounds = featurizeRows.map((r) => r.load.requestsPerSecond);
-  const medianRow = (list: Row[]) => medianBy(list, (r) => r.load.requestsPerSecond) as Row;
-  rows.push(medianRow(bareRows), medianRow(featurizeRows));
+  if (WITH_FEATURIZE) rows.push(medianRow(bareRows), medianRow(featurizeRows));
 
+  // Ingest rows: every event log in turn within a round, single events then batches, INGEST_ROUNDS rounds.
   const logs =
     args.ingest === 'off'
       ? []
-      : [['file log', 'ingestFile'] as const, ...(kafka ? [['Kafka', 'ingestKafka'] as const] : [])];
-  for (const [logName, key] of logs) {
-    rows.push(
-      await measure({
-        name: `ingest, single event (${logName})`,
-        url: url(key),
-        next: single,
-        eventsPerRequest: 1,
-        connections: CONNECTIONS,
-        counts: true,
-      }),
-      await measure({
-        name: `ingest, batch of ${BATCH} (${logName})`,
-        url: url(key),
-        next: batch,
-        eventsPerRequest: BATCH,
-        connections: BATCH_CONNECTIONS,
-        counts: true,
-      }),
-    );
+      : [['file log', 'ingest-file'], ...kafka.map((b) => [b.label, `ingest-${b.kind}`] as const)];
+  const ingestRows = new Map<string, Row[]>();
+  const record = (row: Row) => {
+    ingestRows.set(row.name, [...(ingestRows.get(row.name) ?? []), row]);
+    const perSecond = row.load.requestsPerSecond * row.eventsPerRequest;
+    ingestRounds.set(row.name, [...(ingestRounds.get(row.name) ?? []), perSecond]);
+  };
+  for (let round = 1; round <= INGEST_ROUNDS; round++) {
+    for (const [logName, key] of logs) {
+      const common = { url: url(key), counts: true };
+      record(
+        await measure({
+          name: `ingest, single event (${logName})`,
+          next: single,
+          eventsPerRequest: 1,
+          connections: CONNECTIONS,
+          ...common,
+        }),
+      );
+      record(
+        await measure({
+          name: `ingest, batch of ${BATCH} (${logName})`,
+          next: batch,
+          eventsPerRequest: BATCH,
+          connections: BATCH_CONNECTIONS,
+          ...common,
+        }),
+      );
+    }
   }
-  historyAtEnd = await historyLengths(seedStore, featurizeStream.customers);
+  for (const list of ingestRows.values()) rows.push(medianRow(list));
+  if (WITH_FEATURIZE) historyAtEnd = await historyLengths(seedStore, featurizeStream.customers);
   await seedStore.close();
 } finally {
   await targets?.stop();
   await peers?.stop();
-  await kafka?.stop();
+  await stopBenchBrokers(kafka);
   await redis.stop();
   await rm(logDir, { recursive: true, force: true });
 }
 
-const share = median(featurizeRounds) / median(bareRounds);
-console.log('### Ingest and featurize over HTTP\n');
+console.log(`### ${WITH_FEATURIZE ? 'Ingest and featurize' : 'Ingest'} over HTTP\n`);
 console.log(
   `${machine()}. A private redis-server (persistence off) on loopback; the targets in one child process, the K_SINK ` +
-    'peer (answers 202, counts events) in another, autocannon in the parent: every process shares the same cores.\n',
+    'peer (answers 202, counts events) in another, autocannon in the parent' +
+    `${kafka.some((b) => b.kind === 'apache') ? ', the Kafka broker in a JVM' : ''}: every process shares the same cores.\n`,
 );
+const featurizeMethod =
+  `featurize: one binary-mode \`transaction.accepted\` per request, replies ` +
+  `\`features.updated\`; its customers start with ${HISTORY_DAYS} days of history (${seeded} events written ` +
+  `through featurize before the run; events per customer ${historyAtStart}; the features keep 30 days) and the ` +
+  `load continues the same stream (at the end: ${historyAtEnd}). The bare route is the foundation ` +
+  "benchmark's (reads the binary event, parses the JSON, echoes it), sent the same kind of events. bare and " +
+  `featurize alternate for ${ROUNDS} rounds; the table shows each one's median round. `;
+const brokers = kafka.length > 0 ? `; ${describeBrokers(kafka)}` : '';
 console.log(
   `Method: autocannon, ${CONNECTIONS} connections (batches: ${BATCH_CONNECTIONS}), ${SECONDS} s per row after a ${WARMUP} s warm-up of the same ` +
     `target; every request is different and new (unique CloudEvent ids, transactions from the demo generator over ` +
-    `${CUSTOMERS} customers). featurize: one binary-mode \`transaction.accepted\` per request, replies ` +
-    `\`features.updated\`; its customers start with ${HISTORY_DAYS} days of history (${seeded} events written ` +
-    `through featurize before the run; events per customer ${historyAtStart}; the features keep 30 days) and the ` +
-    `load continues the same stream (at the end: ${historyAtEnd}). The bare route is the foundation ` +
-    "benchmark's (reads the binary event, parses the JSON, echoes it), sent the same kind of events. bare and " +
-    `featurize alternate for ${ROUNDS} rounds; the table shows each one's median round. ingest: binary mode, or ` +
+    `${CUSTOMERS} customers). ${WITH_FEATURIZE ? featurizeMethod : ''}ingest: binary mode, or ` +
     `\`application/cloudevents-batch+json\` with ${BATCH} structured events per request; each event is validated, ` +
-    "de-duplicated on Redis, appended to the event log (file log: fsync per group commit; Kafka: librdkafka's " +
-    'mock cluster via kcat) and published to K_SINK over HTTP, one POST per event. "published/s": events the ' +
-    'K_SINK peer received from the start of the measured load until ingest went quiet, per second. Latency ' +
-    'percentiles are per request.\n',
+    'de-duplicated on Redis, appended to the event log (file log: write + fdatasync per group commit, on ' +
+    `${tmpdir()}${brokers}) and published to K_SINK over HTTP, one POST per event. ` +
+    (INGEST_ROUNDS > 1
+      ? `The ingest rows alternate over the event logs for ${INGEST_ROUNDS} rounds; the table shows each row's median round (by events/s). `
+      : '') +
+    '"published/s": events the K_SINK peer received from the start of the measured load until ingest went quiet, ' +
+    'per second. Latency percentiles are per request (a batch request carries all its events).\n',
 );
 console.log(
-  '| target | req/s | events/s | published/s | p50 ms | p99 ms | errors | non-2xx | vs bare route (req/s) |',
+  '| target | req/s | events/s | published/s | p50 ms | p90 ms | p99 ms | errors | non-2xx | vs bare route (req/s) |',
 );
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 const base = rows[0]?.load.requestsPerSecond ?? 1;
 for (const r of rows) {
   const l = r.load;
   console.log(
     `| ${r.name} | ${Math.round(l.requestsPerSecond)} | ${Math.round(l.requestsPerSecond * r.eventsPerRequest)} | ` +
-      `${r.publishedPerSecond === null ? '–' : Math.round(r.publishedPerSecond)} | ${ms(l.p50Ms)} | ${ms(l.p99Ms)} | ` +
-      `${l.errors} | ${l.non2xx} | ${r.publishedPerSecond === null ? `${((100 * l.requestsPerSecond) / base).toFixed(0)}%` : '–'} |`,
+      `${r.publishedPerSecond === null ? '–' : Math.round(r.publishedPerSecond)} | ${ms(l.p50Ms)} | ${ms(l.p90Ms)} | ` +
+      `${ms(l.p99Ms)} | ${l.errors} | ${l.non2xx} | ` +
+      `${r.publishedPerSecond === null ? `${((100 * l.requestsPerSecond) / base).toFixed(0)}%` : '–'} |`,
   );
 }
 const fmt = (xs: number[]) => xs.map((x) => Math.round(x)).join(', ');
-console.log(
-  `\nRounds (req/s): bare ${fmt(bareRounds)}; featurize ${fmt(featurizeRounds)}. featurize sustains ` +
-    `${(100 * share).toFixed(0)}% of the bare route's requests/s (median of ${ROUNDS} rounds each; target ≥ 50%: ` +
-    `${share >= 0.5 ? 'met' : 'missed'}).`,
-);
+if (INGEST_ROUNDS > 1) {
+  const lines = [...ingestRounds].map(([name, list]) => `${name} ${fmt(list)}`);
+  console.log(`\nIngest rounds (events/s): ${lines.join('; ')}.`);
+}
+if (WITH_FEATURIZE) {
+  const share = median(featurizeRounds) / median(bareRounds);
+  console.log(
+    `\nRounds (req/s): bare ${fmt(bareRounds)}; featurize ${fmt(featurizeRounds)}. featurize sustains ` +
+      `${(100 * share).toFixed(0)}% of the bare route's requests/s (median of ${ROUNDS} rounds each; target ≥ 50%: ` +
+      `${share >= 0.5 ? 'met' : 'missed'}).`,
+  );
+}

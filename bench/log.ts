@@ -1,4 +1,5 @@
-// Benchmark: event-log appends per second on Kafka (librdkafka's mock broker via kcat) and on the file log.
+// Benchmark: event-log appends per second on the file log and on Kafka (librdkafka's mock via kcat, real Apache Kafka).
+// Run: npx tsx bench/log.ts [--kafka mock|apache|both] [--batches 1,100,1000] [--seconds 3] [--rounds 3]
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -8,8 +9,14 @@ import { createFileEventLog } from '../shared/log/file.ts';
 import { createKafkaEventLog } from '../shared/log/kafka.ts';
 import type { EventLog, LogRecord } from '../shared/log/types.ts';
 import { createLogger } from '../shared/runtime/logger.ts';
-import { startKafka } from '../test/support/kafka.ts';
 import { transactionRecord } from '../test/shared/log/support.ts';
+import {
+  type BenchBroker,
+  describeBrokers,
+  parseKafkaChoice,
+  startBenchBrokers,
+  stopBenchBrokers,
+} from './support/kafka-brokers.ts';
 import { medianBy } from './support/load.ts';
 
 const { values: args } = parseArgs({
@@ -21,6 +28,8 @@ const { values: args } = parseArgs({
     /** Each case runs this many times; the table shows the median round (by records/s). */
     rounds: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '1' },
+    /** The Kafka brokers beside the file log: librdkafka's mock, real Apache Kafka, or both. */
+    kafka: { type: 'string', default: 'mock' },
   },
 });
 const BATCHES = args.batches.split(',').map(Number);
@@ -42,6 +51,7 @@ interface Result {
   records: number;
   seconds: number;
   p50: number;
+  p90: number;
   p99: number;
 }
 
@@ -74,6 +84,7 @@ async function measure(name: string, events: EventLog, batch: number): Promise<R
     records: latencies.length * batch,
     seconds,
     p50: at(0.5),
+    p90: at(0.9),
     p99: at(0.99),
   };
 }
@@ -87,31 +98,33 @@ function median(rounds: Result[]): Result {
 
 const log = createLogger({ name: 'bench-log', level: 'silent' });
 const dataDir = await mkdtemp(join(os.tmpdir(), 'flywheel-bench-log-'));
-const broker = await startKafka();
+const brokers: BenchBroker[] = await startBenchBrokers(parseKafkaChoice(args.kafka));
 const results: Result[] = [];
 try {
   for (const batch of BATCHES) {
-    const file: Result[] = [];
-    const kafka: Result[] = [];
+    const rounds = new Map<string, Result[]>();
+    const keep = (r: Result) => rounds.set(r.log, [...(rounds.get(r.log) ?? []), r]);
     for (let round = 0; round < ROUNDS; round++) {
       const topic = `bench.${batch}.${round}`;
       const fileLog = createFileEventLog({ dataDir, topic, log });
-      file.push(await measure('file (write + fdatasync per append)', fileLog, batch));
+      keep(await measure('file (write + fdatasync per append)', fileLog, batch));
       await fileLog.close();
-      const kafkaLog = createKafkaEventLog({
-        brokers: [broker.brokers],
-        topic,
-        clientId: 'bench',
-        timeoutMs: 5_000,
-        log,
-      });
-      kafka.push(await measure('kafka (mock broker, acks=all)', kafkaLog, batch));
-      await kafkaLog.close();
+      for (const broker of brokers) {
+        const kafkaLog = createKafkaEventLog({
+          brokers: [broker.brokers],
+          topic,
+          clientId: 'bench',
+          timeoutMs: 5_000,
+          log,
+        });
+        keep(await measure(`${broker.label} (acks=all)`, kafkaLog, batch));
+        await kafkaLog.close();
+      }
     }
-    results.push(median(file), median(kafka));
+    for (const list of rounds.values()) results.push(median(list));
   }
 } finally {
-  await broker.stop();
+  await stopBenchBrokers(brokers);
   await rm(dataDir, { recursive: true, force: true });
 }
 
@@ -127,13 +140,16 @@ console.log(`- date: ${new Date().toISOString()}`);
 console.log(
   `- method: \`npx tsx bench/log.ts\`; EventLog.append through the adapter, ${CONCURRENCY} call(s) in flight, ` +
     `each case up to ${RECORDS} records or ${SECONDS} s after 3 warm-up appends, median of ${ROUNDS} rounds; records are transaction.accepted ` +
-    `CloudEvents (~${recordBytes} B value) over ${CUSTOMERS} customers; the file log is on ${os.tmpdir()} (${fsType}), ` +
-    'Kafka is one librdkafka mock broker (kcat) on loopback, producer with acks=all and one request in flight.\n',
+    `CloudEvents (~${recordBytes} B value) over ${CUSTOMERS} customers; the file log is on ${os.tmpdir()} (${fsType}); ` +
+    `the file log and each broker alternate within a round. ${describeBrokers(brokers)}; producer with acks=all ` +
+    'and one request in flight, on loopback.\n',
 );
-console.log('| log | records/append | appends | records/s | appends/s | p50 ms/append | p99 ms/append |');
-console.log('|---|---:|---:|---:|---:|---:|---:|');
+console.log(
+  '| log | records/append | appends | records/s | appends/s | p50 ms/append | p90 ms/append | p99 ms/append |',
+);
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of results) {
   console.log(
-    `| ${r.log} | ${r.batch} | ${r.appends} | ${Math.round(r.records / r.seconds)} | ${Math.round(r.appends / r.seconds)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`,
+    `| ${r.log} | ${r.batch} | ${r.appends} | ${Math.round(r.records / r.seconds)} | ${Math.round(r.appends / r.seconds)} | ${r.p50.toFixed(2)} | ${r.p90.toFixed(2)} | ${r.p99.toFixed(2)} |`,
   );
 }

@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-/** Every benchmark, in the order they run: name, script, what it measures. */
-export const BENCHMARKS = [
+/** Every benchmark, in the order they run: name, script (and its arguments, if any), what it measures. */
+export const BENCHMARKS: readonly { name: string; script: string; args?: readonly string[]; what: string }[] = [
   { name: 'runtime', script: 'bench/runtime.ts', what: 'serve() echo vs the bare hono route' },
   { name: 'ingest-featurize', script: 'bench/ingest-featurize.ts', what: 'ingest and featurize over HTTP' },
   { name: 'score', script: 'bench/score.ts', what: 'POST /v1/score, in-process scoring, cold start' },
@@ -16,7 +16,25 @@ export const BENCHMARKS = [
   { name: 'log', script: 'bench/log.ts', what: 'event-log appends' },
   { name: 'detect-drift', script: 'bench/detect-drift.ts', what: 'detect-drift per event' },
   { name: 'training', script: 'bench/training.ts', what: 'training and ONNX scoring throughput' },
-] as const;
+  {
+    name: 'ingest-kafka',
+    script: 'bench/ingest-featurize.ts',
+    args: ['--featurize', 'off', '--kafka', 'both', '--seconds', '4', '--warmup', '1', '--ingest-rounds', '2'],
+    what: 'ingest over HTTP with the event log on real Apache Kafka vs the file log',
+  },
+  {
+    name: 'log-kafka',
+    script: 'bench/log.ts',
+    args: ['--kafka', 'apache', '--batches', '1,100', '--seconds', '2', '--rounds', '2'],
+    what: 'event-log appends on real Apache Kafka vs the file log',
+  },
+  {
+    name: 'redis-cluster',
+    script: 'bench/redis-cluster.ts',
+    what: 'featurize and score on a Redis Cluster vs a single redis-server',
+  },
+  { name: 'backfill', script: 'bench/backfill.ts', what: 'backfill events/s vs live featurize over HTTP' },
+];
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -57,11 +75,12 @@ function machineLine(): string {
 /** Runs one benchmark script; its stdout (the markdown) is captured and echoed, stderr (progress) passes through. */
 function runOne(
   script: string,
+  scriptArgs: readonly string[],
 ): Promise<{ code: number | null; out: string; seconds: number; timedOut: boolean }> {
   return new Promise((resolve) => {
     const started = performance.now();
     // Its own process group, so a timeout or Ctrl-C ends the benchmark's servers and peers along with it.
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...scriptArgs], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
       detached: true,
@@ -121,10 +140,11 @@ process.stdout.write(`${sections.join('\n')}\n`);
 let failures = 0;
 for (const b of selected) {
   const load = loadavg();
-  const header = `## ${b.name}: ${b.what}\n\n\`npx tsx ${b.script}\` — started with load average ${load}.\n`;
+  const command = ['npx tsx', b.script, ...(b.args ?? [])].join(' ');
+  const header = `## ${b.name}: ${b.what}\n\n\`${command}\` — started with load average ${load}.\n`;
   process.stdout.write(`\n${header}\n`);
   process.stderr.write(`\n=== ${b.name} (${b.script}) ===\n`);
-  const r = await runOne(b.script);
+  const r = await runOne(b.script, b.args ?? []);
   const ok = r.code === 0 && !r.timedOut;
   if (!ok) failures++;
   const status = r.timedOut

@@ -10,6 +10,7 @@ export interface LoadResult {
   requests: number;
   /** Latency percentiles in ms, from every response's own time (µs resolution). */
   p50Ms: number;
+  p90Ms: number;
   p99Ms: number;
   /** autocannon's own p99 (whole ms; with a rate, corrected for coordinated omission); null where not measured. */
   correctedP99Ms: number | null;
@@ -36,6 +37,8 @@ export interface LoadSpec {
   next?: () => RequestParts;
   connections?: number;
   durationSeconds?: number;
+  /** Stop after this many requests (autocannon `amount`; wins over the duration). */
+  amount?: number;
   /** Requests per second to hold (autocannon overallRate: a per-second quota, sent as a burst); unset = flat out. */
   rate?: number;
 }
@@ -68,6 +71,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     ...(spec.headers ? { headers: spec.headers } : {}),
     ...(spec.body !== undefined ? { body: spec.body } : {}),
     ...(spec.rate ? { overallRate: spec.rate } : {}),
+    ...(spec.amount ? { amount: spec.amount } : {}),
   };
   const next = spec.next;
   if (next) {
@@ -107,6 +111,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     requestsPerSecond: result.requests.total / result.duration,
     requests: result.requests.total,
     p50Ms: percentile(sorted, 0.5),
+    p90Ms: percentile(sorted, 0.9),
     p99Ms: percentile(sorted, 0.99),
     correctedP99Ms: result.latency.p99,
     errors: result.errors + result.timeouts,

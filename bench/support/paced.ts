@@ -147,6 +147,7 @@ export async function runPaced(spec: PacedSpec): Promise<PacedResult> {
     requestsPerSecond: done / elapsedSeconds,
     requests: done,
     p50Ms: percentile(measured, 0.5),
+    p90Ms: percentile(measured, 0.9),
     p99Ms: percentile(measured, 0.99),
     correctedP99Ms: null,
     errors: errors + (total - done),

@@ -51,8 +51,9 @@ end`
 }
 function done(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format('WRK {"requests":%d,"durationUs":%d,"p50Us":%d,"p99Us":%d,"errors":%d,"non2xx":%d}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+  io.write(string.format('WRK {"requests":%d,"durationUs":%d,"p50Us":%d,"p90Us":%d,"p99Us":%d,"errors":%d,"non2xx":%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99),
     e.connect + e.read + e.write + e.timeout, e.status))
 end
 `;
@@ -61,6 +62,7 @@ const Line = z.object({
   requests: z.number(),
   durationUs: z.number(),
   p50Us: z.number(),
+  p90Us: z.number(),
   p99Us: z.number(),
   errors: z.number(),
   non2xx: z.number(),
@@ -74,6 +76,7 @@ function toResult(name: string, line: unknown, thinkMs: number | null): WrkResul
     requestsPerSecond: r.requests / (r.durationUs / 1e6),
     requests: r.requests,
     p50Ms: r.p50Us / 1000,
+    p90Ms: r.p90Us / 1000,
     p99Ms: r.p99Us / 1000,
     correctedP99Ms: null,
     errors: r.errors,
