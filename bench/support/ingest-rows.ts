@@ -1,4 +1,4 @@
-// One measured row of the ingest/featurize benchmark: a warm-up, an autocannon load, and what reached K_SINK.
+// One measured row of an HTTP benchmark: a warm-up, an autocannon load, and (ingest) what reached K_SINK.
 import { type LoadResult, medianBy, type RequestParts, runLoad } from './load.ts';
 import { progress } from './workload.ts';
 
@@ -21,12 +21,13 @@ export interface RowSpec {
 }
 
 /**
- * A row measurer: warms the target up for `warmupSeconds`, then loads it for `seconds`; for ingest rows it also
- * counts the events the K_SINK peer at `sinkUrl` received from the start of the load until ingest went quiet.
+ * A row measurer: warms the target up for `warmupSeconds`, then loads it for `seconds`; for ingest rows (`counts`)
+ * it also counts the events the K_SINK peer at `sinkUrl` received from the start of the load until ingest went quiet.
  */
-export function rowMeasurer(opts: { sinkUrl: string; warmupSeconds: number; seconds: number }) {
+export function rowMeasurer(opts: { sinkUrl?: string; warmupSeconds: number; seconds: number }) {
   /** Events the sink peer has received so far (what ingest published to K_SINK). */
   async function published(): Promise<number> {
+    if (opts.sinkUrl === undefined) throw new Error('an ingest row needs the K_SINK peer (sinkUrl)');
     const res = await fetch(`${opts.sinkUrl}/stats`);
     return ((await res.json()) as { sink: number }).sink;
   }

@@ -16,6 +16,8 @@ export interface LoadResult {
   correctedP99Ms: number | null;
   errors: number;
   non2xx: number;
+  /** Responses by status code (autocannon runs only). */
+  statuses?: Record<number, number>;
 }
 
 /** One request's variable parts. */
@@ -94,9 +96,11 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   }
   let samples = new Float64Array(1 << 16);
   let count = 0;
+  const statuses: Record<number, number> = {};
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(opts, (err: unknown, res) => (err ? reject(err) : resolve(res)));
-    instance.on('response', (_client, _status, _bytes, responseTime) => {
+    instance.on('response', (_client, status, _bytes, responseTime) => {
+      statuses[status] = (statuses[status] ?? 0) + 1;
       if (count === samples.length) {
         const grown = new Float64Array(samples.length * 2);
         grown.set(samples);
@@ -116,6 +120,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     correctedP99Ms: result.latency.p99,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
+    statuses,
   };
 }
 

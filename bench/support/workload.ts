@@ -80,7 +80,9 @@ export function rawBatch(txs: readonly GeneratedTransaction[], idPrefix: string)
 
 /**
  * Writes customer histories through featurize's own handler (the same Lua update as over HTTP): every transaction of
- * the stream before `until`, `concurrency` in flight. Returns how many events were applied.
+ * the stream before `until`, customers side by side (`concurrency` in flight), each customer's events in stream
+ * order, so no event is overtaken by a later one of its customer (which featurize could drop as too late: on a
+ * cluster, calls to different nodes overtake each other). Returns how many events were applied.
  */
 export async function seedHistories(opts: {
   store: OnlineStore;
@@ -91,20 +93,27 @@ export async function seedHistories(opts: {
   const fn = featurizeFunction({ store: opts.store, config: defaultConfig() });
   const ctx = { log: createLogger({ name: 'seed', level: 'silent' }), metrics: createMetrics('seed') };
   const txs = opts.stream.until(opts.until);
-  let next = 0;
+  const lanes = new Map<string, number[]>();
+  txs.forEach((tx, i) => {
+    const lane = lanes.get(tx.customerId) ?? [];
+    lane.push(i);
+    lanes.set(tx.customerId, lane);
+  });
+  const queue = [...lanes.values()];
   const worker = async () => {
-    while (next < txs.length) {
-      const i = next++;
-      const tx = txs[i] as GeneratedTransaction;
-      const event = makeEvent({
-        type: EventTypes.transactionAccepted,
-        source: 'flywheel/ingest',
-        id: `seed-${i}`,
-        time: tx.occurredAt,
-        data: acceptedData(tx, tx.occurredAt),
-      });
-      const outcome = await fn.handle(event, ctx);
-      if (outcome.kind !== 'reply') throw new Error(`seeding: event ${i} was ${outcome.kind}`);
+    for (let lane = queue.shift(); lane !== undefined; lane = queue.shift()) {
+      for (const i of lane) {
+        const tx = txs[i] as GeneratedTransaction;
+        const event = makeEvent({
+          type: EventTypes.transactionAccepted,
+          source: 'flywheel/ingest',
+          id: `seed-${i}`,
+          time: tx.occurredAt,
+          data: acceptedData(tx, tx.occurredAt),
+        });
+        const outcome = await fn.handle(event, ctx);
+        if (outcome.kind !== 'reply') throw new Error(`seeding: event ${i} was ${outcome.kind}`);
+      }
     }
   };
   await Promise.all(Array.from({ length: opts.concurrency ?? 64 }, worker));
