@@ -76,7 +76,7 @@ export function describeBrokers(brokers: readonly BenchBroker[]): string {
         : `${b.label}: one real broker and controller in one JVM (KRaft, jars from Maven Central, -Xmx384m, ` +
           `SerialGC, C1 only; log on ${tmpdir()}, Kafka's default flush policy, i.e. the page ` +
           `cache, no fsync per write; ready ${b.startSeconds.toFixed(0)} s after spawn); the topic is created by ` +
-          'the adapter with 4 partitions, replication factor 1, and the producer is idempotent (acks=all)',
+          'the adapter with 4 partitions, replication factor 1, and its producer is idempotent',
     )
     .join('; ');
 }

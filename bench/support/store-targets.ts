@@ -1,7 +1,8 @@
 // The Redis Cluster benchmark's targets, in one child process: featurize and score on each online store named.
-// Environment: BENCH_REDIS_URLS, JSON of name → REDIS_URL (champions already registered on each store), e.g.
+// Environment: BENCH_REDIS_URLS, JSON of name → REDIS_URL, e.g.
 // {"single":"redis://127.0.0.1:6379","cluster":"redis+cluster://127.0.0.1:7000,…"}; serves featurize-<name> and
-// score-<name> (the latter at /v1/score).
+// score-<name> (at /v1/score; the champions must be registered on the store), or only featurize with
+// BENCH_SCORE=off.
 import { featurizeFunction } from '../../functions/featurize/function.ts';
 import { scoreFunction } from '../../functions/score/function.ts';
 import { defaultConfig } from '../../shared/config/index.ts';
@@ -13,6 +14,7 @@ import { targetServer } from './serve-target.ts';
 
 const urls = JSON.parse(process.env.BENCH_REDIS_URLS ?? '{}') as Record<string, string>;
 if (Object.keys(urls).length === 0) throw new Error('BENCH_REDIS_URLS names no store');
+const withScore = process.env.BENCH_SCORE !== 'off';
 const log = createLogger({ name: 'bench-store-targets', level: 'warn' });
 const config = defaultConfig();
 const server = targetServer(log);
@@ -21,6 +23,7 @@ for (const [name, url] of Object.entries(urls)) {
   // Each function owns its store and closes it (and score its models) when the server closes it.
   const store = () => createRedisStore({ url, timeoutMs: config.DEPENDENCY_TIMEOUT_MS, log });
   info[`featurize-${name}`] = await server.start(featurizeFunction({ store: store(), config }));
+  if (!withScore) continue;
   const scoreStore = store();
   const { def, models } = scoreFunction({
     store: scoreStore,

@@ -8,7 +8,8 @@ import {
   makeEvent,
   type Transaction,
 } from '../../shared/events/index.ts';
-import { createLogger, createMetrics, writeBinary } from '../../shared/runtime/index.ts';
+import type { LogRecord } from '../../shared/log/index.ts';
+import { createLogger, createMetrics, toStructured, writeBinary } from '../../shared/runtime/index.ts';
 import type { CustomerState, OnlineStore } from '../../shared/store/index.ts';
 import type { RequestParts } from './load.ts';
 
@@ -36,13 +37,29 @@ export function acceptedData(tx: GeneratedTransaction, ingestedAt: number): Acce
   return { ...tx, amount: Number(tx.amount), ingestedAt };
 }
 
-/** A `transaction.accepted` event in binary mode, as the broker delivers it to featurize. */
-export function acceptedBinary(tx: GeneratedTransaction, id: string): RequestParts {
+/** The `transaction.accepted` event ingest makes of a transaction, ingested now. */
+function acceptedEvent(tx: GeneratedTransaction, id: string) {
   const now = Date.now();
   const data = acceptedData(tx, now);
-  return writeBinary(
-    makeEvent({ type: EventTypes.transactionAccepted, source: 'flywheel/ingest', id, time: now, data }),
-  );
+  return makeEvent({ type: EventTypes.transactionAccepted, source: 'flywheel/ingest', id, time: now, data });
+}
+
+/** A `transaction.accepted` event in binary mode, as the broker delivers it to featurize. */
+export function acceptedBinary(tx: GeneratedTransaction, id: string): RequestParts {
+  return writeBinary(acceptedEvent(tx, id));
+}
+
+/** The event-log record ingest appends for a transaction (structured CloudEvent, keyed by customer, event time). */
+export function acceptedRecord(tx: GeneratedTransaction, id: string): LogRecord {
+  const event = acceptedEvent(tx, id);
+  return {
+    key: tx.customerId,
+    id: event.id,
+    source: event.source,
+    type: event.type,
+    time: tx.occurredAt,
+    value: JSON.stringify(toStructured(event)),
+  };
 }
 
 /** The raw `transaction` data a source posts (event time as an RFC 3339 string). */
