@@ -66,6 +66,7 @@ export const ConfigSchema = z.object({
   KAFKA_CLIENT_ID: z.string().min(1).default('flywheel'),
   KAFKA_PARTITIONS: z.coerce.number().int().min(1).default(4),
   KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).optional(),
+  KAFKA_RETENTION_MS: z.coerce.number().int().min(-1).default(-1),
   KAFKA_CREATE_TOPIC: bool(true),
   FLYWHEEL_DATA_DIR: z.string().min(1).default('.flywheel'),
   MAX_BODY_BYTES: int(1024 * 1024),

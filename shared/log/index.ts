@@ -16,8 +16,13 @@ export interface EventLogOptions {
   topic: string;
   /** KAFKA_CLIENT_ID. */
   clientId: string;
-  /** KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR, KAFKA_CREATE_TOPIC: the topic the Kafka log creates when missing. */
-  kafkaTopic?: { partitions: number; replicationFactor?: number | undefined; create: boolean };
+  /** KAFKA_PARTITIONS, KAFKA_REPLICATION_FACTOR, KAFKA_RETENTION_MS, KAFKA_CREATE_TOPIC: the topic the Kafka log creates when missing. */
+  kafkaTopic?: {
+    partitions: number;
+    replicationFactor?: number | undefined;
+    retentionMs: number;
+    create: boolean;
+  };
   /** FLYWHEEL_DATA_DIR. */
   dataDir: string;
   /** DEPENDENCY_TIMEOUT_MS. */
@@ -44,6 +49,7 @@ export function createEventLog(opts: EventLogOptions): EventLog {
       log: opts.log,
       partitions: opts.kafkaTopic?.partitions,
       replicationFactor: opts.kafkaTopic?.replicationFactor,
+      retentionMs: opts.kafkaTopic?.retentionMs,
       createTopic: opts.kafkaTopic?.create,
     });
   }
@@ -60,6 +66,7 @@ export function eventLogFromConfig(
     KAFKA_CLIENT_ID: string;
     KAFKA_PARTITIONS: number;
     KAFKA_REPLICATION_FACTOR?: number | undefined;
+    KAFKA_RETENTION_MS: number;
     KAFKA_CREATE_TOPIC: boolean;
     FLYWHEEL_DATA_DIR: string;
     DEPENDENCY_TIMEOUT_MS: number;
@@ -74,6 +81,7 @@ export function eventLogFromConfig(
     kafkaTopic: {
       partitions: config.KAFKA_PARTITIONS,
       replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+      retentionMs: config.KAFKA_RETENTION_MS,
       create: config.KAFKA_CREATE_TOPIC,
     },
     dataDir: config.FLYWHEEL_DATA_DIR,

@@ -52,6 +52,13 @@ export interface KafkaEventLogOptions {
   partitions?: number | undefined;
   /** KAFKA_REPLICATION_FACTOR: replicas of the topic when the adapter creates it (default min(3, brokers)). */
   replicationFactor?: number | undefined;
+  /**
+   * KAFKA_RETENTION_MS: `retention.ms` of the topic when the adapter creates it (default -1, kept forever). The log
+   * is the source of truth that training and backfills read, and Kafka counts time-based retention from the
+   * record timestamp, which is the event time: with the broker's default (7 days) a replayed history older than
+   * that is deleted at the next retention check.
+   */
+  retentionMs?: number | undefined;
   /** KAFKA_CREATE_TOPIC: create the topic when it is missing (default true); false refuses clearly instead. */
   createTopic?: boolean | undefined;
 }
@@ -109,6 +116,7 @@ export function createKafkaEventLog(opts: KafkaEventLogOptions): EventLog {
           timeoutMs,
           partitions: opts.partitions ?? DEFAULT_PARTITIONS,
           replicationFactor: opts.replicationFactor,
+          retentionMs: opts.retentionMs ?? -1,
           create: opts.createTopic ?? true,
         }),
       ),
@@ -270,8 +278,8 @@ interface TopicState {
 }
 
 /**
- * Makes sure the topic exists. Missing: created with `partitions` and `replicationFactor` (default min(3,
- * brokers)) and CreateTime timestamps, waiting until every partition has a leader; or, with `create` false, a
+ * Makes sure the topic exists. Missing: created with `partitions`, `replicationFactor` (default min(3,
+ * brokers)), `retentionMs` and CreateTime timestamps, waiting until every partition has a leader; or, with `create` false, a
  * DependencyError that says how to create it (retriable: an operator may create it meanwhile). Present with
  * another partition count: used as it is, with a warning, since the count decides which partition (and so which
  * featurize replica) a customer's records go to. A cluster that names no controller (librdkafka's mock) cannot
@@ -285,6 +293,7 @@ async function ensureTopic(
     timeoutMs: number;
     partitions: number;
     replicationFactor: number | undefined;
+    retentionMs: number;
     create: boolean;
   },
 ): Promise<TopicState> {
@@ -321,7 +330,10 @@ async function ensureTopic(
         topic,
         numPartitions: a.partitions,
         replicationFactor,
-        configEntries: [{ name: 'message.timestamp.type', value: 'CreateTime' }],
+        configEntries: [
+          { name: 'message.timestamp.type', value: 'CreateTime' },
+          { name: 'retention.ms', value: String(a.retentionMs) },
+        ],
       },
     ],
     waitForLeaders: true,

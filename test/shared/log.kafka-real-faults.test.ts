@@ -224,4 +224,24 @@ describe('Kafka event log on Apache Kafka', { timeout: 300_000 }, () => {
       await store.close();
     }
   });
+  it('keeps records whose event time is older than any retention (the history a backfill replays)', async () => {
+    // The test broker checks retention every second (after its first 30 s). A topic with a 1-minute retention
+    // shows that a check has run; the adapter's topic keeps everything, though every record is decades old.
+    const kept = open(kafka(), 'retention.kept');
+    const control = open(kafka(), 'retention.control', { retentionMs: 60_000 });
+    try {
+      const history = records('old', 20, 4);
+      await Promise.all([kept.append(history), control.append(history)]);
+      for (const until = Date.now() + 120_000; (await everything(control)).length > 0; ) {
+        assert.ok(Date.now() < until, 'no retention check deleted the 1-minute topic within 120 s');
+        await new Promise((done) => setTimeout(done, 500));
+      }
+      assert.deepEqual(
+        (await everything(kept)).map((r) => r.id).sort(),
+        history.map((r) => r.id).sort(),
+      );
+    } finally {
+      await Promise.all([kept.close(), control.close()]);
+    }
+  });
 });

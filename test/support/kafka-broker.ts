@@ -197,6 +197,7 @@ listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=${a.dataDir}
 auto.create.topics.enable=false
 num.partitions=1
+log.retention.check.interval.ms=1000
 default.replication.factor=1
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=1
