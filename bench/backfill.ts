@@ -109,7 +109,8 @@ try {
   const records = txs.map((tx, i) => acceptedRecord(tx, `bf-${i}`));
   for (const { name, eventLog } of sources) {
     const t0 = performance.now();
-    for (let i = 0; i < records.length; i += APPEND_BATCH) await eventLog.append(records.slice(i, i + APPEND_BATCH));
+    for (let i = 0; i < records.length; i += APPEND_BATCH)
+      await eventLog.append(records.slice(i, i + APPEND_BATCH));
     const appendPerSecond = records.length / ((performance.now() - t0) / 1000);
     progress(`${records.length} records appended to ${name} (${Math.round(appendPerSecond)}/s)`);
     logs.push({ name, eventLog, appendPerSecond });

@@ -219,18 +219,19 @@ console.log(
     '"published/s": events the K_SINK peer received from the start of the measured load until ingest went quiet, ' +
     'per second. Latency percentiles are per request (a batch request carries all its events).\n',
 );
+const vsBare = WITH_FEATURIZE ? ' vs bare route (req/s) |' : '';
 console.log(
-  '| target | req/s | events/s | published/s | p50 ms | p90 ms | p99 ms | errors | non-2xx | vs bare route (req/s) |',
+  `| target | req/s | events/s | published/s | p50 ms | p90 ms | p99 ms | errors | non-2xx |${vsBare}`,
 );
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log(`|---|---:|---:|---:|---:|---:|---:|---:|---:|${WITH_FEATURIZE ? '---:|' : ''}`);
 const base = rows[0]?.load.requestsPerSecond ?? 1;
 for (const r of rows) {
   const l = r.load;
+  const share = r.publishedPerSecond === null ? `${((100 * l.requestsPerSecond) / base).toFixed(0)}%` : '–';
   console.log(
     `| ${r.name} | ${Math.round(l.requestsPerSecond)} | ${Math.round(l.requestsPerSecond * r.eventsPerRequest)} | ` +
       `${r.publishedPerSecond === null ? '–' : Math.round(r.publishedPerSecond)} | ${ms(l.p50Ms)} | ${ms(l.p90Ms)} | ` +
-      `${ms(l.p99Ms)} | ${l.errors} | ${l.non2xx} | ` +
-      `${r.publishedPerSecond === null ? `${((100 * l.requestsPerSecond) / base).toFixed(0)}%` : '–'} |`,
+      `${ms(l.p99Ms)} | ${l.errors} | ${l.non2xx} |${WITH_FEATURIZE ? ` ${share} |` : ''}`,
   );
 }
 const fmt = (xs: number[]) => xs.map((x) => Math.round(x)).join(', ');

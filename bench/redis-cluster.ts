@@ -73,14 +73,17 @@ try {
     seedSeconds[name] = (performance.now() - t0) / 1000;
     const states = await store.readCustomers(streams[name].customers, customerFeatures);
     const lengths = [...states.values()].map(historyLength).sort((a, b) => a - b);
-    seeded[name] = `${count} events, ${states.size} customers, history median ${lengths[lengths.length >> 1]}`;
+    seeded[name] =
+      `${count} events, ${states.size} customers, history median ${lengths[lengths.length >> 1]}`;
     await store.close();
   }
   if (seeded.single !== seeded.cluster) {
     throw new Error(`the stores hold different data: ${seeded.single} vs ${seeded.cluster}`);
   }
 
-  targets = await startChild('bench/support/store-targets.ts', { env: { BENCH_REDIS_URLS: JSON.stringify(urls) } });
+  targets = await startChild('bench/support/store-targets.ts', {
+    env: { BENCH_REDIS_URLS: JSON.stringify(urls) },
+  });
   const url = (key: string) => targets?.info[key] ?? '';
   const customers = streams.single.customers;
   const scoreNext = (): (() => RequestParts) => {
@@ -94,7 +97,8 @@ try {
   for (const name of STORES) {
     const res = await fetch(url(`score-${name}`), { method: 'POST', ...scoreBodies[name]() });
     const answer = JSON.stringify(await res.json());
-    if (res.status !== 200 || answer.includes('"defaults"')) throw new Error(`score (${name}) answered ${answer}`);
+    if (res.status !== 200 || answer.includes('"defaults"'))
+      throw new Error(`score (${name}) answered ${answer}`);
   }
 
   const measure = rowMeasurer({ warmupSeconds: WARMUP, seconds: SECONDS });
@@ -150,15 +154,15 @@ console.log(
   `Method: both stores get the same data, written through featurize's own handler before the run: ${seeded.single} ` +
     `(${HISTORY_DAYS} days of the demo generator's transactions over ${CUSTOMERS} customers; seeding took ` +
     `${seedSeconds.single?.toFixed(1)} s on one server, ${seedSeconds.cluster?.toFixed(1)} s on the cluster), and the ` +
-    'same champions (bench/support/models.ts) in each store\'s registry. featurize: one binary-mode ' +
+    "same champions (bench/support/models.ts) in each store's registry. featurize: one binary-mode " +
     '`transaction.accepted` per request, each store continuing the same seeded stream (replies `features.updated`). ' +
     'score: `POST /v1/score` with one customerId per request (store read, feature vector, both ONNX models), the ' +
     `customers in the same order on both. autocannon, ${CONNECTIONS} connections, ${SECONDS} s per row after a ` +
     `${WARMUP} s warm-up of the same target (shorter than the featurize and score benchmarks' 8 s); the two stores ` +
     `alternate within each of ${ROUNDS} rounds, taking turns to go first; the table shows each row's median round (by req/s). ` +
     'Latency percentiles are per request, µs resolution. "2xx but not 200": featurize answers 202 to an event it ' +
-    'drops as older than the allowed lateness (1 h behind its customer\'s newest), which would flatter a row. On the cluster the client is ioredis\' Cluster ' +
-    '(REDIS_URL `redis+cluster://…`, reads from masters); a customer\'s keys share one hash slot.\n',
+    "drops as older than the allowed lateness (1 h behind its customer's newest), which would flatter a row. On the cluster the client is ioredis' Cluster " +
+    "(REDIS_URL `redis+cluster://…`, reads from masters); a customer's keys share one hash slot.\n",
 );
 console.log(
   '| target | store | req/s | p50 ms | p90 ms | p99 ms | errors | non-2xx | 2xx but not 200 | cluster vs single |',

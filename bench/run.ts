@@ -7,34 +7,51 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 /** Every benchmark, in the order they run: name, script (and its arguments, if any), what it measures. */
-export const BENCHMARKS: readonly { name: string; script: string; args?: readonly string[]; what: string }[] = [
-  { name: 'runtime', script: 'bench/runtime.ts', what: 'serve() echo vs the bare hono route' },
-  { name: 'ingest-featurize', script: 'bench/ingest-featurize.ts', what: 'ingest and featurize over HTTP' },
-  { name: 'score', script: 'bench/score.ts', what: 'POST /v1/score, in-process scoring, cold start' },
-  { name: 'broker', script: 'bench/broker.ts', what: 'the local broker' },
-  { name: 'store', script: 'bench/store.ts', what: 'the online store (applyCustomerEvent)' },
-  { name: 'log', script: 'bench/log.ts', what: 'event-log appends' },
-  { name: 'detect-drift', script: 'bench/detect-drift.ts', what: 'detect-drift per event' },
-  { name: 'training', script: 'bench/training.ts', what: 'training and ONNX scoring throughput' },
-  {
-    name: 'ingest-kafka',
-    script: 'bench/ingest-featurize.ts',
-    args: ['--featurize', 'off', '--kafka', 'both', '--seconds', '4', '--warmup', '1', '--ingest-rounds', '2'],
-    what: 'ingest over HTTP with the event log on real Apache Kafka vs the file log',
-  },
-  {
-    name: 'log-kafka',
-    script: 'bench/log.ts',
-    args: ['--kafka', 'apache', '--batches', '1,100', '--seconds', '2', '--rounds', '2'],
-    what: 'event-log appends on real Apache Kafka vs the file log',
-  },
-  {
-    name: 'redis-cluster',
-    script: 'bench/redis-cluster.ts',
-    what: 'featurize and score on a Redis Cluster vs a single redis-server',
-  },
-  { name: 'backfill', script: 'bench/backfill.ts', what: 'backfill events/s vs live featurize over HTTP' },
-];
+export const BENCHMARKS: readonly { name: string; script: string; args?: readonly string[]; what: string }[] =
+  [
+    { name: 'runtime', script: 'bench/runtime.ts', what: 'serve() echo vs the bare hono route' },
+    { name: 'ingest-featurize', script: 'bench/ingest-featurize.ts', what: 'ingest and featurize over HTTP' },
+    { name: 'score', script: 'bench/score.ts', what: 'POST /v1/score, in-process scoring, cold start' },
+    { name: 'broker', script: 'bench/broker.ts', what: 'the local broker' },
+    { name: 'store', script: 'bench/store.ts', what: 'the online store (applyCustomerEvent)' },
+    { name: 'log', script: 'bench/log.ts', what: 'event-log appends' },
+    { name: 'detect-drift', script: 'bench/detect-drift.ts', what: 'detect-drift per event' },
+    { name: 'training', script: 'bench/training.ts', what: 'training and ONNX scoring throughput' },
+    {
+      name: 'ingest-kafka',
+      script: 'bench/ingest-featurize.ts',
+      args: [
+        '--featurize',
+        'off',
+        '--kafka',
+        'both',
+        '--seconds',
+        '4',
+        '--warmup',
+        '1',
+        '--ingest-rounds',
+        '3',
+      ],
+      what: 'ingest over HTTP with the event log on real Apache Kafka vs the file log',
+    },
+    {
+      name: 'log-kafka',
+      script: 'bench/log.ts',
+      args: ['--kafka', 'apache', '--batches', '1,100', '--seconds', '2', '--rounds', '3'],
+      what: 'event-log appends on real Apache Kafka vs the file log',
+    },
+    {
+      name: 'redis-cluster',
+      script: 'bench/redis-cluster.ts',
+      what: 'featurize and score on a Redis Cluster vs a single redis-server',
+    },
+    {
+      name: 'backfill',
+      script: 'bench/backfill.ts',
+      args: ['--events', '100000', '--customers', '4000'],
+      what: 'backfill events/s vs live featurize over HTTP',
+    },
+  ];
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,

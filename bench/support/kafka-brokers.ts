@@ -33,7 +33,8 @@ export async function startBenchBrokers(choice: KafkaChoice): Promise<BenchBroke
   const started: BenchBroker[] = [];
   try {
     if (choice === 'mock' || choice === 'both') {
-      if (spawnSync('kcat', ['-V'], { stdio: 'ignore' }).error) progress('kcat not found: no mock-broker rows');
+      if (spawnSync('kcat', ['-V'], { stdio: 'ignore' }).error)
+        progress('kcat not found: no mock-broker rows');
       else {
         const t0 = performance.now();
         const mock = await startKafka();
