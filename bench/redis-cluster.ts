@@ -51,7 +51,7 @@ let cluster: RedisCluster | null = null;
 let targets: ChildTarget | null = null;
 const rounds = new Map<string, Row[]>();
 const seeded: Record<string, string> = {};
-let seedSeconds: Record<string, number> = {};
+const seedSeconds: Record<string, number> = {};
 
 /** The same seeded stream for each store: the same customers, histories and, under load, the same next events. */
 const streamFor = () =>
@@ -63,7 +63,6 @@ try {
   cluster = await startRedisCluster();
   const urls: Record<StoreName, string> = { single: single.url, cluster: cluster.url };
   const streams = { single: streamFor(), cluster: streamFor() };
-  seedSeconds = {};
   for (const name of STORES) {
     const store = createRedisStore({ url: urls[name], timeoutMs: 10_000, log });
     await registerBenchChampions(new ModelRegistry({ store }));
