@@ -20,6 +20,8 @@ import {
   TransactionSchema,
   TYPE_PREFIX,
 } from '../../shared/events/index.ts';
+import { checkpointKey, completionKey } from '../../shared/backfill/records.ts';
+import { customerFeatures } from '../../shared/features/index.ts';
 import { ALIAS_CHANNEL, registryKeys } from '../../shared/registry/index.ts';
 import { customerClaimKey, customerKeys, eventHash, lockKey, prefixed } from '../../shared/store/keys.ts';
 import { ROOT } from './support/manifests.ts';
@@ -187,7 +189,8 @@ describe('README.md', () => {
           return [pattern, new RegExp(`^${source}$`)];
         }),
     );
-    const customer = customerKeys('c-1');
+    const version = customerFeatures.version;
+    const customer = customerKeys('c-1', version);
     const hash = eventHash('e-1');
     const monitored = {
       name: 'risk' as const,
@@ -198,10 +201,15 @@ describe('README.md', () => {
     const registry = 'fw:registry:{<model>}:…';
     /** Each key the code builds, with the row that documents it. */
     const keys: [row: string, key: string][] = [
-      ['fw:{<customerId>}:events', customer.history],
-      ['fw:{<customerId>}:firstseen', customer.firstSeen],
-      ['fw:{<customerId>}:latest', customer.latest],
-      ['fw:{<customerId>}:claim:<sha1>', customerClaimKey('c-1', hash)],
+      ['fw:{<customerId>}:<fs>:events', customer.history],
+      ['fw:{<customerId>}:<fs>:firstseen', customer.firstSeen],
+      ['fw:{<customerId>}:<fs>:latest', customer.latest],
+      ['fw:{<customerId>}:<fs>:claim:<sha1>', customerClaimKey('c-1', hash, version)],
+      [
+        'fw:backfill:{<fs>}:checkpoint:<from>-<to>',
+        prefixed(checkpointKey(version, { from: 1_000, to: 2_000 })),
+      ],
+      ['fw:backfill:{<fs>}:complete', prefixed(completionKey(version))],
       ['fw:ingest:{<customerId>}:done:<sha1>', prefixed(ingestKeys.done('c-1', hash))],
       [lock, lockKey(ingestKeys.lock('c-1', hash))],
       ['fw:drift:{<model>}:v<version>:w<n>', prefixed(driftKeys.window(monitored, 7))],
