@@ -19,18 +19,23 @@ import { createFileEventLog } from '../../shared/log/index.ts';
 import { ModelRegistry } from '../../shared/registry/index.ts';
 import { createLogger } from '../../shared/runtime/index.ts';
 import { createRedisStore } from '../../shared/store/index.ts';
-import { deleteKeys, type Pipeline, send, snapshot, startPipeline } from '../support/backfill.ts';
+import {
+  DAY,
+  deleteKeys,
+  FROM,
+  LATENESS_MS,
+  type Pipeline,
+  RANGE,
+  send,
+  snapshot,
+  startPipeline,
+  stateOf,
+  V,
+} from '../support/backfill.ts';
 import { registerChampions } from '../support/models.ts';
 import { startRedis } from '../support/redis.ts';
 
 const log = createLogger({ name: 'backfill-test', level: 'silent' });
-const DAY = 86_400_000;
-const LATENESS_MS = 3_600_000;
-const FROM = Math.floor(Date.now() / DAY) * DAY - 30 * DAY;
-const RANGE = { from: FROM - DAY, to: FROM + 11 * DAY };
-const V = customerFeatures.version;
-const isState = (key: string) => /:(events|firstseen|latest)$/.test(key);
-const stateOf = (all: Map<string, string>) => new Map([...all].filter(([k]) => isState(k)));
 
 /** One run's parts: a redis-server, a store on it, a file log, ingest → featurize and score. */
 async function setUp(featurizeSet = customerFeatures) {

@@ -14,29 +14,27 @@ import { ModelRegistry } from '../../shared/registry/index.ts';
 import { createLogger } from '../../shared/runtime/index.ts';
 import { createRedisStore, type OnlineStore } from '../../shared/store/index.ts';
 import {
+  DAY,
   deleteKeys,
+  FROM,
+  LATENESS_MS,
   type Pipeline,
+  RANGE,
   runFlywheel,
   scoresById,
   send,
   snapshot,
   startPipeline,
+  stateOf,
+  V,
 } from '../support/backfill.ts';
 import { registerChampions } from '../support/models.ts';
 import { type RedisServer, startRedis } from '../support/redis.ts';
 
 const log = createLogger({ name: 'backfill-test', level: 'silent' });
-const DAY = 86_400_000;
-const LATENESS_MS = 3_600_000;
-/** The history: 30 days ago for 10 days (ingest refuses only future times). */
-const FROM = Math.floor(Date.now() / DAY) * DAY - 30 * DAY;
-const RANGE = { from: FROM - DAY, to: FROM + 11 * DAY };
-const V = customerFeatures.version;
 /** The features' keys of the code's version: what is lost and rebuilt (the registry and ingest's markers stay). */
 const FEATURE_KEYS = `fw:{*}:${V}:*`;
 /** The state that scores read (claims left out: those say what was applied, not what a customer looks like). */
-const isState = (key: string) => /:(events|firstseen|latest)$/.test(key);
-const stateOf = (all: Map<string, string>) => new Map([...all].filter(([k]) => isState(k)));
 
 describe('flywheel backfill', () => {
   let redis: RedisServer;

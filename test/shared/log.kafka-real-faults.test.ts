@@ -67,12 +67,18 @@ describe('Kafka event log on Apache Kafka', { timeout: 300_000 }, () => {
           return true;
         });
       }
-      assert.deepEqual(await creating.endOffsets(), [0, 1, 2, 3, 4, 5].map((p) => ({ partition: p, offset: '0' })));
+      assert.deepEqual(
+        await creating.endOffsets(),
+        [0, 1, 2, 3, 4, 5].map((p) => ({ partition: p, offset: '0' })),
+      );
       const batch = records('c', 30, 10);
       await creating.append(batch);
       const stored = await everything(creating);
       assert.deepEqual(stored.map((r) => r.id).sort(), batch.map((r) => r.id).sort());
-      assert.ok(new Set(stored.map((r) => r.partition)).size > 1, 'ten customers spread over several partitions');
+      assert.ok(
+        new Set(stored.map((r) => r.partition)).size > 1,
+        'ten customers spread over several partitions',
+      );
     } finally {
       await Promise.all([refusing.close(), creating.close()]);
     }
@@ -90,7 +96,10 @@ describe('Kafka event log on Apache Kafka', { timeout: 300_000 }, () => {
       for (let i = 0; i < sent.length; i += 10) {
         const batch = sent.slice(i, i + 10);
         for (const until = Date.now() + 120_000; ; ) {
-          assert.ok(Date.now() < until, `batch ${i / 10} not acknowledged within 120 s: ${String(failures.at(-1)?.err)}`);
+          assert.ok(
+            Date.now() < until,
+            `batch ${i / 10} not acknowledged within 120 s: ${String(failures.at(-1)?.err)}`,
+          );
           const started = Date.now();
           const outcome = await events.append(batch).then(
             () => undefined,
@@ -236,10 +245,7 @@ describe('Kafka event log on Apache Kafka', { timeout: 300_000 }, () => {
         assert.ok(Date.now() < until, 'no retention check deleted the 1-minute topic within 120 s');
         await new Promise((done) => setTimeout(done, 500));
       }
-      assert.deepEqual(
-        (await everything(kept)).map((r) => r.id).sort(),
-        history.map((r) => r.id).sort(),
-      );
+      assert.deepEqual((await everything(kept)).map((r) => r.id).sort(), history.map((r) => r.id).sort());
     } finally {
       await Promise.all([kept.close(), control.close()]);
     }

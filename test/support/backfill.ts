@@ -6,7 +6,7 @@ import { ingestFunction } from '../../functions/ingest/function.ts';
 import { scoreFunction } from '../../functions/score/function.ts';
 import type { Generated } from '../../local/demo/generator.ts';
 import { EventTypes, type FlywheelEvent } from '../../shared/events/index.ts';
-import type { FeatureSet } from '../../shared/features/index.ts';
+import { customerFeatures, type FeatureSet } from '../../shared/features/index.ts';
 import type { EventLog } from '../../shared/log/index.ts';
 import type { ModelRegistry } from '../../shared/registry/index.ts';
 import { createLogger, type RunningFunction, serve, toStructured } from '../../shared/runtime/index.ts';
@@ -184,3 +184,17 @@ export function runFlywheel(
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+export const DAY = 86_400_000;
+/** ALLOWED_LATENESS_MS of the backfill tests' pipeline. */
+export const LATENESS_MS = 3_600_000;
+/** The history: 30 days ago for 10 days (ingest refuses only future times). */
+export const FROM = Math.floor(Date.now() / DAY) * DAY - 30 * DAY;
+/** The range the tests backfill: the history with a day on each side. */
+export const RANGE = { from: FROM - DAY, to: FROM + 11 * DAY };
+/** The feature-set version the code defines, whose keys are rebuilt. */
+export const V = customerFeatures.version;
+
+/** Only a customer's state (history, first sightings, latest) among snapshot keys: claims left out. */
+export const stateOf = (all: Map<string, string>): Map<string, string> =>
+  new Map([...all].filter(([k]) => /:(events|firstseen|latest)$/.test(k)));
