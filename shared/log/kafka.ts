@@ -146,64 +146,15 @@ export function createKafkaEventLog(opts: KafkaEventLogOptions): EventLog {
     });
   };
 
-  /** Reads `start <= offset < end` of each partition with a throwaway group that never commits. */
-  const scan = async (plan: ReadPlan): Promise<StoredRecord[]> => {
-    const pending = new Map([...plan].filter(([, r]) => r.start < r.end));
-    if (pending.size === 0) return [];
-    const found = new Map<string, StoredRecord>();
-    const consumer = kafka.consumer({
-      groupId: `${opts.clientId}.read.${randomUUID()}`,
-      maxWaitTimeInMs: 100,
-      retry: { ...retry, restartOnFailure: async () => false },
-    });
-    return new Promise<StoredRecord[]>((resolve, reject) => {
-      let done = false;
-      let idle: NodeJS.Timeout | undefined;
-      const finish = (err?: unknown) => {
-        if (done) return;
-        done = true;
-        clearTimeout(idle);
-        const left = withDeadline({
-          what: 'read: leaving the group',
-          ms: deadlineMs,
-          work: consumer.disconnect(),
-        });
-        void left
-          .catch(() => undefined)
-          .then(() => (err ? reject(kafkaError('read', err)) : resolve([...found.values()])));
-      };
-      const progress = () => {
-        clearTimeout(idle);
-        idle = setTimeout(() => finish(new Error(`no progress for ${stallMs} ms`)), stallMs);
-      };
-      consumer.on(consumer.events.CRASH, (event) => finish(event.payload.error));
-      progress();
-      const eachBatch = async ({ batch }: EachBatchPayload) => {
-        progress();
-        const range = pending.get(batch.partition);
-        if (!range) return;
-        for (const message of batch.messages) {
-          const offset = BigInt(message.offset);
-          if (offset < range.start || offset >= range.end) continue;
-          const record = fromMessage({ ...message, partition: batch.partition });
-          if (record) found.set(`${record.partition}:${record.offset}`, record);
-        }
-        if (BigInt(batch.lastOffset()) + 1n >= range.end) {
-          pending.delete(batch.partition);
-          consumer.pause([{ topic, partitions: [batch.partition] }]);
-          if (pending.size === 0) finish();
-        }
-      };
-      (async () => {
-        await consumer.connect();
-        await consumer.subscribe({ topic, fromBeginning: true });
-        await consumer.run({ autoCommit: false, eachBatch });
-        for (const [partition, range] of pending) {
-          if (range.start > 0n) consumer.seek({ topic, partition, offset: String(range.start) });
-        }
-      })().catch(finish);
-    });
-  };
+  const reader = createRangeReader({
+    kafka,
+    topic,
+    clientId: opts.clientId,
+    retry,
+    stallMs,
+    deadlineMs,
+    log,
+  });
 
   return {
     kind: 'kafka',
@@ -226,12 +177,12 @@ export function createKafkaEventLog(opts: KafkaEventLogOptions): EventLog {
       const plan = new Map(
         (await offsets()).map((o) => [o.partition, { start: BigInt(o.low), end: BigInt(o.high) }]),
       );
-      return (await scan(plan)).filter((r) => r.time >= from && r.time < to).sort(byTime);
+      return (await reader.read(plan)).filter((r) => r.time >= from && r.time < to).sort(byTime);
     },
     async readOffsets(ranges) {
       const checked = checkRanges(ranges);
       const plan = planOffsets(checked, await offsets());
-      return (await scan(plan)).sort(byPosition);
+      return (await reader.read(plan)).sort(byPosition);
     },
     async endOffsets(): Promise<PartitionOffset[]> {
       return (await offsets())
@@ -267,7 +218,167 @@ export function createKafkaEventLog(opts: KafkaEventLogOptions): EventLog {
     },
     async close() {
       await consumers.stopAll();
-      await Promise.all([producer.drop(), admin.drop()]);
+      await Promise.all([producer.drop(), admin.drop(), reader.close()]);
+    },
+  };
+}
+
+/** How long the range reader keeps its group after a read before it leaves (the next read joins again). */
+const READER_IDLE_MS = 10_000;
+
+/**
+ * Reads `start <= offset < end` of each partition for readRange and readOffsets through one long-lived consumer.
+ * It joins a private group once and never commits; every partition stays paused between reads, and a read seeks
+ * its partitions to their start, resumes them and pauses each again once its end is reached. A group join waits
+ * the broker's `group.initial.rebalance.delay.ms` (3 s by default), which a consumer per read would pay on every
+ * read — a backfill reads hundreds of chunks. Reads take turns. The consumer leaves after {@link READER_IDLE_MS}
+ * without reads, on close(), and after any failure; the next read joins again.
+ */
+function createRangeReader(a: {
+  kafka: Kafka;
+  topic: string;
+  clientId: string;
+  retry: RetryOptions;
+  stallMs: number;
+  deadlineMs: number;
+  log: Logger;
+}): { read(plan: ReadPlan): Promise<StoredRecord[]>; close(): Promise<void> } {
+  const { kafka, topic } = a;
+  /** One membership of the reader's group: the consumer, the read its batches go to, whether it has ended. */
+  interface Session {
+    consumer: Consumer;
+    reading: { onBatch(batch: EachBatchPayload['batch']): void; fail(err: unknown): void } | undefined;
+    closed: boolean;
+  }
+  let session: Promise<Session> | undefined;
+  let turn: Promise<unknown> = Promise.resolve();
+  let idle: NodeJS.Timeout | undefined;
+
+  const leave = async (s: Session) => {
+    s.closed = true;
+    await withDeadline({ what: 'read: leaving the group', ms: a.deadlineMs, work: s.consumer.disconnect() }).catch(
+      (err) => a.log.debug({ err }, 'event log: reader did not leave its group cleanly'),
+    );
+  };
+  const leaveCurrent = async () => {
+    const s = await session?.catch(() => undefined);
+    session = undefined;
+    if (s) await leave(s);
+  };
+
+  const open = async (partitions: readonly number[]): Promise<Session> => {
+    const consumer = kafka.consumer({
+      groupId: `${a.clientId}.read.${randomUUID()}`,
+      maxWaitTimeInMs: 100,
+      retry: { ...a.retry, restartOnFailure: async () => false },
+    });
+    const s: Session = { consumer, reading: undefined, closed: false };
+    consumer.on(consumer.events.CRASH, (event) => {
+      s.reading?.fail(event.payload.error);
+      void leave(s);
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      const running = consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch, isStale }) => {
+          if (isStale()) return; // fetched before the read's seek
+          if (s.reading) s.reading.onBatch(batch);
+          else consumer.pause([{ topic, partitions: [batch.partition] }]);
+        },
+      });
+      // run() makes the group before its first await: paused now, no partition is fetched before a read asks
+      consumer.pause([{ topic, partitions: [...partitions] }]);
+      await running;
+      return s;
+    } catch (err) {
+      await leave(s);
+      throw err;
+    }
+  };
+
+  /** The open session, joining the group when there is none (or the last one has ended). */
+  const current = async (partitions: readonly number[]): Promise<Session> => {
+    const existing = await session?.catch(() => undefined);
+    if (existing && !existing.closed) return existing;
+    const opening = open(partitions);
+    session = opening;
+    return opening;
+  };
+
+  const readNow = (pending: ReadPlan, partitions: readonly number[]) =>
+    new Promise<StoredRecord[]>((resolve, reject) => {
+      clearTimeout(idle);
+      const found = new Map<string, StoredRecord>();
+      let done = false;
+      let stall: NodeJS.Timeout | undefined;
+      let used: Session | undefined;
+      const finish = (err?: unknown) => {
+        if (done) return;
+        done = true;
+        clearTimeout(stall);
+        if (used) {
+          used.reading = undefined;
+          if (!used.closed) used.consumer.pause([{ topic, partitions: [...pending.keys()] }]);
+        }
+        if (err) {
+          void leaveCurrent().then(() => reject(kafkaError('read', err)));
+          return;
+        }
+        idle = setTimeout(() => void leaveCurrent(), READER_IDLE_MS);
+        idle.unref();
+        resolve([...found.values()]);
+      };
+      const progress = () => {
+        clearTimeout(stall);
+        stall = setTimeout(() => finish(new Error(`no progress for ${a.stallMs} ms`)), a.stallMs);
+      };
+      progress();
+      current(partitions).then((s) => {
+        if (done) return;
+        used = s;
+        s.reading = {
+          fail: finish,
+          onBatch(batch) {
+            const range = pending.get(batch.partition);
+            if (!range) {
+              s.consumer.pause([{ topic, partitions: [batch.partition] }]);
+              return;
+            }
+            progress();
+            for (const message of batch.messages) {
+              const offset = BigInt(message.offset);
+              if (offset < range.start || offset >= range.end) continue;
+              const record = fromMessage({ ...message, partition: batch.partition });
+              if (record) found.set(`${record.partition}:${record.offset}`, record);
+            }
+            if (BigInt(batch.lastOffset()) + 1n >= range.end) {
+              pending.delete(batch.partition);
+              s.consumer.pause([{ topic, partitions: [batch.partition] }]);
+              if (pending.size === 0) finish();
+            }
+          },
+        };
+        for (const [partition, range] of pending) {
+          s.consumer.seek({ topic, partition, offset: String(range.start) });
+        }
+        s.consumer.resume([{ topic, partitions: [...pending.keys()] }]);
+      }, finish);
+    });
+
+  return {
+    read(plan) {
+      const pending: ReadPlan = new Map([...plan].filter(([, r]) => r.start < r.end));
+      if (pending.size === 0) return Promise.resolve([]);
+      const mine = turn.then(() => readNow(pending, [...plan.keys()]));
+      turn = mine.catch(() => undefined);
+      return mine;
+    },
+    async close() {
+      clearTimeout(idle);
+      await turn;
+      await leaveCurrent();
     },
   };
 }

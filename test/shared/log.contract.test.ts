@@ -217,6 +217,59 @@ for (const impl of implementations) {
       }
     });
 
+    it('answers offset reads in any order, overlapping and side by side, each with its own range', async () => {
+      const events = open(freshTopic('rereads'));
+      try {
+        const batch = customers.flatMap((customerId) =>
+          Array.from({ length: 6 }, (_, n) => transactionRecord({ customerId, n, time: 8_000 + n })),
+        );
+        await events.append(batch);
+        const ends = (await events.endOffsets()).filter((o) => o.offset !== '0');
+        const offsetsOf = (records: readonly StoredRecord[]) => records.map((r) => `${r.partition}/${r.offset}`);
+        const range = (partition: number, from: number, to: number) =>
+          Array.from({ length: to - from }, (_, n) => `${partition}/${from + n}`);
+        const [first] = ends as [(typeof ends)[number]];
+        // backwards on one partition: the tail, then the head, then the tail again
+        const high = Number(first.offset);
+        assert.deepEqual(
+          offsetsOf(await events.readOffsets([{ partition: first.partition, from: String(high - 2) }])),
+          range(first.partition, high - 2, high),
+        );
+        assert.deepEqual(
+          offsetsOf(await events.readOffsets([{ partition: first.partition, from: '0', to: '3' }])),
+          range(first.partition, 0, 3),
+        );
+        assert.deepEqual(
+          offsetsOf(await events.readOffsets([{ partition: first.partition, from: String(high - 1) }])),
+          range(first.partition, high - 1, high),
+        );
+        // side by side: every partition in chunks of two, all chunks at once, plus the whole log
+        const chunks = ends.flatMap((end) =>
+          Array.from({ length: Math.ceil(Number(end.offset) / 2) }, (_, n) => ({
+            partition: end.partition,
+            from: 2 * n,
+            to: Math.min(2 * n + 2, Number(end.offset)),
+          })),
+        );
+        const [whole, ...read] = await Promise.all([
+          events.readOffsets(ends.map((o) => ({ partition: o.partition, from: '0' }))),
+          ...chunks.map((c) =>
+            events.readOffsets([{ partition: c.partition, from: String(c.from), to: String(c.to) }]),
+          ),
+        ]);
+        read.forEach((records, n) => {
+          const c = chunks[n] as (typeof chunks)[number];
+          assert.deepEqual(offsetsOf(records), range(c.partition, c.from, c.to));
+        });
+        assert.deepEqual(
+          (whole ?? []).map((r) => r.id).sort(),
+          batch.map((r) => r.id).sort(),
+        );
+      } finally {
+        await events.close();
+      }
+    });
+
     it('rejects an invalid record with InvalidEventError naming it, and writes nothing of that batch', async () => {
       const events = open(freshTopic('invalid'));
       try {

@@ -7,9 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
 import { createKafkaEventLog } from '../../shared/log/kafka.ts';
 import { createLogger } from '../../shared/runtime/logger.ts';
 import { KAFKA_VERSIONS, kafkaLibs, startApacheKafka } from '../support/kafka-broker.ts';
+import type { StoredRecord } from '../../shared/log/types.ts';
 import { transactionRecord } from './log/support.ts';
 
 const log = createLogger({ name: 'kafka-real', level: 'silent' });
@@ -57,6 +59,54 @@ describe('Apache Kafka for the tests', () => {
       await broker.stop();
     }
     assert.equal(exists(broker.pid), false, 'the JVM is gone after stop()');
+  });
+
+  it('reads offset ranges through one consumer group joined once, on a broker with the default group delay', async () => {
+    // Kafka holds a new group's first join for group.initial.rebalance.delay.ms (3 s by default): a group per read
+    // would pay it on every chunk a backfill reads.
+    const broker = await startApacheKafka({ groupInitialRebalanceDelayMs: 3_000 });
+    const events = createKafkaEventLog({
+      brokers: [broker.brokers],
+      topic: 'kafka-real.reads',
+      clientId: 'reader',
+      timeoutMs: 2_000,
+      log,
+    });
+    // the broker seen through a second client: which groups exist, and who is in them
+    const probe = new Kafka({ clientId: 'probe', brokers: [broker.brokers], logLevel: logLevel.NOTHING }).admin();
+    try {
+      await probe.connect();
+      const records = ['cust-a', 'cust-b', 'cust-c', 'cust-d', 'cust-e', 'cust-f'].flatMap((customerId) =>
+        Array.from({ length: 5 }, (_, n) => transactionRecord({ customerId, n, time: 1_000 + n })),
+      );
+      await events.append(records);
+      const ends = await events.endOffsets();
+      const read: StoredRecord[] = [];
+      const readerGroups = new Set<string>();
+      // as a backfill reads: every partition at once, each in chunks of three offsets
+      await Promise.all(
+        ends.map(async (end) => {
+          for (let from = 0n; from < BigInt(end.offset); from += 3n) {
+            const range = { partition: end.partition, from: String(from), to: String(from + 3n) };
+            read.push(...(await events.readOffsets([range])));
+            for (const g of (await probe.listGroups()).groups) {
+              if (g.groupId.startsWith('reader.read.')) readerGroups.add(g.groupId);
+            }
+          }
+        }),
+      );
+      assert.deepEqual(read.map((r) => r.id).sort(), records.map((r) => r.id).sort());
+      assert.equal(readerGroups.size, 1, `one group for every read, not one per read: ${[...readerGroups]}`);
+      const group = [...readerGroups].join();
+      const members = async () => (await probe.describeGroups([group])).groups[0]?.members.length;
+      assert.equal(await members(), 1, 'the reader stays in its group between reads');
+      await events.close();
+      assert.equal(await members(), 0, 'close() leaves the group');
+    } finally {
+      await probe.disconnect();
+      await events.close();
+      await broker.stop();
+    }
   });
 
   it('kills the broker when the test process dies without stopping it', async () => {

@@ -94,7 +94,13 @@ export type ApacheKafka = KafkaBroker & {
  * not auto-create topics (`auto.create.topics.enable=false`, as operators often run it) and defaults to one
  * partition, so a client that relies on auto-creation or on the broker's defaults fails here. Throws with the install command when Java or Maven is missing.
  */
-export async function startApacheKafka(opts: { version?: string } = {}): Promise<ApacheKafka> {
+export async function startApacheKafka(
+  opts: {
+    version?: string;
+    /** `group.initial.rebalance.delay.ms`: 0 here, so groups join at once; Kafka's own default is 3000. */
+    groupInitialRebalanceDelayMs?: number;
+  } = {},
+): Promise<ApacheKafka> {
   const version = opts.version ?? KAFKA_VERSIONS.current;
   const libs = await resolveKafka(version);
   const dir = await mkdtemp(join(tmpdir(), `flywheel-kafka-${version}-`));
@@ -103,7 +109,15 @@ export async function startApacheKafka(opts: { version?: string } = {}): Promise
     let controller = await freePort();
     while (controller === port) controller = await freePort();
     const config = join(dir, 'server.properties');
-    await writeFile(config, serverProperties({ port, controller, dataDir: join(dir, 'data') }));
+    await writeFile(
+      config,
+      serverProperties({
+        port,
+        controller,
+        dataDir: join(dir, 'data'),
+        groupDelayMs: opts.groupInitialRebalanceDelayMs ?? 0,
+      }),
+    );
     const classpath = `${libs}/*`;
     const clusterId = randomClusterId();
     const storageTool = ['-cp', classpath, 'kafka.tools.StorageTool'];
@@ -181,11 +195,12 @@ const jvm = (heap: string) => [
   '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
 ];
 
-/** One node that is broker and controller; every internal topic with one replica, groups that join at once. */
+/** One node that is broker and controller; every internal topic with one replica. */
 const serverProperties = (a: {
   port: number;
   controller: number;
   dataDir: string;
+  groupDelayMs: number;
 }) => `process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:${a.controller}
@@ -206,7 +221,7 @@ transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=1
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
+group.initial.rebalance.delay.ms=${a.groupDelayMs}
 num.network.threads=2
 num.io.threads=2
 `;
