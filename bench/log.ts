@@ -132,7 +132,7 @@ const recordBytes = Math.round(pool.reduce((n, r) => n + Buffer.byteLength(r.val
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const fsType =
   spawnSync('stat', ['-f', '-c', '%T', os.tmpdir()], { encoding: 'utf8' }).stdout.trim() || 'unknown';
-console.log('## Event log appends\n');
+console.log('### Event log appends\n');
 console.log(
   `- machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`,
 );

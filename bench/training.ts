@@ -144,7 +144,7 @@ for (const name of ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const) {
 }
 const kmeans = benchKMeans();
 
-console.log(`## Training throughput\n`);
+console.log(`### Training throughput\n`);
 console.log(
   `- machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${os.platform()} ${os.arch()}, Node ${process.version}`,
 );
@@ -160,7 +160,7 @@ console.log(
   `| segment k-means | ${kmeans.backend} | ${kmeans.batch} | ${kmeans.status} | ${kmeans.rowsPerSecond} | ${kmeans.detail} |`,
 );
 if (trained) {
-  console.log(`\n## ONNX scoring (onnxruntime-node, risk model)\n`);
+  console.log(`\n### ONNX scoring (onnxruntime-node, risk model)\n`);
   console.log(
     `- method: ${fmt(SCORE_CALLS)} sequential scoreRisk calls per cell after 200 warm-up calls, one session, rows from one reused Float32Array.\n`,
   );

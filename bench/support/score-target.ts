@@ -3,10 +3,11 @@
 import { scoreFunction } from '../../functions/score/function.ts';
 import { defaultConfig } from '../../shared/config/index.ts';
 import { ModelRegistry } from '../../shared/registry/index.ts';
-import { createLogger, serve } from '../../shared/runtime/index.ts';
+import { createLogger } from '../../shared/runtime/index.ts';
 import { createRedisStore } from '../../shared/store/index.ts';
 import { startBareRoute } from './bare-route.ts';
 import { announceReady } from './child.ts';
+import { targetServer } from './serve-target.ts';
 
 const redisUrl = process.env.BENCH_REDIS_URL;
 if (!redisUrl) throw new Error('BENCH_REDIS_URL is not set');
@@ -17,15 +18,10 @@ const registry = new ModelRegistry({ store });
 const { def, models } = scoreFunction({ store, registry, config, log });
 await models.start();
 if (!models.ready()) throw new Error('score: the champions did not load');
-const fn = await serve(def, {
-  port: 0,
-  host: '127.0.0.1',
-  log,
-  maxBodyBytes: config.MAX_BODY_BYTES,
-  shutdownGraceMs: 1000,
-});
+const targets = targetServer(log);
+const score = await targets.start(def);
 const bare = await startBareRoute();
-announceReady({ bare: `${bare.url}v1/score`, score: `${fn.url}/v1/score` }, async () => {
-  await fn.close();
+announceReady({ bare: `${bare.url}v1/score`, score: `${score}v1/score` }, async () => {
+  await targets.close();
   await bare.close();
 });

@@ -256,9 +256,11 @@ function createRangeReader(a: {
 
   const leave = async (s: Session) => {
     s.closed = true;
-    await withDeadline({ what: 'read: leaving the group', ms: a.deadlineMs, work: s.consumer.disconnect() }).catch(
-      (err) => a.log.debug({ err }, 'event log: reader did not leave its group cleanly'),
-    );
+    await withDeadline({
+      what: 'read: leaving the group',
+      ms: a.deadlineMs,
+      work: s.consumer.disconnect(),
+    }).catch((err) => a.log.debug({ err }, 'event log: reader did not leave its group cleanly'));
   };
   const leaveCurrent = async () => {
     const s = await session?.catch(() => undefined);

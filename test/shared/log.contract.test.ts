@@ -225,7 +225,8 @@ for (const impl of implementations) {
         );
         await events.append(batch);
         const ends = (await events.endOffsets()).filter((o) => o.offset !== '0');
-        const offsetsOf = (records: readonly StoredRecord[]) => records.map((r) => `${r.partition}/${r.offset}`);
+        const offsetsOf = (records: readonly StoredRecord[]) =>
+          records.map((r) => `${r.partition}/${r.offset}`);
         const range = (partition: number, from: number, to: number) =>
           Array.from({ length: to - from }, (_, n) => `${partition}/${from + n}`);
         const [first] = ends as [(typeof ends)[number]];
@@ -261,10 +262,7 @@ for (const impl of implementations) {
           const c = chunks[n] as (typeof chunks)[number];
           assert.deepEqual(offsetsOf(records), range(c.partition, c.from, c.to));
         });
-        assert.deepEqual(
-          (whole ?? []).map((r) => r.id).sort(),
-          batch.map((r) => r.id).sort(),
-        );
+        assert.deepEqual((whole ?? []).map((r) => r.id).sort(), batch.map((r) => r.id).sort());
       } finally {
         await events.close();
       }

@@ -73,7 +73,11 @@ describe('Apache Kafka for the tests', () => {
       log,
     });
     // the broker seen through a second client: which groups exist, and who is in them
-    const probe = new Kafka({ clientId: 'probe', brokers: [broker.brokers], logLevel: logLevel.NOTHING }).admin();
+    const probe = new Kafka({
+      clientId: 'probe',
+      brokers: [broker.brokers],
+      logLevel: logLevel.NOTHING,
+    }).admin();
     try {
       await probe.connect();
       const records = ['cust-a', 'cust-b', 'cust-c', 'cust-d', 'cust-e', 'cust-f'].flatMap((customerId) =>
