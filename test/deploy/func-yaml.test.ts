@@ -8,6 +8,8 @@ import { fileDocs, FUNCTIONS, ofKind, ROOT, render } from './support/manifests.t
 import { KnativeServiceSchema } from './support/wiring.ts';
 import { quantity } from './support/values.ts';
 
+/** The Knative Serving label that keeps a Service off the ingress gateway's public side. */
+const VISIBILITY = 'networking.knative.dev/visibility';
 const QUANTITY = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/;
 const EnvSchema = z.strictObject({
   name: z
@@ -180,6 +182,17 @@ describe('func.yaml of every function', () => {
       );
       const expected = [`FUNCTION=${fn}`, '*={{ configMap:flywheel-config }}', ...secrets].sort();
       assert.deepEqual(envs, expected);
+    });
+
+    it(`${fn}: is exactly as visible as its Service (kn func deploy applies deploy.labels to the Service)`, () => {
+      const svc = services.get(fn);
+      assert.ok(svc, `no Service ${fn}`);
+      const labelled = (funcYaml(fn).deploy?.labels ?? []).filter((l) => l.key === VISIBILITY);
+      const expected = svc.metadata.labels?.[VISIBILITY];
+      assert.deepEqual(
+        labelled.map((l) => l.value),
+        expected === undefined ? [] : [expected],
+      );
     });
   }
 

@@ -1,8 +1,22 @@
 // Every manifest under knative/ and eventing/, and every rendered overlay, validates against the Kubernetes and Knative schemas.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fileDocs, isKustomization, ObjectSchema, RENDERED, render, yamlFiles } from './support/manifests.ts';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import {
+  containerImages,
+  fileDocs,
+  isKustomization,
+  named,
+  ObjectSchema,
+  RENDERED,
+  ROOT,
+  render,
+  yamlFiles,
+} from './support/manifests.ts';
 import { validateObject } from './support/validate.ts';
+import { imageReference, isPinnedImage } from './support/values.ts';
 
 const files = [...yamlFiles('knative'), ...yamlFiles('eventing')];
 
@@ -69,6 +83,43 @@ describe('rendered kustomizations (kubectl kustomize)', () => {
       'ConfigMap/flywheel-kafka-broker-config',
       'KafkaSink/flywheel-dead-letters',
     ]);
+  });
+});
+
+describe('images of the rendered kustomizations', () => {
+  const images = (dir: (typeof RENDERED)[number]) => render(dir).flatMap(containerImages);
+
+  for (const dir of RENDERED) {
+    it(`${dir} pins every container image to a tag or a digest, never latest`, () => {
+      assert.ok(images(dir).length > 0, `${dir} runs no image`);
+      for (const image of images(dir)) assert.ok(isPinnedImage(image), `${dir}: ${image} is not pinned`);
+    });
+  }
+
+  it('pins the training image that launch-training puts in its Jobs', () => {
+    for (const dir of ['knative/overlays/dev', 'knative/overlays/production'] as const) {
+      const config = z
+        .looseObject({ data: z.looseObject({ TRAINING_IMAGE: z.string() }) })
+        .parse(named(render(dir), 'ConfigMap', 'flywheel-config'));
+      assert.ok(isPinnedImage(config.data.TRAINING_IMAGE), `${dir}: ${config.data.TRAINING_IMAGE}`);
+    }
+  });
+
+  it("runs Knative's own images at the release knative/README.md installs", () => {
+    const readme = readFileSync(path.join(ROOT, 'knative/README.md'), 'utf8');
+    const release = /^export KNATIVE=knative-(v\d+\.\d+\.\d+)$/m.exec(readme)?.[1];
+    assert.ok(release, 'knative/README.md names no Knative release');
+    const knative = images('knative/overlays/dev').filter((i) => i.startsWith('gcr.io/knative-releases/'));
+    assert.ok(knative.length > 0, 'no Knative image in the dev overlay');
+    for (const image of knative) assert.equal(imageReference(image).tag, release, image);
+  });
+
+  it('tells a pinned image from an unpinned one', () => {
+    assert.ok(isPinnedImage('ghcr.io/flywheel-dev/flywheel-functions:0.1.0'));
+    assert.ok(isPinnedImage(`registry.local:5000/x@sha256:${'a'.repeat(64)}`));
+    assert.ok(!isPinnedImage('registry.local:5000/x'));
+    assert.ok(!isPinnedImage('gcr.io/knative-releases/knative.dev/eventing/cmd/event_display'));
+    assert.ok(!isPinnedImage('redis:latest'));
   });
 });
 

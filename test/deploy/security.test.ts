@@ -6,7 +6,13 @@ import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { fileDocs, FUNCTIONS, type K8sObject, ofKind, ROOT, render } from './support/manifests.ts';
 import { KnativeServiceSchema } from './support/wiring.ts';
-import { selects } from './support/values.ts';
+import {
+  admitsIngress,
+  type NetworkPolicyView,
+  networkPolicies,
+  type Pod,
+} from './support/network-policies.ts';
+import { FLYWHEEL_NAMESPACE, QUEUE_PROXY_PORT } from './support/pods.ts';
 
 const RuleSchema = z.strictObject({
   apiGroups: z.array(z.string()),
@@ -18,33 +24,6 @@ const RoleSchema = z.looseObject({
   metadata: z.looseObject({ name: z.string() }),
   rules: z.array(RuleSchema),
 });
-
-const SelectorSchema = z.looseObject({
-  matchLabels: z.record(z.string(), z.string()).optional(),
-  matchExpressions: z
-    .array(z.looseObject({ key: z.string(), operator: z.string(), values: z.array(z.string()).optional() }))
-    .optional(),
-});
-const PeerSchema = z.strictObject({
-  namespaceSelector: SelectorSchema.optional(),
-  podSelector: SelectorSchema.optional(),
-});
-const NetworkPolicySchema = z.looseObject({
-  metadata: z.looseObject({ name: z.string() }),
-  spec: z.looseObject({
-    podSelector: SelectorSchema,
-    policyTypes: z.array(z.string()),
-    ingress: z
-      .array(
-        z.looseObject({
-          from: z.array(PeerSchema).optional(),
-          ports: z.array(z.looseObject({ protocol: z.string(), port: z.int() })).optional(),
-        }),
-      )
-      .optional(),
-  }),
-});
-type NetworkPolicyView = z.infer<typeof NetworkPolicySchema>;
 
 /** The permissions launch-training needs, and no others: `group/resource verb`. */
 const LAUNCH_TRAINING_PERMISSIONS = [
@@ -65,41 +44,26 @@ const KNATIVE_NAMESPACES = [
   'contour-external',
 ];
 
-/** Which policies admit traffic from a peer with these namespace and pod labels to a pod with these labels. */
+/** Does any policy let a pod with these labels, in this namespace, connect to a pod with those labels on a port? */
 function admits(
   policies: readonly NetworkPolicyView[],
   to: Record<string, string>,
   from: { namespace: string; labels: Record<string, string> },
-  port?: number,
+  port = QUEUE_PROXY_PORT.port,
 ): boolean {
-  const applying = policies.filter(
-    (p) => p.spec.policyTypes.includes('Ingress') && selects(p.spec.podSelector, to),
-  );
-  return applying.some((p) =>
-    (p.spec.ingress ?? []).some((rule) => {
-      const portOk = port === undefined || !rule.ports || rule.ports.some((x) => x.port === port);
-      const peerOk = (rule.from ?? []).some((peer) => {
-        const nsLabels = { 'kubernetes.io/metadata.name': from.namespace };
-        // A podSelector alone means "pods in the policy's own namespace" (flywheel).
-        const nsOk = peer.namespaceSelector
-          ? selects(peer.namespaceSelector, nsLabels)
-          : from.namespace === 'flywheel';
-        const podOk = peer.podSelector ? selects(peer.podSelector, from.labels) : true;
-        return nsOk && podOk;
-      });
-      return portOk && peerOk;
-    }),
-  );
+  const pod = (namespace: string, labels: Record<string, string>): Pod => ({
+    name: 'pod',
+    namespace,
+    labels,
+    ports: [{ port }],
+  });
+  return admitsIngress(policies, pod(from.namespace, from.labels), pod(FLYWHEEL_NAMESPACE, to), { port });
 }
 
 for (const overlay of ['knative/overlays/dev', 'knative/overlays/production'] as const) {
   describe(`security of ${overlay}`, () => {
     const objects = render(overlay);
-    const policies = ofKind(objects, {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      schema: NetworkPolicySchema,
-    });
+    const policies = networkPolicies(objects);
     const fnServices = ofKind(
       objects.filter((o: K8sObject) => (FUNCTIONS as readonly string[]).includes(o.metadata.name)),
       { apiVersion: 'serving.knative.dev/v1', kind: 'Service', schema: KnativeServiceSchema },
@@ -162,7 +126,7 @@ for (const overlay of ['knative/overlays/dev', 'knative/overlays/production'] as
       }
     });
 
-    it('denies ingress by default and admits function traffic only from the Knative data path and Flywheel pods', () => {
+    it('denies ingress by default and admits function traffic only from the Knative data path', () => {
       const deny = policies.find((p) => p.metadata.name === 'default-deny-ingress');
       assert.ok(deny);
       assert.deepEqual(deny.spec.podSelector, {});
@@ -174,8 +138,8 @@ for (const overlay of ['knative/overlays/dev', 'knative/overlays/production'] as
         }
         const peer = { 'app.kubernetes.io/part-of': 'flywheel', 'flywheel.dev/role': 'function' };
         assert.ok(
-          admits(policies, pod, { namespace: 'flywheel', labels: peer }),
-          `${svc.metadata.name} from a function`,
+          !admits(policies, pod, { namespace: 'flywheel', labels: peer }),
+          `${svc.metadata.name} from another function`,
         );
         assert.ok(
           !admits(policies, pod, { namespace: 'default', labels: {} }),

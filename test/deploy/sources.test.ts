@@ -2,13 +2,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { type K8sObject, ofKind, render } from './support/manifests.ts';
+import { type K8sObject, named, ofKind, render } from './support/manifests.ts';
 import {
   BROKER_REF,
+  RefSchema,
   scheduleProducesTrainingRequests,
   TriggerSchema,
   type TriggerView,
 } from './support/wiring.ts';
+import { DeliverySchema } from './support/validate.ts';
+
+const SequenceSchema = z.looseObject({
+  spec: z.looseObject({
+    steps: z.array(z.looseObject({ ref: RefSchema, delivery: DeliverySchema.optional() })),
+  }),
+});
 
 const triggersOf = (objects: readonly K8sObject[]): TriggerView[] =>
   ofKind(objects, { apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', schema: TriggerSchema });
@@ -62,6 +70,40 @@ for (const overlay of ['knative/overlays/dev', 'knative/overlays/production'] as
         { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'ingest' },
       ]);
       for (const b of bindings) assert.deepEqual(b.spec.sink.ref, BROKER_REF);
+    });
+
+    it("delivers each nightly ping to the EventTransform with the Triggers' retries and dead-letter sink", () => {
+      // A PingSource has no delivery of its own: its sink must be something that retries and dead-letters.
+      const pings = ofKind(objects, {
+        apiVersion: 'sources.knative.dev/v1',
+        kind: 'PingSource',
+        schema: z.looseObject({
+          metadata: z.looseObject({ name: z.string() }),
+          spec: z.looseObject({ sink: z.looseObject({ ref: RefSchema }) }),
+        }),
+      });
+      const launchTraining = triggersOf(objects).find(
+        (t) => t.metadata.name === 'launch-training-training-requested',
+      );
+      assert.ok(launchTraining?.spec.delivery);
+      assert.equal(pings.length, 2);
+      for (const ping of pings) {
+        const { apiVersion, kind, name } = ping.spec.sink.ref;
+        assert.deepEqual(
+          { apiVersion, kind },
+          { apiVersion: 'flows.knative.dev/v1', kind: 'Sequence' },
+          `${ping.metadata.name} must send to a Sequence, whose step has a delivery`,
+        );
+        const sequence = SequenceSchema.parse(named(objects, 'Sequence', name));
+        assert.equal(sequence.spec.steps.length, 1, name);
+        const [step] = sequence.spec.steps;
+        assert.deepEqual(step?.ref, {
+          apiVersion: 'eventing.knative.dev/v1alpha1',
+          kind: 'EventTransform',
+          name: 'training-requested',
+        });
+        assert.deepEqual(step?.delivery, launchTraining.spec.delivery, `${name} step delivery`);
+      }
     });
 
     it('schedules nightly training requests for both models through the EventTransform', () => {

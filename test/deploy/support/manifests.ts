@@ -120,3 +120,18 @@ export function named(objects: readonly K8sObject[], kind: string, name: string)
   if (!found) throw new Error(`no ${kind} named ${name}`);
   return found;
 }
+
+/** Every container image an object runs: `image` of each entry of any `containers` or `initContainers` list in it. */
+export function containerImages(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(containerImages);
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.entries(value).flatMap(([key, child]) => {
+    if ((key === 'containers' || key === 'initContainers') && Array.isArray(child)) {
+      return child.flatMap((c: unknown) => {
+        const image: unknown = typeof c === 'object' && c !== null ? Reflect.get(c, 'image') : undefined;
+        return typeof image === 'string' ? [image] : [];
+      });
+    }
+    return containerImages(child);
+  });
+}

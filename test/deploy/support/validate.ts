@@ -2,6 +2,7 @@
 import { EventTransform } from '@kubernetes-models/knative/eventing.knative.dev/v1alpha1/EventTransform';
 import { Broker } from '@kubernetes-models/knative/eventing.knative.dev/v1/Broker';
 import { Trigger } from '@kubernetes-models/knative/eventing.knative.dev/v1/Trigger';
+import { Sequence } from '@kubernetes-models/knative/flows.knative.dev/v1/Sequence';
 import { Service as KnativeService } from '@kubernetes-models/knative/serving.knative.dev/v1/Service';
 import { PingSource } from '@kubernetes-models/knative/sources.knative.dev/v1/PingSource';
 import { SinkBinding } from '@kubernetes-models/knative/sources.knative.dev/v1/SinkBinding';
@@ -41,6 +42,7 @@ const MODELS: Record<string, ModelClass> = {
   'eventing.knative.dev/v1/Broker': Broker,
   'eventing.knative.dev/v1/Trigger': Trigger,
   'eventing.knative.dev/v1alpha1/EventTransform': EventTransform,
+  'flows.knative.dev/v1/Sequence': Sequence,
   'sources.knative.dev/v1/PingSource': PingSource,
   'sources.knative.dev/v1/SinkBinding': SinkBinding,
 };

@@ -58,3 +58,24 @@ export function selects(
   }
   return true;
 }
+
+/** A container image reference split into its repository, tag and digest (`host[:port]/path[:tag][@digest]`). */
+export function imageReference(ref: string): { repository: string; tag?: string; digest?: string } {
+  const [named = '', digest] = ref.split('@');
+  const slash = named.lastIndexOf('/');
+  const colon = named.lastIndexOf(':');
+  const repository = colon > slash ? named.slice(0, colon) : named;
+  const tag = colon > slash ? named.slice(colon + 1) : undefined;
+  return {
+    repository,
+    ...(tag === undefined ? {} : { tag }),
+    ...(digest === undefined ? {} : { digest }),
+  };
+}
+
+/** Is an image pinned: a sha256 digest, or a tag other than `latest`? */
+export function isPinnedImage(ref: string): boolean {
+  const { tag, digest } = imageReference(ref);
+  if (digest !== undefined) return /^sha256:[0-9a-f]{64}$/.test(digest);
+  return tag !== undefined && tag !== 'latest';
+}

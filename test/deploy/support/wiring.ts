@@ -46,7 +46,8 @@ export const PRODUCERS: Record<string, readonly string[]> = {
   [T('training.failed')]: ['launch-training', 'trainer'],
 };
 
-const RefSchema = z.looseObject({ apiVersion: z.string(), kind: z.string(), name: z.string() });
+/** A duck/v1 KReference by apiVersion, kind and name. */
+export const RefSchema = z.looseObject({ apiVersion: z.string(), kind: z.string(), name: z.string() });
 const ExactSchema = z.strictObject({ exact: z.record(z.string(), z.string()) });
 
 /** A Subscriptions API filter expression (`spec.filters`), recursively; dialects other than these are rejected. */
@@ -160,19 +161,37 @@ export const SourceSchema = z.looseObject({
   spec: z.looseObject({ sink: z.looseObject({ ref: RefSchema }) }),
 });
 
-/** PingSources for both models feed an EventTransform that emits training.requested to the broker. */
+const RefOnlySchema = z.looseObject({ ref: RefSchema });
+
+/**
+ * The EventTransform a source's sink leads to: the sink itself, or the last step of the Sequence it names (whose
+ * steps carry the delivery a PingSource lacks); undefined when it leads to neither.
+ */
+function transformBehind(
+  objects: readonly K8sObject[],
+  sink: z.infer<typeof RefSchema>,
+): K8sObject | undefined {
+  const find = (ref: z.infer<typeof RefSchema>) =>
+    objects.find(
+      (o) => o.apiVersion === ref.apiVersion && o.kind === ref.kind && o.metadata.name === ref.name,
+    );
+  const target = find(sink);
+  if (target?.kind === 'EventTransform') return target;
+  if (target?.kind !== 'Sequence') return undefined;
+  const steps = z.looseObject({ spec: z.looseObject({ steps: z.array(RefOnlySchema) }) }).parse(target)
+    .spec.steps;
+  const last = steps.at(-1);
+  const transform = last && find(last.ref);
+  return transform?.kind === 'EventTransform' ? transform : undefined;
+}
+
+/** PingSources for both models feed (through a Sequence) an EventTransform that emits training.requested to the broker. */
 export function scheduleProducesTrainingRequests(objects: readonly K8sObject[]): boolean {
   const pings = ofKind(objects, {
     apiVersion: 'sources.knative.dev/v1',
     kind: 'PingSource',
     schema: z.looseObject({
-      spec: z.looseObject({
-        schedule: z.string(),
-        data: z.string(),
-        sink: z.looseObject({
-          ref: z.looseObject({ apiVersion: z.string(), kind: z.string(), name: z.string() }),
-        }),
-      }),
+      spec: z.looseObject({ schedule: z.string(), data: z.string(), sink: RefOnlySchema }),
     }),
   });
   const models = pings.map((p) =>
@@ -186,12 +205,7 @@ export function scheduleProducesTrainingRequests(objects: readonly K8sObject[]):
   )
     return false;
   return pings.every((p) => {
-    const transform = objects.find(
-      (o) =>
-        o.apiVersion === p.spec.sink.ref.apiVersion &&
-        o.kind === 'EventTransform' &&
-        o.metadata.name === p.spec.sink.ref.name,
-    );
+    const transform = transformBehind(objects, p.spec.sink.ref);
     if (!transform) return false;
     const spec = z
       .looseObject({
