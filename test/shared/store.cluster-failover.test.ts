@@ -1,5 +1,7 @@
 // Failover on a real Redis Cluster: a master killed under a featurize stream; calls fail retriably and bounded, the
-// replica takes over, and every event retried until it succeeded is in its customer's history exactly once.
+// replica takes over, and every event retried until it succeeded is in its customer's history exactly once. Redis
+// replicates asynchronously: what the master acknowledged in its last moments may be missing on the promoted
+// replica. The stream waits for the replica before the round it kills in, so only that round can lose an event.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DependencyError } from '../../shared/errors/index.ts';
@@ -85,6 +87,8 @@ describe('OnlineStore on a Redis Cluster whose master is killed', () => {
     );
 
     const sent = new Map<string, CustomerEventInput>();
+    /** Acknowledged by the master as it was killed: the only events Redis may lose to the failover. */
+    const atRisk = new Set<string>();
     const failed = new Map<string, CustomerEventInput>();
     const unexpected: unknown[] = [];
     let killedAt: number | undefined;
@@ -101,12 +105,15 @@ describe('OnlineStore on a Redis Cluster whose master is killed', () => {
         Date.now() - started < STREAM_DEADLINE_MS,
         'the cluster did not recover within the stream deadline',
       );
+      const killRound = round === ROUNDS_BEFORE_KILL;
+      if (killRound) await cluster.replicated(customerKeys(victim).history);
       const events = customers.map((c) => eventOf(c, round));
       for (const e of events) sent.set(e.eventKey, e);
       const inFlight = Promise.all(
         events.map(async (e) => {
           const sentAt = Date.now();
           const outcome = await settle(store.applyCustomerEvent(e));
+          if (outcome.ok && killRound && onVictim(e.customerId)) atRisk.add(e.eventKey);
           if (!outcome.ok) {
             errors++;
             failed.set(e.eventKey, e);
@@ -124,7 +131,7 @@ describe('OnlineStore on a Redis Cluster whose master is killed', () => {
           }
         }),
       );
-      if (round === ROUNDS_BEFORE_KILL) {
+      if (killRound) {
         killedAt = Date.now();
         kill = cluster.killMaster(customerKeys(victim).history); // while this round is in flight
       }
@@ -152,10 +159,18 @@ describe('OnlineStore on a Redis Cluster whose master is killed', () => {
       pending = pending.filter((_, i) => !outcomes[i]?.ok);
     }
 
+    let lost = 0;
     for (const customerId of customers) {
       const records = (await storedHistory(store, customerId)).map(([, record]) => record);
-      const expected = [...sent.values()].filter((e) => e.customerId === customerId).map((e) => e.record);
-      assert.deepEqual(records, expected, `${customerId}: every event sent, each exactly once`);
+      const mine = [...sent.values()].filter((e) => e.customerId === customerId);
+      const kept = mine.filter((e) => !atRisk.has(e.eventKey) || records.includes(e.record));
+      lost += mine.length - kept.length;
+      assert.deepEqual(
+        records,
+        kept.map((e) => e.record),
+        `${customerId}: every event sent, each exactly once (only an event acknowledged as its master died may be missing)`,
+      );
     }
+    t.diagnostic(`${atRisk.size} events acknowledged during the kill, ${lost} of them lost to the failover`);
   });
 });

@@ -37,6 +37,11 @@ export interface RedisCluster {
    * cluster-node-timeout. Returns the killed node's port and the slot.
    */
   killMaster(key?: string): Promise<{ port: number; slot: number }>;
+  /**
+   * Waits until the replica of the master serving `key`'s slot has every write that master acknowledged so far
+   * (`WAIT 1`); Redis replicates asynchronously, so a master killed before that loses what its replica lacks.
+   */
+  replicated(key: string): Promise<void>;
   /** Waits until every live node says cluster_state:ok, live masters cover all 16384 slots and replicas are in sync. */
   healthy(): Promise<void>;
   /** Kills every node and removes the directories. */
@@ -159,6 +164,16 @@ export async function startRedisCluster(
       instance.signal('SIGKILL');
       await instance.exited;
       return { port: master.port, slot };
+    },
+    replicated: async (key) => {
+      const slot = await cluster.slotOf(key);
+      const master = (await nodes()).find(
+        (n) => n.role === 'master' && !n.failing && n.slots.some(([a, b]) => a <= slot && slot <= b),
+      );
+      if (!master) throw new Error(`no live master serves slot ${slot}`);
+      const replicas = Number(await redisCommand(master.port, ['WAIT', '1', String(DEADLINE_MS)]));
+      if (replicas < 1)
+        throw new Error(`the replica of :${master.port} did not catch up within ${DEADLINE_MS} ms`);
     },
     healthy,
     stop,
