@@ -15,6 +15,16 @@ import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import { type K8sOperation, mapK8sError } from './errors.ts';
 import { type JobSummary, JobSummarySchema, jobPhase } from './summary.ts';
 
+/**
+ * Every API permission a JobsClient uses, one verb per method: create, get, listByLabel and listActive (list),
+ * resume (patch), remove (delete). knative/base/rbac.yaml grants launch-training exactly these, in its namespace.
+ */
+export const JOBS_CLIENT_PERMISSIONS = {
+  group: 'batch',
+  resource: 'jobs',
+  verbs: ['create', 'get', 'list', 'patch', 'delete'],
+} as const satisfies { group: string; resource: string; verbs: readonly K8sOperation['verb'][] };
+
 /** The Job operations launch-training needs, in one namespace. */
 export interface JobsClient {
   readonly namespace: string;

@@ -8,47 +8,9 @@ import { EventTypes } from '../../shared/events/index.ts';
 import { createLogger, type RunningFunction, serve } from '../../shared/runtime/index.ts';
 import { executorFromConfig, launchTrainingFunction } from '../../functions/launch-training/function.ts';
 import { type K8sFake, startK8sFake, writeKubeconfig } from '../support/k8s-fake.ts';
+import { DAY, driftDetected, NOW, post } from '../support/launch-training.ts';
 
 const log = createLogger({ name: 'launch-training-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-const NOW = Date.parse('2025-03-01T12:00:00Z');
-const DAY = 24 * 3_600_000;
-
-function driftDetected(id: string, model: 'risk' | 'segment' = 'risk', end = NOW - 60_000) {
-  return {
-    id,
-    source: 'flywheel/detect-drift',
-    type: EventTypes.driftDetected,
-    time: new Date(NOW).toISOString(),
-    data: {
-      model: { name: model, version: 3 },
-      window: { start: end - 240_000, end, count: 500 },
-      features: { amount: { psi: 0.31, drifted: true } },
-      drifted: true,
-      driftedShare: 0.5,
-      threshold: { psi: 0.2 },
-      consecutiveWindows: 3,
-      reason: 'PSI above 0.2 on amount for 3 windows',
-    },
-  };
-}
-
-type Posted = { id: string; source: string; type: string; time?: string; data: unknown };
-
-/** Posts one CloudEvent in binary mode, as the broker's Trigger delivers it. */
-function post(url: string, e: Posted): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: {
-      'ce-specversion': '1.0',
-      'ce-id': e.id,
-      'ce-source': e.source,
-      'ce-type': e.type,
-      ...(e.time ? { 'ce-time': e.time } : {}),
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify(e.data),
-  });
-}
 
 describe('launch-training with the Kubernetes executor', () => {
   let fake: K8sFake;

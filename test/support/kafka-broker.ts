@@ -12,6 +12,7 @@ import { DEFAULT_PARTITIONS } from '../../shared/log/types.ts';
 import { createLogger } from '../../shared/runtime/logger.ts';
 import { allThreadsStopped, type KafkaBroker } from './kafka.ts';
 import { freePort } from './redis.ts';
+import { spawnWatched, type WatchedProcess } from './watched-process.ts';
 
 /**
  * The Apache Kafka versions the adapter is tested against: the newest 4.x that Maven Central serves here, and
@@ -135,7 +136,7 @@ export async function startApacheKafka(
     const command = ['java', ...jvm('384m'), '-cp', classpath, 'kafka.Kafka', config];
     const brokers = `127.0.0.1:${port}`;
     const serve = async () => {
-      const started = await spawnBroker(dir, command);
+      const started = await spawnWatched(dir, command);
       try {
         await waitUntilServing(brokers, started);
       } catch (err) {
@@ -227,102 +228,12 @@ num.io.threads=2
 `;
 
 /**
- * Runs the broker under a small shell that kills it when this process goes away in any way (crash, SIGKILL, a
- * test-runner timeout): a watchdog blocks reading our pipe and gets EOF when we die. It prints the JVM's pid
- * first, sends the JVM's output to stderr, and exits with the JVM. A watchdog kill also removes the broker's
- * temporary directory (KAFKA_TEST_DIR), which stop() removes otherwise.
- */
-const WATCHDOG = `
-exec 3<&0
-"$0" "$@" </dev/null 3<&- 1>&2 &
-pid=$!
-echo "$pid"
-( read -r _ <&3; kill -9 "$pid" 2>/dev/null; sleep 1; rm -rf "$KAFKA_TEST_DIR" ) &
-watchdog=$!
-wait "$pid"
-code=$?
-kill "$watchdog" 2>/dev/null
-exit "$code"
-`;
-
-const running = new Set<BrokerProcess>();
-process.on('exit', () => {
-  for (const broker of running) broker.signal('SIGKILL');
-});
-
-interface BrokerProcess {
-  pid: number;
-  signal(sig: NodeJS.Signals): void;
-  alive(): boolean;
-  /** The JVM's recent output (WARN and above), for error messages. */
-  output(): string;
-  /** SIGTERM (a controlled shutdown), SIGKILL after 10 s; resolves once the JVM is gone. */
-  stop(): Promise<void>;
-  /** SIGKILL; resolves once the JVM is gone. */
-  kill(): Promise<void>;
-}
-
-async function spawnBroker(dir: string, [command = 'java', ...args]: string[]): Promise<BrokerProcess> {
-  const shell = spawn('sh', ['-c', WATCHDOG, command, ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, KAFKA_TEST_DIR: dir },
-  });
-  let stdout = '';
-  let output = '';
-  shell.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString();
-  });
-  shell.stderr.on('data', (d: Buffer) => {
-    output = (output + d.toString()).slice(-20_000);
-  });
-  let done = false;
-  let broker: BrokerProcess | undefined;
-  const exited = new Promise<void>((resolve) =>
-    shell.once('exit', () => {
-      done = true;
-      if (broker) running.delete(broker);
-      shell.stdin.end();
-      resolve();
-    }),
-  );
-  for (let i = 0; i < 100 && !/^\d+\n/.test(stdout) && !done; i++) await sleep(20);
-  const pid = Number(/^(\d+)\n/.exec(stdout)?.[1] ?? Number.NaN);
-  if (!Number.isInteger(pid)) {
-    shell.kill('SIGKILL');
-    throw new Error(`the broker's watchdog shell printed no pid:\n${output}`);
-  }
-  const signal = (sig: NodeJS.Signals) => {
-    if (!done) process.kill(pid, sig);
-  };
-  broker = {
-    pid,
-    signal,
-    alive: () => !done,
-    output: () => output,
-    async stop() {
-      if (done) return;
-      signal('SIGCONT'); // a paused JVM cannot handle SIGTERM
-      signal('SIGTERM');
-      const killer = setTimeout(() => signal('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(killer);
-    },
-    async kill() {
-      signal('SIGKILL');
-      await exited;
-    },
-  };
-  if (!done) running.add(broker);
-  return broker;
-}
-
-/**
  * Waits until the broker serves what the tests use, for up to 90 s: the adapter's ping (a metadata request),
  * then one record appended to a warm-up topic and read back through a consumer group, which creates
  * `__consumer_offsets` and waits for its coordinator to load (a group call before that is refused with
  * COORDINATOR_LOAD_IN_PROGRESS).
  */
-async function waitUntilServing(brokers: string, server: BrokerProcess): Promise<void> {
+async function waitUntilServing(brokers: string, server: WatchedProcess): Promise<void> {
   const log = createLogger({ name: 'kafka-probe', level: 'silent' });
   const probe = createKafkaEventLog({
     brokers: [brokers],
