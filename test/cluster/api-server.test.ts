@@ -3,16 +3,15 @@
 // its own ServiceAccount's token, and the training Job's pod under PodSecurity "restricted".
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { executorFromConfig, launchTrainingFunction } from '../../functions/launch-training/function.ts';
-import { defaultConfig } from '../../shared/config/index.ts';
+import { type Config, defaultConfig } from '../../shared/config/index.ts';
 import { ForbiddenError } from '../../shared/errors/index.ts';
 import { createJobsClient, JOBS_CLIENT_PERMISSIONS } from '../../shared/k8s/client.ts';
 import { buildTrainingJob, modelSelector } from '../../shared/k8s/job.ts';
-import { createLogger, type RunningFunction, serve } from '../../shared/runtime/index.ts';
+import { createLogger, type RunningFunction } from '../../shared/runtime/index.ts';
 import { type K8sObject, RENDERED, type RenderedDir, render } from '../deploy/support/manifests.ts';
 import { type KubeApiServer, type ServiceAccountRef, startKubeApiServer } from '../support/kube-apiserver.ts';
 import { installKnativeCrds } from '../support/knative-crds.ts';
-import { DAY, driftDetected, NOW, post } from '../support/launch-training.ts';
+import { DAY, driftDetected, NOW, post, serveLaunchTraining } from '../support/launch-training.ts';
 
 const log = createLogger({ name: 'cluster-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const NAMESPACE = 'flywheel';
@@ -51,6 +50,17 @@ function differences(sent: unknown, read: unknown, at = ''): string[] {
   }
   return Object.is(sent, read) ? [] : [`${at}: sent ${JSON.stringify(sent)}, read ${JSON.stringify(read)}`];
 }
+
+/** A training Job of the day before NOW for `model`, as launch-training builds one, triggered by a test event `id`. */
+const trainingJob = (config: Config, id: string, more: { model?: string; suspend?: boolean } = {}) =>
+  buildTrainingJob({
+    model: more.model ?? 'risk',
+    range: { from: NOW - DAY, to: NOW },
+    reason: id,
+    triggeredBy: { id, source: 'flywheel/test', type: 'dev.flywheel.drift.detected' },
+    config,
+    ...(more.suspend ? { suspend: true } : {}),
+  });
 
 const list = (items: readonly unknown[]) => JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
 const idOf = (o: Pick<K8sObject, 'kind' | 'metadata'>) =>
@@ -160,31 +170,14 @@ describe('the deployment on a real Kubernetes API server', { timeout: 900_000 },
 
     before(async () => {
       ensureApplied('knative/overlays/production');
-      const executor = executorFromConfig({
-        config,
-        log,
-        kubeconfigPath: server.kubeconfig(LAUNCH_TRAINING),
-      });
-      fn = await serve(launchTrainingFunction({ executor, config, now: () => NOW }), {
-        port: 0,
-        host: '127.0.0.1',
-        log,
-        maxBodyBytes: 64 * 1024,
-        shutdownGraceMs: 1000,
-      });
+      fn = await serveLaunchTraining({ config, log, kubeconfigPath: server.kubeconfig(LAUNCH_TRAINING) });
     });
     after(() => fn?.close());
 
     it('creates the training Job as built (GPU, node selector, tolerations, TTL, podFailurePolicy), once per event', async () => {
       // Jobs the function must not take for its own: another model's run, and a Job that is no training run
       for (const job of [
-        buildTrainingJob({
-          model: 'segment',
-          range: { from: NOW - DAY, to: NOW },
-          reason: 'schedule',
-          triggeredBy: { id: 'seg-1', source: 'flywheel/schedule', type: 'dev.flywheel.training.requested' },
-          config,
-        }),
+        trainingJob(config, 'segment-run', { model: 'segment' }),
         {
           apiVersion: 'batch/v1',
           kind: 'Job',
@@ -242,14 +235,7 @@ describe('the deployment on a real Kubernetes API server', { timeout: 900_000 },
     it('calls every JobsClient method with that token, and is refused (403) outside its Role', async () => {
       const kubeconfigPath = server.kubeconfig(LAUNCH_TRAINING);
       const jobs = createJobsClient({ namespace: NAMESPACE, kubeconfigPath, timeoutMs: 10_000 });
-      const job = buildTrainingJob({
-        model: 'risk',
-        range: { from: NOW - DAY, to: NOW },
-        reason: 'queued',
-        triggeredBy: { id: 'cluster-queued', source: 'flywheel/test', type: 'dev.flywheel.drift.detected' },
-        config,
-        suspend: true,
-      });
+      const job = trainingJob(config, 'cluster-queued', { suspend: true });
       const name = job.metadata?.name ?? '';
       assert.equal((await jobs.create(job)).suspended, true);
       assert.equal((await jobs.get(name))?.name, name);
@@ -316,13 +302,7 @@ describe('the deployment on a real Kubernetes API server', { timeout: 900_000 },
 
     it('admits a pod of the training Job’s template in a namespace enforcing "restricted", and refuses a weakened one', async () => {
       const config = defaultConfig({ TRAINING_NAMESPACE: restricted });
-      const job = buildTrainingJob({
-        model: 'risk',
-        range: { from: NOW - DAY, to: NOW },
-        reason: 'pod security',
-        triggeredBy: { id: 'psa', source: 'flywheel/test', type: 'dev.flywheel.drift.detected' },
-        config,
-      });
+      const job = trainingJob(config, 'pod-security');
       const spec = job.spec?.template.spec;
       assert.ok(spec);
       const admitted = await server.request('POST', `/api/v1/namespaces/${restricted}/pods`, {

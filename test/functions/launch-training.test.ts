@@ -5,10 +5,9 @@ import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { defaultConfig } from '../../shared/config/index.ts';
 import { EventTypes } from '../../shared/events/index.ts';
-import { createLogger, type RunningFunction, serve } from '../../shared/runtime/index.ts';
-import { executorFromConfig, launchTrainingFunction } from '../../functions/launch-training/function.ts';
+import { createLogger, type RunningFunction } from '../../shared/runtime/index.ts';
 import { type K8sFake, startK8sFake, writeKubeconfig } from '../support/k8s-fake.ts';
-import { DAY, driftDetected, NOW, post } from '../support/launch-training.ts';
+import { DAY, driftDetected, NOW, post, serveLaunchTraining } from '../support/launch-training.ts';
 
 const log = createLogger({ name: 'launch-training-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -24,14 +23,7 @@ describe('launch-training with the Kubernetes executor', () => {
       TRAINING_LOOKBACK_MS: String(30 * DAY),
       DEPENDENCY_TIMEOUT_MS: '500',
     });
-    const executor = executorFromConfig({ config, log, kubeconfigPath: await writeKubeconfig(fake.url) });
-    fn = await serve(launchTrainingFunction({ executor, config, now: () => NOW }), {
-      port: 0,
-      host: '127.0.0.1',
-      log,
-      maxBodyBytes: 64 * 1024,
-      shutdownGraceMs: 1000,
-    });
+    fn = await serveLaunchTraining({ config, log, kubeconfigPath: await writeKubeconfig(fake.url) });
   });
   afterEach(async () => {
     await fn.close();

@@ -1,6 +1,10 @@
 // CloudEvents for launch-training, posted as the broker's Trigger delivers them: the tests against the API server
 // fake and against the real kube-apiserver send the same ones.
+import { executorFromConfig, launchTrainingFunction } from '../../functions/launch-training/function.ts';
+import type { Config } from '../../shared/config/index.ts';
 import { EventTypes } from '../../shared/events/index.ts';
+import type { Logger, RunningFunction } from '../../shared/runtime/index.ts';
+import { serve } from '../../shared/runtime/index.ts';
 
 /** The clock launch-training runs on in these tests. */
 export const NOW = Date.parse('2025-03-01T12:00:00Z');
@@ -41,5 +45,21 @@ export function post(url: string, e: Posted): Promise<Response> {
       'content-type': 'application/json',
     },
     body: JSON.stringify(e.data),
+  });
+}
+
+/** launch-training with the Kubernetes executor on `kubeconfigPath`, served on a free loopback port, at {@link NOW}. */
+export function serveLaunchTraining(a: {
+  config: Config;
+  log: Logger;
+  kubeconfigPath: string;
+}): Promise<RunningFunction> {
+  const executor = executorFromConfig(a);
+  return serve(launchTrainingFunction({ executor, config: a.config, now: () => NOW }), {
+    port: 0,
+    host: '127.0.0.1',
+    log: a.log,
+    maxBodyBytes: 64 * 1024,
+    shutdownGraceMs: 1000,
   });
 }
