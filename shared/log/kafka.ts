@@ -154,6 +154,7 @@ export function createKafkaEventLog(opts: KafkaEventLogOptions): EventLog {
     stallMs,
     deadlineMs,
     log,
+    bounds: offsets,
   });
 
   return {
@@ -225,6 +226,8 @@ export function createKafkaEventLog(opts: KafkaEventLogOptions): EventLog {
 
 /** How long the range reader keeps its group after a read before it leaves (the next read joins again). */
 const READER_IDLE_MS = 10_000;
+/** How often a read waiting for records asks whether retention has deleted the rest of its range meanwhile. */
+const READER_RECHECK_MS = 1_000;
 
 /**
  * Reads `start <= offset < end` of each partition for readRange and readOffsets through one long-lived consumer.
@@ -242,6 +245,8 @@ function createRangeReader(a: {
   stallMs: number;
   deadlineMs: number;
   log: Logger;
+  /** The partitions' low and high offsets now (ListOffsets). */
+  bounds: () => Promise<readonly { partition: number; low: string; high: string }[]>;
 }): { read(plan: ReadPlan): Promise<StoredRecord[]>; close(): Promise<void> } {
   const { kafka, topic } = a;
   /** One membership of the reader's group: the consumer, the read its batches go to, whether it has ended. */
@@ -316,10 +321,32 @@ function createRangeReader(a: {
       let done = false;
       let stall: NodeJS.Timeout | undefined;
       let used: Session | undefined;
+      // Retention may delete a range between planning and fetching: the consumer then resets to the new start,
+      // past the range, and no batch of it ever comes. A partition whose low offset has reached the end is done.
+      let checking = false;
+      const recheck = setInterval(() => {
+        if (checking || done) return;
+        checking = true;
+        a.bounds()
+          .then((bounds) => {
+            for (const b of bounds) {
+              const range = pending.get(b.partition);
+              if (!range || BigInt(b.low) < range.end) continue;
+              pending.delete(b.partition);
+              used?.consumer.pause([{ topic, partitions: [b.partition] }]);
+            }
+            if (pending.size === 0) finish();
+          })
+          .catch(() => undefined) // the stall timer decides
+          .finally(() => {
+            checking = false;
+          });
+      }, READER_RECHECK_MS);
       const finish = (err?: unknown) => {
         if (done) return;
         done = true;
         clearTimeout(stall);
+        clearInterval(recheck);
         if (used) {
           used.reading = undefined;
           if (!used.closed) used.consumer.pause([{ topic, partitions: [...pending.keys()] }]);
