@@ -289,15 +289,14 @@ describe('the deployment on a real Kubernetes API server', { timeout: 900_000 },
         },
       });
       assert.equal(ns.status, 201, JSON.stringify(ns.body));
-      // kube-controller-manager would create the namespace's default ServiceAccount, which a pod needs to be admitted
-      const sa = await server.request('POST', `/api/v1/namespaces/${restricted}/serviceaccounts`, {
-        body: {
-          apiVersion: 'v1',
-          kind: 'ServiceAccount',
-          metadata: { name: 'default', namespace: restricted },
-        },
-      });
-      assert.equal(sa.status, 201, JSON.stringify(sa.body));
+      // kube-controller-manager would create the namespace's default ServiceAccount, which a pod needs to be admitted;
+      // launch-training's pods run as their own
+      for (const name of ['default', LAUNCH_TRAINING.name]) {
+        const sa = await server.request('POST', `/api/v1/namespaces/${restricted}/serviceaccounts`, {
+          body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: restricted } },
+        });
+        assert.equal(sa.status, 201, JSON.stringify(sa.body));
+      }
     });
 
     it('admits a pod of the training Job’s template in a namespace enforcing "restricted", and refuses a weakened one', async () => {
@@ -318,6 +317,34 @@ describe('the deployment on a real Kubernetes API server', { timeout: 900_000 },
       });
       assert.equal(refused.status, 403, JSON.stringify(refused.body));
       assert.match((refused.body as { message: string }).message, /violates PodSecurity "restricted:latest"/);
+    });
+
+    it('admits a pod of every function’s revision template there too (the containers Flywheel writes)', async () => {
+      // A Knative revision template is a PodSpec plus revision fields; Knative adds its queue-proxy, not checked here.
+      const revisionOnly = [
+        'containerConcurrency',
+        'timeoutSeconds',
+        'responseStartTimeoutSeconds',
+        'idleTimeoutSeconds',
+      ];
+      const services = render('knative/overlays/production').filter(
+        (o) => o.apiVersion === 'serving.knative.dev/v1' && o.kind === 'Service',
+      );
+      assert.ok(services.length > 0);
+      const refused: string[] = [];
+      for (const service of services) {
+        const template = (service as { spec?: { template?: { spec?: Record<string, unknown> } } }).spec
+          ?.template?.spec;
+        const spec = Object.fromEntries(
+          Object.entries(template ?? {}).filter(([k]) => !revisionOnly.includes(k)),
+        );
+        const res = await server.request('POST', `/api/v1/namespaces/${restricted}/pods`, {
+          body: podFrom(spec, `fn-${service.metadata.name}`),
+        });
+        if (res.status !== 201)
+          refused.push(`${service.metadata.name}: ${(res.body as { message?: string }).message}`);
+      }
+      assert.deepEqual(refused, []);
     });
   });
 });
