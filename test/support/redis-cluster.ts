@@ -39,7 +39,8 @@ export interface RedisCluster {
   killMaster(key?: string): Promise<{ port: number; slot: number }>;
   /**
    * Waits until the replica of the master serving `key`'s slot has every write that master acknowledged so far
-   * (`WAIT 1`); Redis replicates asynchronously, so a master killed before that loses what its replica lacks.
+   * (its acknowledged offset reaches the master's); Redis replicates asynchronously, so a master killed before
+   * that loses what its replica lacks.
    */
   replicated(key: string): Promise<void>;
   /** Waits until every live node says cluster_state:ok, live masters cover all 16384 slots and replicas are in sync. */
@@ -171,9 +172,21 @@ export async function startRedisCluster(
         (n) => n.role === 'master' && !n.failing && n.slots.some(([a, b]) => a <= slot && slot <= b),
       );
       if (!master) throw new Error(`no live master serves slot ${slot}`);
-      const replicas = Number(await redisCommand(master.port, ['WAIT', '1', String(DEADLINE_MS)]));
-      if (replicas < 1)
-        throw new Error(`the replica of :${master.port} did not catch up within ${DEADLINE_MS} ms`);
+      // WAIT counts only the asking connection's own writes: compare the master's offset with its replicas' instead
+      const info = async () => String(await redisCommand(master.port, ['INFO', 'replication']));
+      const target = Number(/master_repl_offset:(\d+)/.exec(await info())?.[1] ?? Number.NaN);
+      const deadline = Date.now() + DEADLINE_MS;
+      for (;;) {
+        const text = await info();
+        const online = [...text.matchAll(/^slave\d+:.*state=online,offset=(\d+)/gm)].map((m) => Number(m[1]));
+        if (online.some((offset) => offset >= target)) return;
+        if (Date.now() > deadline) {
+          throw new Error(
+            `the replica of :${master.port} did not reach offset ${target} within ${DEADLINE_MS} ms:\n${text}`,
+          );
+        }
+        await sleep(50);
+      }
     },
     healthy,
     stop,
