@@ -5,12 +5,16 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import {
+  CHART,
+  CHART_RENDERED,
+  type ChartRendering,
   containerImages,
   fileDocs,
   isKustomization,
   named,
   ObjectSchema,
   RENDERED,
+  type Rendering,
   ROOT,
   render,
   yamlFiles,
@@ -18,7 +22,8 @@ import {
 import { validateObject } from './support/validate.ts';
 import { imageReference, isPinnedImage } from './support/values.ts';
 
-const files = [...yamlFiles('knative'), ...yamlFiles('eventing')];
+// The chart's templates are Go templates, and its values files no objects: they are checked by rendering them.
+const files = [...yamlFiles('knative'), ...yamlFiles('eventing')].filter((f) => !f.startsWith(`${CHART}/`));
 
 describe('YAML files in knative/ and eventing/', () => {
   it('finds the manifests (guards against an empty scan)', () => {
@@ -55,8 +60,10 @@ describe('YAML files in knative/ and eventing/', () => {
   }
 });
 
-describe('rendered kustomizations (kubectl kustomize)', () => {
-  for (const dir of RENDERED) {
+const CHART_RENDERINGS = Object.keys(CHART_RENDERED) as ChartRendering[];
+
+describe('rendered kustomizations (kubectl kustomize) and chart (helm template)', () => {
+  for (const dir of [...RENDERED, ...CHART_RENDERINGS]) {
     it(`${dir} renders and every object validates`, () => {
       const objects = render(dir);
       assert.ok(objects.length > 10, `${dir} rendered ${objects.length} objects`);
@@ -86,10 +93,10 @@ describe('rendered kustomizations (kubectl kustomize)', () => {
   });
 });
 
-describe('images of the rendered kustomizations', () => {
-  const images = (dir: (typeof RENDERED)[number]) => render(dir).flatMap(containerImages);
+describe('images of the rendered kustomizations and chart', () => {
+  const images = (dir: Rendering) => render(dir).flatMap(containerImages);
 
-  for (const dir of RENDERED) {
+  for (const dir of [...RENDERED, ...CHART_RENDERINGS]) {
     it(`${dir} pins every container image to a tag or a digest, never latest`, () => {
       assert.ok(images(dir).length > 0, `${dir} runs no image`);
       for (const image of images(dir)) assert.ok(isPinnedImage(image), `${dir}: ${image} is not pinned`);
@@ -97,7 +104,7 @@ describe('images of the rendered kustomizations', () => {
   }
 
   it('pins the training image that launch-training puts in its Jobs', () => {
-    for (const dir of ['knative/overlays/dev', 'knative/overlays/production'] as const) {
+    for (const dir of ['knative/overlays/dev', 'knative/overlays/production', ...CHART_RENDERINGS] as const) {
       const config = z
         .looseObject({ data: z.looseObject({ TRAINING_IMAGE: z.string() }) })
         .parse(named(render(dir), 'ConfigMap', 'flywheel-config'));

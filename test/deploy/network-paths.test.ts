@@ -1,7 +1,7 @@
 // Which pods the rendered NetworkPolicies let reach which: exactly the connections the event flow needs, nothing more.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FUNCTIONS, render } from './support/manifests.ts';
+import { DEPLOYMENTS, FUNCTIONS, overlayOf, render } from './support/manifests.ts';
 import {
   admitsIngress,
   type Need,
@@ -87,7 +87,7 @@ const NEEDS: readonly Need[] = [
   },
 ];
 
-for (const dir of ['knative/base', 'knative/overlays/dev', 'knative/overlays/production'] as const) {
+for (const dir of ['knative/base', ...DEPLOYMENTS] as const) {
   describe(`network paths of ${dir}`, () => {
     const objects = render(dir);
     const policies = networkPolicies(objects);
@@ -101,7 +101,7 @@ for (const dir of ['knative/base', 'knative/overlays/dev', 'knative/overlays/pro
       for (const fn of FUNCTIONS) assert.ok(names.includes(fn), `no pod for ${fn}`);
       for (const name of ['training-requested-jsonata', 'trainer', 'redis-master', 'unlabelled'])
         assert.ok(names.includes(name), `no pod ${name} in ${names.join(', ')}`);
-      assert.equal(names.includes('dead-letters'), dir !== 'knative/overlays/production');
+      assert.equal(names.includes('dead-letters'), overlayOf(dir) !== 'knative/overlays/production');
       assert.ok(needed.size > 50, `only ${needed.size} needed paths`);
     });
 

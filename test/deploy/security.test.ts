@@ -1,10 +1,18 @@
-// RBAC, service-account tokens, NetworkPolicies and the Secret template of the rendered overlays.
+// RBAC, service-account tokens, NetworkPolicies and the Secret template of the rendered overlays and chart.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { fileDocs, FUNCTIONS, type K8sObject, ofKind, ROOT, render } from './support/manifests.ts';
+import {
+  DEPLOYMENTS,
+  fileDocs,
+  FUNCTIONS,
+  type K8sObject,
+  ofKind,
+  ROOT,
+  render,
+} from './support/manifests.ts';
 import { KnativeServiceSchema } from './support/wiring.ts';
 import {
   admitsIngress,
@@ -60,7 +68,7 @@ function admits(
   return admitsIngress(policies, pod(from.namespace, from.labels), pod(FLYWHEEL_NAMESPACE, to), { port });
 }
 
-for (const overlay of ['knative/overlays/dev', 'knative/overlays/production'] as const) {
+for (const overlay of DEPLOYMENTS) {
   describe(`security of ${overlay}`, () => {
     const objects = render(overlay);
     const policies = networkPolicies(objects);

@@ -5,11 +5,18 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { ConfigSchema, loadConfig } from '../../shared/config/index.ts';
-import { FUNCTIONS, type K8sObject, named, ofKind, ROOT, render } from './support/manifests.ts';
+import {
+  DEPLOYMENTS,
+  FUNCTIONS,
+  type K8sObject,
+  named,
+  ofKind,
+  overlayOf,
+  ROOT,
+  render,
+} from './support/manifests.ts';
 import { KnativeServiceSchema, type KnativeServiceView } from './support/wiring.ts';
 import { goDurationSeconds, quantity } from './support/values.ts';
-
-const OVERLAYS = ['knative/overlays/dev', 'knative/overlays/production'] as const;
 
 /** The environment variables the brief fixes, minus those that must not come from the ConfigMap. */
 const REQUIRED_CONFIG_KEYS = [
@@ -68,7 +75,7 @@ const containerOf = (svc: KnativeServiceView) => {
   return container;
 };
 
-for (const overlay of OVERLAYS) {
+for (const overlay of DEPLOYMENTS) {
   describe(`function Services in ${overlay}`, () => {
     const objects = render(overlay);
     const byName = services(objects);
@@ -78,7 +85,7 @@ for (const overlay of OVERLAYS) {
         const svc = byName.get(fn);
         assert.ok(svc, `no Service ${fn}`);
         const a = svc.spec.template.metadata.annotations;
-        const keepWarm = overlay.endsWith('production') && fn === 'score';
+        const keepWarm = overlayOf(overlay).endsWith('production') && fn === 'score';
         assert.equal(a['autoscaling.knative.dev/min-scale'], keepWarm ? '1' : '0');
         const max = Number(a['autoscaling.knative.dev/max-scale']);
         assert.ok(Number.isInteger(max) && max >= 1, `max-scale ${max}`);
@@ -174,7 +181,7 @@ for (const overlay of OVERLAYS) {
 }
 
 describe('overlay differences', () => {
-  const config = (overlay: (typeof OVERLAYS)[number]) =>
+  const config = (overlay: (typeof DEPLOYMENTS)[number]) =>
     loadConfig({ ...configData(render(overlay)), REDIS_URL: 'redis://redis:6379' });
 
   it('dev trains without GPUs: no GPU count, selector or toleration, still as Kubernetes Jobs', () => {

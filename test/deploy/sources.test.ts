@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { type K8sObject, named, ofKind, render } from './support/manifests.ts';
+import { DEPLOYMENTS, type K8sObject, named, ofKind, render } from './support/manifests.ts';
 import {
   BROKER_REF,
   RefSchema,
@@ -21,7 +21,7 @@ const SequenceSchema = z.looseObject({
 const triggersOf = (objects: readonly K8sObject[]): TriggerView[] =>
   ofKind(objects, { apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', schema: TriggerSchema });
 
-for (const overlay of ['knative/overlays/dev', 'knative/overlays/production'] as const) {
+for (const overlay of DEPLOYMENTS) {
   describe(`sources and bindings of ${overlay}`, () => {
     const objects = render(overlay);
 

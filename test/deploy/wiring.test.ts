@@ -1,10 +1,10 @@
-// Event wiring of the rendered overlays: Triggers, their subscribers and delivery, and a producer for every consumed type.
+// Event wiring of the rendered overlays and chart: Triggers, their subscribers and delivery, and a producer for every consumed type.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Catalog } from '../../shared/events/index.ts';
-import { FUNCTIONS, type K8sObject, ofKind, ROOT, render } from './support/manifests.ts';
+import { DEPLOYMENTS, FUNCTIONS, type K8sObject, ofKind, ROOT, render } from './support/manifests.ts';
 import {
   EXPECTED_CONSUMERS,
   scheduleProducesTrainingRequests,
@@ -50,7 +50,7 @@ describe('the expected wiring table', () => {
   });
 });
 
-for (const overlay of ['knative/overlays/dev', 'knative/overlays/production'] as const) {
+for (const overlay of DEPLOYMENTS) {
   describe(`wiring of ${overlay}`, () => {
     const objects = render(overlay);
     const triggers = triggersOf(objects);

@@ -1,9 +1,11 @@
-// Loads the deployment manifests: every YAML document under knative/ and eventing/, and the rendered kustomize overlays.
+// Loads the deployment manifests: every YAML document under knative/ and eventing/, the rendered kustomize overlays,
+// and the Helm chart rendered with each of its values files.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
+import { helm } from '../../support/helm.ts';
 
 /** The repository root. */
 export const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
@@ -19,6 +21,30 @@ export const RENDERED = [
   'eventing',
 ] as const;
 export type RenderedDir = (typeof RENDERED)[number];
+
+/** The Helm chart, relative to ROOT. */
+export const CHART = 'knative/helm/flywheel';
+
+/** The chart with each of its values files, and the overlay whose objects each must render. */
+export const CHART_RENDERED = {
+  'helm:values.yaml': 'knative/overlays/dev',
+  'helm:values-production.yaml': 'knative/overlays/production',
+} as const satisfies Record<string, RenderedDir>;
+export type ChartRendering = keyof typeof CHART_RENDERED;
+
+/** Something that renders to the objects of one install: a kustomize directory or the chart with a values file. */
+export type Rendering = RenderedDir | ChartRendering;
+
+/** Every way to install Flywheel that the overlay checks run on: both overlays, and the chart as each renders. */
+export const DEPLOYMENTS = [
+  'knative/overlays/dev',
+  'knative/overlays/production',
+  ...(Object.keys(CHART_RENDERED) as ChartRendering[]),
+] as const;
+
+/** The overlay a rendering stands for: itself, or the overlay the chart's values file reproduces. */
+export const overlayOf = (r: Rendering): RenderedDir =>
+  r.startsWith('helm:') ? CHART_RENDERED[r as ChartRendering] : (r as RenderedDir);
 
 const LabelsSchema = z.record(z.string(), z.string());
 
@@ -79,12 +105,31 @@ export function fileDocs(file: string): Doc[] {
   return parseDocs(readFileSync(path.join(ROOT, file), 'utf8'), file);
 }
 
-const rendered = new Map<RenderedDir, K8sObject[]>();
+const rendered = new Map<Rendering, K8sObject[]>();
 
-/** `kubectl kustomize <dir>`, parsed; cached per directory. A missing kubectl fails with how to get it. */
-export function render(dir: RenderedDir): K8sObject[] {
+/**
+ * `helm template flywheel knative/helm/flywheel <args>`, parsed; throws with helm's message when it refuses. The
+ * values files of `args` are relative to the chart.
+ */
+export function renderChart(args: readonly string[] = []): K8sObject[] {
+  const run = helm(['template', 'flywheel', CHART, ...args]);
+  if (run.code !== 0) throw new Error(`helm template ${args.join(' ')} failed:\n${run.stderr}`);
+  return parseDocs(run.stdout, `helm template ${args.join(' ')}`).map((d) => ObjectSchema.parse(d.value));
+}
+
+/**
+ * The objects of a rendering, cached: `kubectl kustomize <dir>` (a missing kubectl fails with how to get it), or
+ * `helm template` of the chart with a values file (values.yaml alone, or -f the file).
+ */
+export function render(dir: Rendering): K8sObject[] {
   const cached = rendered.get(dir);
   if (cached) return cached;
+  if (dir.startsWith('helm:')) {
+    const file = dir.slice('helm:'.length);
+    const objects = renderChart(file === 'values.yaml' ? [] : ['-f', path.join(CHART, file)]);
+    rendered.set(dir, objects);
+    return objects;
+  }
   let text: string;
   try {
     text = execFileSync('kubectl', ['kustomize', path.join(ROOT, dir)], {
