@@ -8,7 +8,13 @@ import { ForbiddenError } from '../../shared/errors/index.ts';
 import { createJobsClient, JOBS_CLIENT_PERMISSIONS } from '../../shared/k8s/client.ts';
 import { buildTrainingJob, modelSelector } from '../../shared/k8s/job.ts';
 import { createLogger, type RunningFunction } from '../../shared/runtime/index.ts';
-import { type K8sObject, RENDERED, type RenderedDir, render } from '../deploy/support/manifests.ts';
+import {
+  differences,
+  type K8sObject,
+  RENDERED,
+  type RenderedDir,
+  render,
+} from '../deploy/support/manifests.ts';
 import { type KubeApiServer, type ServiceAccountRef, startKubeApiServer } from '../support/kube-apiserver.ts';
 import { installKnativeCrds } from '../support/knative-crds.ts';
 import { DAY, driftDetected, NOW, post, serveLaunchTraining } from '../support/launch-training.ts';
@@ -32,24 +38,6 @@ const EXPECTED_GRANTS: Record<string, readonly string[]> = {
   ),
   default: [],
 };
-
-/** Paths (`.spec.template…`) where what was read back differs from what was sent; fields the server added are fine. */
-function differences(sent: unknown, read: unknown, at = ''): string[] {
-  if (Array.isArray(sent)) {
-    if (!Array.isArray(read) || read.length !== sent.length) {
-      return [`${at}: sent ${JSON.stringify(sent)}, read ${JSON.stringify(read)}`];
-    }
-    return sent.flatMap((v, i) => differences(v, read[i], `${at}[${i}]`));
-  }
-  if (sent !== null && typeof sent === 'object') {
-    if (read === null || typeof read !== 'object')
-      return [`${at}: sent an object, read ${JSON.stringify(read)}`];
-    return Object.entries(sent).flatMap(([k, v]) =>
-      differences(v, (read as Record<string, unknown>)[k], `${at}.${k}`),
-    );
-  }
-  return Object.is(sent, read) ? [] : [`${at}: sent ${JSON.stringify(sent)}, read ${JSON.stringify(read)}`];
-}
 
 /** A training Job of the day before NOW for `model`, as launch-training builds one, triggered by a test event `id`. */
 const trainingJob = (config: Config, id: string, more: { model?: string; suspend?: boolean } = {}) =>

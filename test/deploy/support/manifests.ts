@@ -180,3 +180,21 @@ export function containerImages(value: unknown): string[] {
     return containerImages(child);
   });
 }
+
+/** Paths (`.spec.template…`) where what was read back differs from what was sent; fields the server added are fine. */
+export function differences(sent: unknown, read: unknown, at = ''): string[] {
+  if (Array.isArray(sent)) {
+    if (!Array.isArray(read) || read.length !== sent.length) {
+      return [`${at}: sent ${JSON.stringify(sent)}, read ${JSON.stringify(read)}`];
+    }
+    return sent.flatMap((v, i) => differences(v, read[i], `${at}[${i}]`));
+  }
+  if (sent !== null && typeof sent === 'object') {
+    if (read === null || typeof read !== 'object')
+      return [`${at}: sent an object, read ${JSON.stringify(read)}`];
+    return Object.entries(sent).flatMap(([k, v]) =>
+      differences(v, (read as Record<string, unknown>)[k], `${at}.${k}`),
+    );
+  }
+  return Object.is(sent, read) ? [] : [`${at}: sent ${JSON.stringify(sent)}, read ${JSON.stringify(read)}`];
+}
