@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
-import { CHART, differences, type K8sObject, renderChart } from '../deploy/support/manifests.ts';
+import { CHART, differences, type K8sObject, render, renderChart } from '../deploy/support/manifests.ts';
 import { helm } from '../support/helm.ts';
 import { type KubeApiServer, startKubeApiServer } from '../support/kube-apiserver.ts';
 import { installKnativeCrds } from '../support/knative-crds.ts';
@@ -138,5 +138,21 @@ describe('the Helm chart on a real Kubernetes API server', { timeout: 900_000 },
       `/api/v1/namespaces/${NAMESPACE}/secrets?labelSelector=${encodeURIComponent(`owner=helm,name=${RELEASE}`)}`,
     );
     assert.deepEqual((releases.body as { items: unknown[] }).items, [], 'release records are left');
+  });
+
+  it('helm install --take-ownership --force-conflicts adopts an install made with kubectl apply from the dev overlay', async () => {
+    const applied = server.kubectl(['apply', '-f', '-'], list(render('knative/overlays/dev')));
+    assert.equal(applied.code, 0, applied.stderr);
+    // Knative's CRD defaults ports[].protocol, so the atomic containers list kubectl owns differs from the chart's:
+    // taking it over needs --force-conflicts (same values; helm becomes its manager).
+    run('install', RELEASE, CHART, '--take-ownership', '--force-conflicts');
+    const notHelms: string[] = [];
+    for (const o of objects) {
+      const got = await read(o);
+      if (got?.metadata.annotations?.['meta.helm.sh/release-name'] !== RELEASE) notHelms.push(idOf(o));
+    }
+    assert.deepEqual(notHelms, []);
+    assert.match(run('status', RELEASE), /^STATUS: deployed$/m);
+    assert.match(run('get', 'manifest', RELEASE), /kind: Trigger/);
   });
 });
