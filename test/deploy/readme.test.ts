@@ -48,6 +48,8 @@ describe('knative/README.md', () => {
       'bitnamicharts/redis',
       'kubectl create secret generic flywheel-secrets',
       'kubectl apply -k knative/overlays/dev',
+      'helm install flywheel knative/helm/flywheel -n flywheel --take-ownership',
+      'helm uninstall flywheel',
       'npm run package',
       'kn func deploy --path dist/functions/',
     ]) {
