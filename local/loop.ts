@@ -20,7 +20,7 @@ import { eventLogFromConfig } from '../shared/log/index.ts';
 import { FlywheelError } from '../shared/errors/index.ts';
 import { ModelRegistry, type ModelVersion } from '../shared/registry/index.ts';
 import {
-  createHttpSink,
+  httpSinkFromConfig,
   type FunctionDefinition,
   type Logger,
   type RunningFunction,
@@ -83,12 +83,7 @@ export async function startLoop(opts: {
   const store = storeFromConfig(config, log.child({ part: 'store' }));
   const eventLog = eventLogFromConfig(config, log.child({ part: 'log' }));
   const registry = new ModelRegistry({ store, artifactDir: path.join(config.FLYWHEEL_DATA_DIR, 'models') });
-  const sink = createHttpSink({
-    url: brokerUrl,
-    retries: config.SINK_RETRIES,
-    backoffMs: config.SINK_BACKOFF_MS,
-    timeoutMs: config.SINK_TIMEOUT_MS,
-  });
+  const sink = httpSinkFromConfig(config, brokerUrl);
   const publish = async (event: FlywheelEvent) => {
     state.observe(event);
     opts.onEvent?.(event, 'out');

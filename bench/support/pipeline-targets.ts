@@ -6,7 +6,7 @@ import { featurizeFunction } from '../../functions/featurize/function.ts';
 import { ingestFunction } from '../../functions/ingest/function.ts';
 import { defaultConfig } from '../../shared/config/index.ts';
 import { createFileEventLog, createKafkaEventLog, type EventLog } from '../../shared/log/index.ts';
-import { createHttpSink, createLogger } from '../../shared/runtime/index.ts';
+import { createLogger, httpSinkFromConfig } from '../../shared/runtime/index.ts';
 import { createRedisStore } from '../../shared/store/index.ts';
 import { startBareRoute } from './bare-route.ts';
 import { announceReady } from './child.ts';
@@ -30,13 +30,17 @@ const start = server.start;
 
 /** ingest as main.ts wires it, with the given event log and K_SINK at the peer. */
 function ingest(eventLog: EventLog) {
-  const sink = createHttpSink({
-    url: sinkUrl,
-    retries: config.SINK_RETRIES,
-    backoffMs: config.SINK_BACKOFF_MS,
-    timeoutMs: config.SINK_TIMEOUT_MS,
+  return ingestFunction({
+    store: createRedisStore({
+      url: redisUrl,
+      timeoutMs: config.DEPENDENCY_TIMEOUT_MS,
+      log,
+      autoPipelining: true,
+    }),
+    eventLog,
+    sink: httpSinkFromConfig(config, sinkUrl),
+    config,
   });
-  return ingestFunction({ store: store(), eventLog, sink, config });
 }
 
 const bare = await startBareRoute();

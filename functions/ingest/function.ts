@@ -10,7 +10,8 @@ export interface IngestWiring {
   store: OnlineStore;
   eventLog: EventLog;
   sink: Sink;
-  config: Pick<Config, 'MAX_CLOCK_SKEW_MS'> & Partial<Pick<Config, 'INGEST_CLAIM_TTL_MS'>>;
+  config: Pick<Config, 'MAX_CLOCK_SKEW_MS'> &
+    Partial<Pick<Config, 'INGEST_CLAIM_TTL_MS' | 'INGEST_LINGER_MS'>>;
   now?: () => number;
 }
 
@@ -25,7 +26,7 @@ export function ingestFunction(w: IngestWiring): FunctionDefinition<IngestType> 
   const claimTtlMs = w.config.INGEST_CLAIM_TTL_MS ?? ConfigSchema.shape.INGEST_CLAIM_TTL_MS.parse(undefined);
   const deps = {
     store: w.store,
-    append: groupAppend(w.eventLog),
+    append: groupAppend(w.eventLog, { lingerMs: w.config.INGEST_LINGER_MS ?? 0 }),
     sink: w.sink,
     now: w.now ?? Date.now,
     source: 'flywheel/ingest',

@@ -5,7 +5,7 @@ import { storeFromConfig } from '../../shared/store/index.ts';
 import { ingestFunction } from './function.ts';
 
 await boot('ingest', async ({ config, log }) => {
-  const store = storeFromConfig(config, log);
+  const store = storeFromConfig(config, log, { autoPipelining: true });
   const eventLog = eventLogFromConfig(config, log);
   return ingestFunction({ store, eventLog, sink: sinkFromConfig(config, log), config });
 });

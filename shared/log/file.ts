@@ -24,6 +24,11 @@ export interface FileEventLogOptions {
   batchSize?: number;
   /** How often consumers look for records appended by another process (default 200 ms). */
   pollMs?: number;
+  /**
+   * FILE_LOG_FSYNC: fdatasync each append before it resolves (default true), so an appended record survives a
+   * machine crash; false leaves it to the page cache: it survives the process being killed, not the machine.
+   */
+  fsync?: boolean;
 }
 
 /** The directory holding a topic's file log. */
@@ -34,7 +39,7 @@ export function fileLogDir(dataDir: string, topic: string): string {
 /**
  * Creates the file log. Layout: `partition-<n>/<base offset>.jsonl` segments (one JSON record per line; the
  * offset is the line number in the partition) and `groups/<group>.json` committed offsets. Every append is
- * written and fsynced (data) before it resolves. It is the single-process embedded default: any number of
+ * written and fsynced (data) before it resolves, unless `fsync` is off. It is the single-process embedded default: any number of
  * event logs in one process may append (one queue per directory), other processes may read and consume, and a
  * second appending process is refused. A group is consumed by one consumer at a time (checked within a process,
  * not across processes). There is no retention: segments stay until removed by hand.
@@ -72,7 +77,7 @@ export function createFileEventLog(opts: FileEventLogOptions): EventLog {
         list.push(record);
         byPartition.set(p, list);
       }
-      await io('append', () => writer.append(byPartition));
+      await io('append', () => writer.append(byPartition, opts.fsync ?? true));
     },
     async readRange({ from, to }) {
       if (from >= to) return [];

@@ -25,6 +25,8 @@ export interface EventLogOptions {
   };
   /** FLYWHEEL_DATA_DIR. */
   dataDir: string;
+  /** FILE_LOG_FSYNC: the file log fsyncs each append (default true). */
+  fsync?: boolean;
   /** DEPENDENCY_TIMEOUT_MS. */
   timeoutMs: number;
   log: Logger;
@@ -55,7 +57,12 @@ export function createEventLog(opts: EventLogOptions): EventLog {
   }
   const dir = fileLogDir(opts.dataDir, opts.topic);
   opts.log.info({ dir }, `event log: embedded file log at ${dir} (set KAFKA_BROKERS for Kafka)`);
-  return createFileEventLog({ dataDir: opts.dataDir, topic: opts.topic, log: opts.log });
+  return createFileEventLog({
+    dataDir: opts.dataDir,
+    topic: opts.topic,
+    log: opts.log,
+    fsync: opts.fsync ?? true,
+  });
 }
 
 /** The event log the configuration names (KAFKA_BROKERS, KAFKA_TOPIC, FLYWHEEL_DATA_DIR…). */
@@ -69,6 +76,7 @@ export function eventLogFromConfig(
     KAFKA_RETENTION_MS: number;
     KAFKA_CREATE_TOPIC: boolean;
     FLYWHEEL_DATA_DIR: string;
+    FILE_LOG_FSYNC?: boolean;
     DEPENDENCY_TIMEOUT_MS: number;
   },
   log: Logger,
@@ -85,6 +93,7 @@ export function eventLogFromConfig(
       create: config.KAFKA_CREATE_TOPIC,
     },
     dataDir: config.FLYWHEEL_DATA_DIR,
+    fsync: config.FILE_LOG_FSYNC ?? true,
     timeoutMs: opts.timeoutMs ?? config.DEPENDENCY_TIMEOUT_MS,
     log,
   });

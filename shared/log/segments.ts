@@ -111,13 +111,16 @@ export class PartitionWriter {
     }
   }
 
-  /** Appends records in order and fsyncs every segment written; rolls to a new segment past `segmentBytes`. */
-  async append(records: readonly LogRecord[]): Promise<void> {
+  /**
+   * Appends records in order and, with `sync` (the default), fsyncs every segment written before it resolves;
+   * rolls to a new segment past `segmentBytes`.
+   */
+  async append(records: readonly LogRecord[], sync = true): Promise<void> {
     let pending: Buffer[] = [];
     for (const record of records) {
       const line = Buffer.from(`${JSON.stringify(lineOf(record))}\n`, 'utf8');
       if (this.size > 0 && this.size + line.length > this.segmentBytes) {
-        await this.flush(pending);
+        await this.flush(pending, sync);
         pending = [];
         await this.roll();
       }
@@ -125,7 +128,7 @@ export class PartitionWriter {
       this.size += line.length;
       this.next++;
     }
-    await this.flush(pending);
+    await this.flush(pending, sync);
   }
 
   /** Closes the active segment. */
@@ -133,10 +136,10 @@ export class PartitionWriter {
     await this.handle.close();
   }
 
-  private async flush(lines: Buffer[]): Promise<void> {
+  private async flush(lines: Buffer[], sync: boolean): Promise<void> {
     if (lines.length === 0) return;
     await writeAll(this.handle, Buffer.concat(lines));
-    await this.handle.datasync();
+    if (sync) await this.handle.datasync();
   }
 
   private async roll(): Promise<void> {

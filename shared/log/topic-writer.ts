@@ -18,8 +18,8 @@ const listeners = new Map<string, Set<() => void>>();
 
 /** A handle on the process-wide writer of one topic directory; several event logs in a process share it. */
 export interface TopicWriter {
-  /** Appends each partition's records in order, fsyncing before it resolves. */
-  append(byPartition: ReadonlyMap<number, readonly LogRecord[]>): Promise<void>;
+  /** Appends each partition's records in order, fsyncing before it resolves unless `sync` is false. */
+  append(byPartition: ReadonlyMap<number, readonly LogRecord[]>, sync: boolean): Promise<void>;
   /** Drops this handle; the last one closes the files and releases the process lock. */
   release(): Promise<void>;
 }
@@ -36,7 +36,7 @@ export function acquireTopicWriter(opts: { dir: string; segmentBytes: number }):
   state.refs++;
   let released = false;
   return {
-    append(byPartition) {
+    append(byPartition, sync) {
       const run = state.chain.then(async () => {
         state.writers ??= await lockAndOpen(dir);
         const writers = state.writers;
@@ -52,7 +52,7 @@ export function acquireTopicWriter(opts: { dir: string; segmentBytes: number }):
                 });
                 writers.set(partition, writer);
               }
-              await writer.append(records);
+              await writer.append(records, sync);
             }),
           );
           const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');

@@ -36,14 +36,21 @@ export async function boot<A extends EventType>(
 
 /** The K_SINK publisher from config; without K_SINK, a sink that drops events and says so once. */
 export function sinkFromConfig(config: Config, log: Logger): Sink {
-  if (config.K_SINK) {
-    return createHttpSink({
-      url: config.K_SINK,
-      retries: config.SINK_RETRIES,
-      backoffMs: config.SINK_BACKOFF_MS,
-      timeoutMs: config.SINK_TIMEOUT_MS,
-    });
-  }
+  if (config.K_SINK) return httpSinkFromConfig(config, config.K_SINK);
   log.warn('K_SINK is not set: published events are dropped (a SinkBinding sets it in the cluster)');
   return { publish: async () => {} };
+}
+
+/** A sink posting to `url` with the SINK_* settings of config (retries, backoff, timeout, connections). */
+export function httpSinkFromConfig(
+  config: Pick<Config, 'SINK_RETRIES' | 'SINK_BACKOFF_MS' | 'SINK_TIMEOUT_MS' | 'SINK_MAX_CONNECTIONS'>,
+  url: string,
+): Sink {
+  return createHttpSink({
+    url,
+    retries: config.SINK_RETRIES,
+    backoffMs: config.SINK_BACKOFF_MS,
+    timeoutMs: config.SINK_TIMEOUT_MS,
+    maxConnections: config.SINK_MAX_CONNECTIONS,
+  });
 }

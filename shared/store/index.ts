@@ -21,6 +21,8 @@ export interface CreateStoreOptions {
   redisUrl?: string | undefined;
   timeoutMs: number;
   log: Logger;
+  /** For Redis: batch the commands of one event-loop turn into one write (ingest's many small commands). */
+  autoPipelining?: boolean;
 }
 
 /**
@@ -37,13 +39,19 @@ export function createStore(opts: CreateStoreOptions): OnlineStore {
     { ...target, timeoutMs: opts.timeoutMs },
     target.mode === 'cluster' ? 'store: redis cluster' : 'store: redis, single server',
   );
-  return createRedisStore({ url: opts.redisUrl, timeoutMs: opts.timeoutMs, log: opts.log });
+  return createRedisStore({
+    url: opts.redisUrl,
+    timeoutMs: opts.timeoutMs,
+    log: opts.log,
+    autoPipelining: opts.autoPipelining ?? false,
+  });
 }
 
 /** The store the configuration names (REDIS_URL, DEPENDENCY_TIMEOUT_MS): what every main.ts and tool starts with. */
 export function storeFromConfig(
   config: { REDIS_URL?: string | undefined; DEPENDENCY_TIMEOUT_MS: number },
   log: Logger,
+  opts: Pick<CreateStoreOptions, 'autoPipelining'> = {},
 ): OnlineStore {
-  return createStore({ redisUrl: config.REDIS_URL, timeoutMs: config.DEPENDENCY_TIMEOUT_MS, log });
+  return createStore({ redisUrl: config.REDIS_URL, timeoutMs: config.DEPENDENCY_TIMEOUT_MS, log, ...opts });
 }

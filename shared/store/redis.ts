@@ -59,19 +59,21 @@ export interface RedisStoreOptions {
   url: string;
   timeoutMs: number;
   log: Logger;
+  /** Batch the commands of one event-loop turn into one write (see connectionOptions); off by default. */
+  autoPipelining?: boolean;
 }
 
 /** The one place that chooses a single-server client or a cluster client for REDIS_URL. */
-function connect(url: string, timeoutMs: number): Redis | Cluster {
+function connect(url: string, timeoutMs: number, autoPipelining: boolean): Redis | Cluster {
   const target = parseRedisUrl(url);
-  if (target.kind === 'single') return new Redis(url, connectionOptions(timeoutMs));
-  return new Cluster(target.nodes, clusterOptions(target, timeoutMs));
+  if (target.kind === 'single') return new Redis(url, connectionOptions(timeoutMs, autoPipelining));
+  return new Cluster(target.nodes, clusterOptions(target, timeoutMs, autoPipelining));
 }
 
 /** Creates the Redis store; it connects in the background and calls made meanwhile wait at most timeoutMs. */
 export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
   const { timeoutMs, log } = opts;
-  const client = connect(opts.url, timeoutMs);
+  const client = connect(opts.url, timeoutMs, opts.autoPipelining ?? false);
   const cluster = client instanceof Cluster ? client : undefined;
   client.defineCommand('fwApplyCustomerEvent', { numberOfKeys: 4, lua: APPLY_CUSTOMER_EVENT });
   client.defineCommand('fwReadCustomer', { numberOfKeys: 3, lua: READ_CUSTOMER });

@@ -1,7 +1,7 @@
 // The file log's own promises: segment rolling, torn-tail recovery, one writer queue per process, other processes.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -229,6 +229,27 @@ describe('file event log', () => {
     } finally {
       await events.close();
     }
+  });
+
+  it('fdatasyncs every append by default, and none with fsync off (FILE_LOG_FSYNC=false)', async (t) => {
+    const handle = await open(join(dataDir, 'probe'), 'w');
+    const prototype = Object.getPrototypeOf(handle) as { datasync: () => Promise<void> };
+    await handle.close();
+    const datasync = t.mock.method(prototype, 'datasync');
+    const synced = createFileEventLog({ dataDir, topic: 'fsync-on', log });
+    await synced.append(records('c-sync', 3));
+    await synced.append(records('c-sync', 2, 3));
+    await synced.close();
+    assert.equal(datasync.mock.callCount(), 2, 'one fdatasync per append (one partition each)');
+    datasync.mock.resetCalls();
+    const unsynced = createFileEventLog({ dataDir, topic: 'fsync-off', log, fsync: false });
+    await unsynced.append(records('c-nosync', 3));
+    assert.deepEqual(
+      (await unsynced.readRange({ from: 0, to: 10_000 })).map((r) => r.id),
+      records('c-nosync', 3).map((r) => r.id),
+    );
+    await unsynced.close();
+    assert.equal(datasync.mock.callCount(), 0);
   });
 
   it('turns an unusable data directory into DependencyError and a false ping', async () => {

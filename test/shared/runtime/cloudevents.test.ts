@@ -4,7 +4,13 @@ import { after, before, describe, it, mock } from 'node:test';
 import { CloudEvent, HTTP, type Message } from 'cloudevents';
 import { InvalidEventError } from '../../../shared/errors/index.ts';
 import { EventTypes, type FlywheelEvent, makeEvent } from '../../../shared/events/index.ts';
-import { type Parsed, type RawEvent, readRequest, writeBinary } from '../../../shared/runtime/cloudevents.ts';
+import {
+  type Parsed,
+  type RawEvent,
+  readRequest,
+  toStructured,
+  writeBinary,
+} from '../../../shared/runtime/cloudevents.ts';
 import { transaction } from '../../support/events.ts';
 import { base, events, json, readable, rejected } from './cloudevents.fixtures.ts';
 
@@ -170,6 +176,16 @@ describe('readRequest in binary mode', () => {
     assert.equal(read.error.field, 'data');
     assert.ok(read.error.cause instanceof SyntaxError);
   });
+});
+
+describe('toStructured', () => {
+  for (const [name, event] of events) {
+    it(`serialises ${name} exactly as the SDK's toJSON does`, () => {
+      const { extensions, ...rest } = event;
+      const reference = new CloudEvent<unknown>({ ...extensions, ...rest }, false);
+      assert.equal(JSON.stringify(toStructured(event)), JSON.stringify(reference));
+    });
+  }
 });
 
 describe('writeBinary', () => {
