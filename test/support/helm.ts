@@ -12,7 +12,9 @@ const MODULE = join(ROOT, 'test', 'support', 'helm');
 
 /** The Helm release the command is built from: `helm.sh/helm/v4` in test/support/helm/go.mod. */
 export const HELM_VERSION = (() => {
-  const found = /^\s*require helm\.sh\/helm\/v4 (v\S+)/m.exec(readFileSync(join(MODULE, 'go.mod'), 'utf8'));
+  const found = /^\s*(?:require\s+)?helm\.sh\/helm\/v4 (v\S+)/m.exec(
+    readFileSync(join(MODULE, 'go.mod'), 'utf8'),
+  );
   if (!found?.[1]) throw new Error('test/support/helm/go.mod names no helm.sh/helm/v4 version');
   return found[1];
 })();
