@@ -13,8 +13,11 @@ export const CHART_DIR = 'knative/helm/flywheel';
 const BASE = 'knative/base';
 const KAFKA_COMPONENT = 'eventing/kafka';
 
-/** The kustomization fields the generator understands; any other field stops it rather than being dropped. */
-const UNDERSTOOD = new Set(['apiVersion', 'kind', 'namespace', 'labels', 'resources', 'images', 'patches']);
+/**
+ * The kustomization fields the generator understands; any other field stops it rather than being dropped. Patches
+ * only in the Kafka component, whose changes the chart's values `broker.class` and `deadLetters.sink` make.
+ */
+const UNDERSTOOD = ['apiVersion', 'kind', 'namespace', 'labels', 'resources', 'images'];
 
 const FUNCTION_IMAGE = 'ghcr.io/flywheel-dev/flywheel-functions';
 const DEAD_LETTERS_SERVICE = 'dead-letters';
@@ -28,11 +31,12 @@ interface Kustomization {
 }
 
 async function readKustomization(root: string, dir: string): Promise<Kustomization> {
+  const understood = new Set(dir === KAFKA_COMPONENT ? [...UNDERSTOOD, 'patches'] : UNDERSTOOD);
   const value = parse(await readFile(path.join(root, dir, 'kustomization.yaml'), 'utf8')) as Record<
     string,
     unknown
   >;
-  const unknown = Object.keys(value).filter((k) => !UNDERSTOOD.has(k));
+  const unknown = Object.keys(value).filter((k) => !understood.has(k));
   if (unknown.length > 0)
     throw new Error(
       `${dir}/kustomization.yaml: the chart generator does not understand ${unknown.join(', ')}`,

@@ -58,13 +58,22 @@ describe('the chart is generated from the kustomize sources', () => {
     assert.ok(generated.has('services/score.yaml') && generated.has('eventing/kafka/dead-letter-sink.yaml'));
   });
 
-  it('refuses a kustomization field it cannot carry into the chart', async () => {
-    const root = await changedSources(async (r) => {
-      const file = path.join(r, 'knative/base/kustomization.yaml');
-      await writeFile(file, `${await readFile(file, 'utf8')}configMapGenerator:\n  - name: extra\n`);
+  for (const [dir, field] of [
+    ['knative/base', 'configMapGenerator:\n  - name: extra\n'],
+    ['eventing', 'patches:\n  - path: extra.yaml\n'],
+  ] as const) {
+    const name = field.slice(0, field.indexOf(':'));
+    it(`refuses a kustomization field it cannot carry into the chart: ${name} in ${dir}`, async () => {
+      const root = await changedSources(async (r) => {
+        const file = path.join(r, dir, 'kustomization.yaml');
+        await writeFile(file, `${await readFile(file, 'utf8')}${field}`);
+      });
+      await assert.rejects(
+        generateTemplates(root),
+        new RegExp(`${dir}/kustomization.yaml: .*does not understand ${name}`),
+      );
     });
-    await assert.rejects(generateTemplates(root), /does not understand configMapGenerator/);
-  });
+  }
 
   it('refuses a source where a value the chart sets has moved', async () => {
     const root = await changedSources(async (r) => {
