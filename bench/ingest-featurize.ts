@@ -1,13 +1,16 @@
 // Benchmark: ingest CloudEvents/s over HTTP (single and batched) and featurize events/s on real Redis, beside the bare route.
 // Run: npx tsx bench/ingest-featurize.ts [--seconds 8] [--rounds 3] [--kafka off|mock|apache|both] [--featurize off]
+//      [--targets <another checkout>/bench/support/pipeline-targets.ts]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { createFileEventLog, createKafkaEventLog, type EventLog } from '../shared/log/index.ts';
 import { createLogger } from '../shared/runtime/index.ts';
 import { customerFeatures } from '../shared/features/index.ts';
 import { createRedisStore, type OnlineStore } from '../shared/store/index.ts';
 import { startRedis } from '../test/support/redis.ts';
+import { type AppendResult, measureAppends } from './support/appends.ts';
 import { type ChildTarget, startChild } from './support/child.ts';
 import { medianRow, type Row, rowMeasurer } from './support/ingest-rows.ts';
 import {
@@ -20,6 +23,7 @@ import {
 import { machine, median, ms } from './support/load.ts';
 import {
   acceptedBinary,
+  acceptedRecord,
   DAY_MS,
   type GeneratedTransaction,
   historyLength,
@@ -49,6 +53,8 @@ const { values: args } = parseArgs({
     featurize: { type: 'string', default: 'on' },
     /** Ingest rows alternate over the event logs for this many rounds; the table shows each one's median round. */
     'ingest-rounds': { type: 'string', default: '1' },
+    /** The targets' script: another checkout's, to measure the code before a change the same way. */
+    targets: { type: 'string', default: 'bench/support/pipeline-targets.ts' },
     /** Write a V8 CPU profile of the targets' process into this folder. */
     profile: { type: 'string' },
   },
@@ -82,6 +88,8 @@ async function historyLengths(store: OnlineStore, customers: readonly string[]):
 }
 
 const rows: Row[] = [];
+/** Bare appends per event log: the limit of ingest's batched rows. */
+const limits: AppendResult[] = [];
 let seeded = 0;
 let historyAtStart = '';
 let historyAtEnd = '';
@@ -108,7 +116,7 @@ try {
     progress(`seeded ${seeded} events`);
   }
 
-  targets = await startChild('bench/support/pipeline-targets.ts', {
+  targets = await startChild(args.targets, {
     env: {
       BENCH_REDIS_URL: redis.url,
       BENCH_SINK_URL: `${peers.info.sink ?? ''}/`,
@@ -182,6 +190,36 @@ try {
     }
   }
   for (const list of ingestRows.values()) rows.push(medianRow(list));
+
+  // The limit: the same kind of records appended straight to each log, batches as big and as many in flight as the
+  // batched ingest rows, with the same fsync policy (the adapter's defaults), in this process.
+  if (args.ingest !== 'off') {
+    const pool = Array.from({ length: 4_000 }, (_, i) => acceptedRecord(ingestStream.next(), `lim-${i}`));
+    const limit = (name: string, events: EventLog) =>
+      measureAppends({
+        name,
+        events,
+        batch: BATCH,
+        pool,
+        concurrency: BATCH_CONNECTIONS,
+        records: 400_000,
+        seconds: SECONDS,
+      });
+    const fileLog = createFileEventLog({ dataDir: logDir, topic: 'bench-limit', log });
+    limits.push(await limit('file log', fileLog));
+    await fileLog.close();
+    for (const b of kafka) {
+      const kafkaLog = createKafkaEventLog({
+        brokers: b.brokers.split(','),
+        topic: 'bench-limit',
+        clientId: 'bench-limit',
+        timeoutMs: 5_000,
+        log,
+      });
+      limits.push(await limit(b.label, kafkaLog));
+      await kafkaLog.close();
+    }
+  }
   if (WITH_FEATURIZE) historyAtEnd = await historyLengths(seedStore, featurizeStream.customers);
   await seedStore.close();
 } finally {
@@ -233,6 +271,25 @@ for (const r of rows) {
       `${r.publishedPerSecond === null ? '–' : Math.round(r.publishedPerSecond)} | ${ms(l.p50Ms)} | ${ms(l.p90Ms)} | ` +
       `${ms(l.p99Ms)} | ${l.errors} | ${l.non2xx} |${WITH_FEATURIZE ? ` ${share} |` : ''}`,
   );
+}
+if (limits.length > 0) {
+  console.log(
+    `\nThe limit: the same kind of records appended straight to each log (EventLog.append in the benchmark's process, ` +
+      `${BATCH} records per call, ${BATCH_CONNECTIONS} calls in flight, ${SECONDS} s), beside batched ingest:\n`,
+  );
+  console.log(
+    '| event log | bare append records/s | p50 / p99 ms per append | batched ingest events/s | ingest ÷ limit |',
+  );
+  console.log('|---|---:|---:|---:|---:|');
+  for (const l of limits) {
+    const perSecond = l.records / l.seconds;
+    const ingest = rows.find((r) => r.name === `ingest, batch of ${BATCH} (${l.log})`);
+    const ingestRate = ingest ? ingest.load.requestsPerSecond * ingest.eventsPerRequest : 0;
+    console.log(
+      `| ${l.log} | ${Math.round(perSecond)} | ${l.p50.toFixed(1)} / ${l.p99.toFixed(1)} | ${Math.round(ingestRate)} | ` +
+        `${(ingestRate / perSecond).toFixed(2)} |`,
+    );
+  }
 }
 const fmt = (xs: number[]) => xs.map((x) => Math.round(x)).join(', ');
 if (INGEST_ROUNDS > 1) {

@@ -17,6 +17,7 @@ import {
   startBenchBrokers,
   stopBenchBrokers,
 } from './support/kafka-brokers.ts';
+import { type AppendResult as Result, measureAppends } from './support/appends.ts';
 import { medianBy } from './support/load.ts';
 
 const { values: args } = parseArgs({
@@ -44,50 +45,8 @@ const pool: LogRecord[] = Array.from({ length: 4_000 }, (_, i) =>
   transactionRecord({ customerId: `cust-${i % CUSTOMERS}`, n: i, time: 1_700_000_000_000 + i }),
 );
 
-interface Result {
-  log: string;
-  batch: number;
-  appends: number;
-  records: number;
-  seconds: number;
-  p50: number;
-  p90: number;
-  p99: number;
-}
-
-/** Appends batches of `batch` records, CONCURRENCY calls in flight, until RECORDS records or SECONDS pass. */
-async function measure(name: string, events: EventLog, batch: number): Promise<Result> {
-  const make = (i: number) =>
-    Array.from({ length: batch }, (_, j) => pool[(i * batch + j) % pool.length] as LogRecord);
-  for (let i = 0; i < 3; i++) await events.append(make(i)); // warm-up: connections, topic, files
-  const wanted = Math.ceil(RECORDS / batch);
-  const latencies: number[] = [];
-  let issued = 0;
-  const start = process.hrtime.bigint();
-  const deadline = Date.now() + SECONDS * 1000;
-  const worker = async () => {
-    while (issued < wanted && Date.now() < deadline) {
-      const records = make(issued++);
-      const t0 = process.hrtime.bigint();
-      await events.append(records);
-      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return {
-    log: name,
-    batch,
-    appends: latencies.length,
-    records: latencies.length * batch,
-    seconds,
-    p50: at(0.5),
-    p90: at(0.9),
-    p99: at(0.99),
-  };
-}
+const measure = (name: string, events: EventLog, batch: number) =>
+  measureAppends({ name, events, batch, pool, concurrency: CONCURRENCY, records: RECORDS, seconds: SECONDS });
 
 /** The round with the median throughput. */
 function median(rounds: Result[]): Result {

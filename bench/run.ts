@@ -11,6 +11,11 @@ export const BENCHMARKS: readonly { name: string; script: string; args?: readonl
   [
     { name: 'runtime', script: 'bench/runtime.ts', what: 'serve() echo vs the bare hono route' },
     { name: 'ingest-featurize', script: 'bench/ingest-featurize.ts', what: 'ingest and featurize over HTTP' },
+    {
+      name: 'ingest-costs',
+      script: 'bench/ingest-costs.ts',
+      what: "ingest's Redis round trips, fdatasyncs and K_SINK posts per event",
+    },
     { name: 'score', script: 'bench/score.ts', what: 'POST /v1/score, in-process scoring, cold start' },
     { name: 'broker', script: 'bench/broker.ts', what: 'the local broker' },
     { name: 'store', script: 'bench/store.ts', what: 'the online store (applyCustomerEvent)' },

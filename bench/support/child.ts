@@ -21,6 +21,8 @@ export interface ChildOptions {
   nodeArgs?: string[];
   /** How long the child may take to print READY (default 60 s). */
   readyTimeoutMs?: number;
+  /** A command the child runs under, e.g. `['strace', '-f', '-c', '-o', file]`. */
+  wrapper?: string[];
 }
 
 const children = new Set<ChildProcess>();
@@ -44,9 +46,17 @@ export function announceReady(
  * `READY {json}` once it listens. The child is killed if this process exits first.
  */
 export async function startChild(script: string, opts: ChildOptions = {}): Promise<ChildTarget> {
+  const [command = process.execPath, ...prefix] = [...(opts.wrapper ?? []), process.execPath];
   const child = spawn(
-    process.execPath,
-    [...(opts.nodeArgs ?? []), '--import', 'tsx', path.resolve(ROOT, script), ...(opts.args ?? [])],
+    command,
+    [
+      ...prefix,
+      ...(opts.nodeArgs ?? []),
+      '--import',
+      'tsx',
+      path.resolve(ROOT, script),
+      ...(opts.args ?? []),
+    ],
     { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   children.add(child);
