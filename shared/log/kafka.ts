@@ -219,7 +219,9 @@ export function createKafkaEventLog(opts: KafkaEventLogOptions): EventLog {
     },
     async close() {
       await consumers.stopAll();
-      await Promise.all([producer.drop(), admin.drop(), reader.close()]);
+      // The reader first: a read in flight uses the admin client (low offsets), which must not be reopened after.
+      await reader.close();
+      await Promise.all([producer.drop(), admin.drop()]);
     },
   };
 }
