@@ -11,12 +11,15 @@ if (command === 'models') {
 } else if (command === 'train') {
   const { runTrainerCli } = await import('../shared/training/cli.ts');
   process.exitCode = await runTrainerCli(args);
+} else if (command === 'send') {
+  const { runSendCli } = await import('../shared/send/cli.ts');
+  process.exitCode = await runSendCli(args);
 } else if (command === 'backfill') {
   const { runBackfillCli } = await import('../shared/backfill/cli.ts');
   process.exitCode = await runBackfillCli(args);
 } else {
   console.log(
-    'usage: flywheel models <list|show|history|register|promote|rollback> …\n       flywheel train --model risk|segment --from ISO --to ISO\n       flywheel backfill --from ISO --to ISO [--feature-set VERSION] [--resume | --restart]',
+    'usage: flywheel models <list|show|history|register|promote|rollback> …\n       flywheel train --model risk|segment --from ISO --to ISO\n       flywheel train --model risk|segment [--since ISO] [--wait] (through the running loop)\n       flywheel send <file.csv|file.jsonl> [--type transaction|label] [--rate N] [--batch N] [--url URL]\n       flywheel backfill --from ISO --to ISO [--feature-set VERSION] [--resume | --restart]',
   );
   process.exitCode = command ? 2 : 0;
 }

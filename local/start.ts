@@ -3,12 +3,13 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { ConfigError, loadConfig } from '../shared/config/index.ts';
+import { ConfigError, defaultConfig, loadConfig } from '../shared/config/index.ts';
 import { createFileLogger } from '../shared/runtime/index.ts';
 import { bootstrapChampions } from './bootstrap.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
 import { createSource, type Source } from './demo/source.ts';
 import { type Loop, startLoop } from './loop.ts';
+import { ownDataLines } from './own-data.ts';
 import { modelLine, statusLine } from './progress.ts';
 
 const HELP = `npm start [-- options]   the whole Flywheel loop on this machine
@@ -23,6 +24,8 @@ const HELP = `npm start [-- options]   the whole Flywheel loop on this machine
   --data-dir DIR      where the file log, models, dead letters and logs go (default .flywheel/run-<time>)
   --port-base N       the broker and dashboard port; functions take the next six (default FLYWHEEL_PORT_BASE or 8080)
   --host ADDR         the address the broker, dashboard and functions listen on (default 127.0.0.1; 0.0.0.0 for all)
+  --no-demo           no demo source: start the loop and wait for your own events (flywheel send), with no history
+                      replay, no first champions and no synthetic traffic (flywheel train asks for champions)
   -h, --help          this text
 
 Environment: REDIS_URL and KAFKA_BROKERS switch to real Redis and Kafka; the other variables of the configuration
@@ -42,6 +45,7 @@ const OptionsSchema = z.object({
   'data-dir': z.string().min(1, { error: 'expected a directory' }).optional(),
   'port-base': number('a port').int().min(1).max(65_529, { error: 'expected a port up to 65529' }).optional(),
   host: z.string().min(1, { error: 'expected an address' }),
+  'no-demo': z.boolean().optional(),
   help: z.boolean().optional(),
 });
 
@@ -62,6 +66,7 @@ function readOptions(): z.infer<typeof OptionsSchema> {
         'data-dir': { type: 'string' },
         'port-base': { type: 'string' },
         host: { type: 'string', default: '127.0.0.1' },
+        'no-demo': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -164,28 +169,35 @@ try {
   };
   progress = setInterval(() => say(statusLine(report())), 3000);
 
-  const live = createSource({
-    brokerUrl: running.brokerUrl,
-    seed: options.seed,
-    customers: options.customers,
-    rate: options.rate,
-    durationSec: options.duration,
-    driftAfterSec: options['drift-after'],
-    historyDays: options['history-days'],
-    invalidShare: options['invalid-share'],
-    onProgress: (p) => Object.assign(running.state.source, p),
-  });
-  source = live;
+  if (options['no-demo']) {
+    // the servers keep the process alive; the progress line shows what arrives
+    const lines = await ownDataLines(running, config.FLYWHEEL_PORT_BASE, defaultConfig().FLYWHEEL_PORT_BASE);
+    for (const line of lines) say(line);
+    say('waiting for events (Ctrl-C stops)');
+  } else {
+    const live = createSource({
+      brokerUrl: running.brokerUrl,
+      seed: options.seed,
+      customers: options.customers,
+      rate: options.rate,
+      durationSec: options.duration,
+      driftAfterSec: options['drift-after'],
+      historyDays: options['history-days'],
+      invalidShare: options['invalid-share'],
+      onProgress: (p) => Object.assign(running.state.source, p),
+    });
+    source = live;
 
-  await bootstrapChampions({ loop: running, source: live, say });
-  say(
-    `live: ${options.rate} tx/s for ${options.duration} s, drift after ${options['drift-after']} s (Ctrl-C stops)`,
-  );
-  await live.live();
-  report();
-  say(
-    `live phase over: the loop keeps serving (dashboard, scoring API on ${running.urls.score}); Ctrl-C stops.`,
-  );
+    await bootstrapChampions({ loop: running, source: live, say });
+    say(
+      `live: ${options.rate} tx/s for ${options.duration} s, drift after ${options['drift-after']} s (Ctrl-C stops)`,
+    );
+    await live.live();
+    report();
+    say(
+      `live phase over: the loop keeps serving (dashboard, scoring API on ${running.urls.score}); Ctrl-C stops.`,
+    );
+  }
 } catch (err) {
   // after Ctrl-C, a request the stopping broker refused is no failure
   if (!stopping) {

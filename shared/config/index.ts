@@ -119,6 +119,8 @@ export const ConfigSchema = z.object({
   TRAINING_RETRY_BACKOFF_MS: int(1_000),
   TRAINING_RETRY_BACKOFF_MAX_MS: int(60_000),
   FLYWHEEL_PORT_BASE: int(8080),
+  // Where `flywheel send` posts rows (default: the local loop's ingest, FLYWHEEL_PORT_BASE + 1).
+  FLYWHEEL_INGEST_URL: optionalUrl,
   BROKER_QUEUE_CAPACITY: int(5000),
   BROKER_CONCURRENCY: int(8),
   PROMOTE_TOKEN: optionalText,
