@@ -15,6 +15,7 @@ import { type LiveFeatureSet, measure } from './measure.ts';
 export type PromoteSettings = Pick<
   Config,
   | 'PROMOTE_TOKEN'
+  | 'REGISTRY_READ_TOKEN'
   | 'PROMOTE_AUC_MARGIN'
   | 'PROMOTE_BRIER_MARGIN'
   | 'PROMOTE_LATENCY_RATIO'
@@ -97,7 +98,13 @@ export function promoteFunction(w: PromoteWiring): FunctionDefinition<PromoteTyp
     name: 'promote',
     accepts: [EventTypes.modelTrained],
     handle: (event, ctx) => handle(event, deps, ctx),
-    routes: adminRoutes({ registry, token: w.config.PROMOTE_TOKEN, featureSet, log: w.log }),
+    routes: adminRoutes({
+      registry,
+      token: w.config.PROMOTE_TOKEN,
+      readToken: w.config.REGISTRY_READ_TOKEN,
+      featureSet,
+      log: w.log,
+    }),
     ready: () => w.store.ping(),
     close: () => w.store.close(),
   };

@@ -1,70 +1,26 @@
-// promote's admin API: move the champion to a version or roll it back, behind a bearer token.
-import { createHash, timingSafeEqual } from 'node:crypto';
+// promote's admin API: move the champion (or challenger) to a version or roll it back, behind a bearer token.
 import type { Context, Hono } from 'hono';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { z } from 'zod';
-import {
-  FlywheelError,
-  InvalidEventError,
-  NotFoundError,
-  UnauthorizedError,
-} from '../../shared/errors/index.ts';
-import { MODEL_NAMES, type ModelName } from '../../shared/events/index.ts';
+import type { z } from 'zod';
+import { InvalidEventError, UnauthorizedError } from '../../shared/errors/index.ts';
 import type { HistoryEntry, ModelRegistry } from '../../shared/registry/index.ts';
-import { type Logger, PROBLEM_CONTENT_TYPE, problemOf } from '../../shared/runtime/index.ts';
+import type { Logger } from '../../shared/runtime/index.ts';
 import { type LiveFeatureSet, signatureOf } from './measure.ts';
+import { authorised, modelName, problem } from './guard.ts';
+import { openApiRoute } from './openapi.ts';
+import { type ReadDeps, readRoutes } from './read.ts';
+import { PromoteRequestSchema, RollbackRequestSchema } from './requests.ts';
+
+export { authorised } from './guard.ts';
+export { PromoteRequestSchema, RollbackRequestSchema } from './requests.ts';
 
 export interface AdminDeps {
-  registry: Pick<ModelRegistry, 'get' | 'alias' | 'moveAlias' | 'rollback'>;
+  registry: Pick<ModelRegistry, 'get' | 'alias' | 'moveAlias' | 'rollback'> & ReadDeps['registry'];
   /** PROMOTE_TOKEN; without one every admin request is refused. */
   token: string | undefined;
+  /** REGISTRY_READ_TOKEN: reads the registry (so does PROMOTE_TOKEN); without either every read is refused. */
+  readToken?: string | undefined;
   featureSet: LiveFeatureSet;
   log: Logger;
-}
-
-const actor = z.string().trim().min(1).max(100).default('operator');
-const reason = z.string().trim().min(1).max(500);
-const expected = z.number().int().positive().nullable().optional();
-
-/** POST /v1/models/{name}/promote body: the version to make champion, optionally the champion expected now. */
-export const PromoteRequestSchema = z.object({
-  version: z.number().int().positive(),
-  expected,
-  actor,
-  reason: reason.default('promoted through the admin API'),
-});
-
-/** POST /v1/models/{name}/rollback body (may be empty). */
-export const RollbackRequestSchema = z.object({
-  actor,
-  reason: reason.default('rolled back through the admin API'),
-});
-
-const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
-
-/**
- * Checks `Authorization: Bearer <token>` against the configured token in constant time (both sides hashed to
- * the same length first, so neither the content nor the length leaks through timing).
- */
-export function authorised(header: string | undefined, token: string | undefined): boolean {
-  if (token === undefined || token === '' || header === undefined) return false;
-  const match = /^Bearer[ ]+(\S+)[ ]*$/i.exec(header);
-  if (!match?.[1]) return false;
-  return timingSafeEqual(digest(match[1]), digest(token));
-}
-
-function problem(c: Context, err: unknown, log: Logger): Response {
-  const p = problemOf(err);
-  if (!(err instanceof FlywheelError)) log.error({ err }, 'admin request failed');
-  const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE };
-  if (err instanceof UnauthorizedError) headers['www-authenticate'] = 'Bearer realm="flywheel-promote"';
-  return c.body(JSON.stringify(p), p.status as ContentfulStatusCode, headers);
-}
-
-function modelName(value: string): ModelName {
-  const name = MODEL_NAMES.find((m) => m === value);
-  if (!name) throw new NotFoundError(`no model named ${value}`);
-  return name;
 }
 
 /** Parses a JSON body (an empty body is {}); a bad one is a 400 naming the field. */
@@ -95,8 +51,9 @@ const answer = (entry: HistoryEntry) => ({
 });
 
 /**
- * Adds the admin routes. Both check the bearer token before anything else (401 and nothing moves), then answer
- * 404 for an unknown model or version, 400 for a bad body or a version whose inputs are not the live feature set,
+ * Adds the admin routes, the registry's read routes (read.ts) and the OpenAPI document (openapi.ts). Both admin
+ * routes check the bearer token before anything else (401 and nothing moves), then answer 404 for an unknown model
+ * or version, 400 for a bad body or a version whose inputs are not the live feature set,
  * 409 when the compare-and-set on the alias is lost (or there is nothing to roll back to), 200 with the history
  * entry otherwise. Score replicas pick the move up from the alias notice.
  */
@@ -107,7 +64,14 @@ export function adminRoutes(deps: AdminDeps): (app: Hono) => void {
       throw new UnauthorizedError('a valid bearer token is required');
     }
   };
+  const read = readRoutes({
+    registry: deps.registry,
+    tokens: [deps.readToken, deps.token],
+    log: deps.log,
+  });
   return (app) => {
+    read(app);
+    openApiRoute(app);
     app.post('/v1/models/:name/promote', async (c) => {
       try {
         guard(c);
@@ -123,13 +87,13 @@ export function adminRoutes(deps: AdminDeps): (app: Hono) => void {
         }
         const entry = await deps.registry.moveAlias({
           name,
-          alias: 'champion',
+          alias: req.alias,
           to: req.version,
           ...(req.expected === undefined ? {} : { expected: req.expected }),
           actor: req.actor,
           reason: req.reason,
         });
-        deps.log.info({ entry }, 'champion moved through the admin API');
+        deps.log.info({ entry }, `${req.alias} moved through the admin API`);
         return c.json(answer(entry), 200);
       } catch (err) {
         return problem(c, err, deps.log);

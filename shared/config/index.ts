@@ -124,6 +124,13 @@ export const ConfigSchema = z.object({
   BROKER_QUEUE_CAPACITY: int(5000),
   BROKER_CONCURRENCY: int(8),
   PROMOTE_TOKEN: optionalText,
+  // The registry's read API (promote's GET routes); PROMOTE_TOKEN reads too.
+  REGISTRY_READ_TOKEN: optionalText,
+  // The `flywheel models` / `flywheel status` client: the promote function's URL (default: the local loop's) and
+  // its tokens (default: the ones the local loop wrote to its data dir).
+  FLYWHEEL_URL: optionalUrl,
+  FLYWHEEL_TOKEN: optionalText,
+  FLYWHEEL_PROMOTE_TOKEN: optionalText,
   PROMOTE_AUC_MARGIN: num(0.005),
   PROMOTE_BRIER_MARGIN: num(0.005),
   PROMOTE_LATENCY_RATIO: z.coerce.number().min(1).default(1.5),
