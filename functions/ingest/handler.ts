@@ -6,13 +6,14 @@ import {
   EventTypes,
   type FlywheelEvent,
   makeEvent,
+  normalizeLabel,
+  normalizeTransaction,
 } from '../../shared/events/index.ts';
 import type { LogRecord } from '../../shared/log/index.ts';
 import type { EventOf, HandlerContext, Outcome, Sink } from '../../shared/runtime/index.ts';
 import { toStructured } from '../../shared/runtime/index.ts';
 import type { OnlineStore } from '../../shared/store/index.ts';
 import { holdClaim } from '../../shared/store/lease.ts';
-import { normalizeLabel, normalizeTransaction } from './normalize.ts';
 
 export type IngestType = typeof ET.transaction | typeof ET.label;
 export const INGEST_TYPES: readonly IngestType[] = [EventTypes.transaction, EventTypes.label];

@@ -1,5 +1,5 @@
 // score as a servable function: the CloudEvent handler, the REST/v2 routes and the served models, bound together.
-import type { Config } from '../../shared/config/index.ts';
+import { type Config, defaultConfig } from '../../shared/config/index.ts';
 import { EventTypes } from '../../shared/events/index.ts';
 import { customerFeatures, type FeatureSet } from '../../shared/features/index.ts';
 import type { ModelRegistry } from '../../shared/registry/index.ts';
@@ -9,10 +9,14 @@ import { handle, type ScoreType } from './handler.ts';
 import { scoreRoutes } from './http.ts';
 import { ModelSet } from './models.ts';
 
+const defaults = defaultConfig();
+
 export interface ScoreWiring {
   store: OnlineStore;
   registry: ModelRegistry;
-  config: Pick<Config, 'MODEL_ALIAS_TTL_MS' | 'MODEL_LOAD_TIMEOUT_MS'>;
+  /** ALLOWED_LATENESS_MS (featurize's) and MAX_CLOCK_SKEW_MS (ingest's) judge candidate transactions; defaults if absent. */
+  config: Pick<Config, 'MODEL_ALIAS_TTL_MS' | 'MODEL_LOAD_TIMEOUT_MS'> &
+    Partial<Pick<Config, 'ALLOWED_LATENESS_MS' | 'MAX_CLOCK_SKEW_MS'>>;
   log: Logger;
   featureSet?: FeatureSet;
   now?: () => number;
@@ -36,7 +40,15 @@ export function scoreFunction(w: ScoreWiring): { def: FunctionDefinition<ScoreTy
     name: 'score',
     accepts: [EventTypes.featuresUpdated],
     handle: (event, ctx) => handle(event, deps, ctx),
-    routes: (app) => scoreRoutes(app, { models, store: w.store, featureSet, now }),
+    routes: (app) =>
+      scoreRoutes(app, {
+        models,
+        store: w.store,
+        featureSet,
+        allowedLatenessMs: w.config.ALLOWED_LATENESS_MS ?? defaults.ALLOWED_LATENESS_MS,
+        maxClockSkewMs: w.config.MAX_CLOCK_SKEW_MS ?? defaults.MAX_CLOCK_SKEW_MS,
+        now,
+      }),
     ready: () => models.ready(),
     close: async () => {
       await models.close();

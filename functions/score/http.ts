@@ -8,6 +8,7 @@ import { defaultVector, type FeatureSet, latestVector, vectorOf } from '../../sh
 import { assignSegment, scoreRisk } from '../../shared/inference/scoring.ts';
 import { PROBLEM_CONTENT_TYPE, problemOf, readBodyText } from '../../shared/runtime/index.ts';
 import type { OnlineStore } from '../../shared/store/index.ts';
+import { CandidateRequestSchema, scoreCandidate } from './candidate.ts';
 import type { ModelSet } from './models.ts';
 import { champions, type Scored, scoreRows } from './scorer.ts';
 
@@ -15,8 +16,9 @@ const MAX_BATCH = 1000;
 /** REST bodies: a batch of MAX_BATCH named vectors fits well within 1 MiB. */
 const MAX_BODY_BYTES = 1024 * 1024;
 const Vector = z.union([z.array(z.number()), z.record(z.string(), z.number())]);
-/** The four request shapes, keyed by the one field that names them (so errors point inside the right one). */
+/** The five request shapes, keyed by the one field that names them (so errors point inside the right one). */
 const ScoreRequestSchemas = {
+  transaction: CandidateRequestSchema,
   customerId: z.object({ customerId: z.string().min(1) }).strict(),
   customerIds: z.object({ customerIds: z.array(z.string().min(1)).min(1).max(MAX_BATCH) }).strict(),
   features: z.object({ features: Vector }).strict(),
@@ -39,9 +41,13 @@ function parseScoreRequest(value: unknown): ScoreRequest {
 
 export interface ScoreHttpDeps {
   models: ModelSet;
-  store: Pick<OnlineStore, 'readCustomers' | 'get'>;
+  store: Pick<OnlineStore, 'readCustomers' | 'previewCustomerEvent' | 'get'>;
   /** The feature set score computes vectors with; its version names the keys read. */
   featureSet: FeatureSet;
+  /** featurize's ALLOWED_LATENESS_MS, for candidate transactions. */
+  allowedLatenessMs: number;
+  /** ingest's MAX_CLOCK_SKEW_MS, for candidate transactions. */
+  maxClockSkewMs: number;
   now: () => number;
 }
 
@@ -80,6 +86,7 @@ export function scoreRoutes(app: Hono, deps: ScoreHttpDeps): void {
 async function scoreRest(c: Context, deps: ScoreHttpDeps): Promise<Response> {
   const req = parseScoreRequest(await body(c));
   const champs = await champions(deps.models);
+  if ('transaction' in req) return c.json({ results: [await scoreCandidate(deps, champs, req.transaction)] });
   const columns = champs.risk.columns;
   let rows: number[][];
   let meta: { customerId?: string; defaults?: boolean }[];

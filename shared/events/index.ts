@@ -4,3 +4,4 @@ export * from './event.ts';
 export * from './schemas.ts';
 export * from './types.ts';
 export * from './codes.ts';
+export * from './normalize.ts';

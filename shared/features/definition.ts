@@ -90,7 +90,7 @@ export interface HistoryRecord {
 }
 
 /** The compact record stored in the customer's history. */
-export function toHistoryRecord(tx: AcceptedTransaction): HistoryRecord {
+export function toHistoryRecord(tx: Omit<AcceptedTransaction, 'ingestedAt'>): HistoryRecord {
   const r: HistoryRecord = {
     id: tx.transactionId,
     t: tx.occurredAt,

@@ -83,6 +83,19 @@ return {record, top[2], p, redis.call('HGETALL', KEYS[2])}
 `;
 
 /**
+ * previewCustomerEvent: what APPLY_CUSTOMER_EVENT would read for an event, writing nothing.
+ * KEYS: 1 history (zset), 2 first-seen (hash). ARGV: 1 eventTime, 2 retentionMs, 3.. first-seen fields.
+ * Returns {members with score >= eventTime - retentionMs joined by U+0002 (the event's prior, then any later ones:
+ * a copy of the event, the newest), {value per field | false}}.
+ */
+export const PREVIEW_CUSTOMER_EVENT = `
+local from = string.format('%.17g', tonumber(ARGV[1]) - tonumber(ARGV[2]))
+local members = table.concat(redis.call('ZRANGEBYSCORE', KEYS[1], from, '+inf'), ${JOIN})
+if #ARGV < 3 then return {members, {}} end
+return {members, redis.call('HMGET', KEYS[2], unpack(ARGV, 3))}
+`;
+
+/**
  * compareAndSet. KEYS: 1 key, 2 history list (optional). ARGV: 1 '1' when a value is expected ('0' = absent),
  * 2 expected, 3 next, 4 history entry, 5 channel ('' = none), 6 notice. Returns 1 when set, 0 otherwise.
  */

@@ -5,6 +5,7 @@ import { summarizePrior } from '../features/windows.ts';
 import { claimKey, customerKeys, lockKey, MEMBER_JOIN, parseJoinedMembers, prefixed } from './keys.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { Keyspace, type SortedSet } from './memory-keyspace.ts';
+import { planPreview, previewOf } from './preview.ts';
 import type { CustomerEventResult, CustomerState, OnlineStore, PriorSummary, SummaryQuery } from './types.ts';
 import {
   type ApplyPlan,
@@ -83,6 +84,20 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): OnlineStore {
         }
         return out;
       }),
+
+    previewCustomerEvent: async (input) => {
+      const p = planPreview(input);
+      return op(() => {
+        const entries =
+          ks.read(p.history, 'zset')?.range({ min: p.from, max: Number.POSITIVE_INFINITY }) ?? [];
+        const seen = ks.read(p.firstSeenKey, 'hash');
+        return previewOf(
+          p,
+          entries.map((e) => e.member).join(MEMBER_JOIN),
+          p.fields.map((f) => seen?.get(f)),
+        );
+      });
+    },
 
     acquireLock: (name, owner, ttlMs) => op(() => setNx(lockKey(name), owner, ttlMs)),
     releaseLock: (name, owner) =>

@@ -6,11 +6,13 @@ import {
   APPLY_CUSTOMER_EVENT,
   COMPARE_AND_SET,
   HASH_INCREMENT,
+  PREVIEW_CUSTOMER_EVENT,
   PUBLISH_IN_SLOT,
   READ_CUSTOMER,
   RELEASE_LOCK,
   RENEW_LOCK,
 } from './lua.ts';
+import { parsePreviewReply, planPreview } from './preview.ts';
 import { Subscriptions } from './redis-pubsub.ts';
 import { clusterOptions, connectionOptions } from './redis-options.ts';
 import {
@@ -42,6 +44,7 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     fwApplyCustomerEvent(...args: (string | number)[]): Result<unknown, Context>;
     fwReadCustomer(...args: (string | number)[]): Result<unknown, Context>;
+    fwPreviewCustomerEvent(...args: (string | number)[]): Result<unknown, Context>;
     fwCompareAndSet(...args: (string | number)[]): Result<unknown, Context>;
     fwReleaseLock(key: string, owner: string): Result<unknown, Context>;
     fwRenewLock(key: string, owner: string, ttlMs: number): Result<unknown, Context>;
@@ -77,6 +80,7 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
   const cluster = client instanceof Cluster ? client : undefined;
   client.defineCommand('fwApplyCustomerEvent', { numberOfKeys: 4, lua: APPLY_CUSTOMER_EVENT });
   client.defineCommand('fwReadCustomer', { numberOfKeys: 3, lua: READ_CUSTOMER });
+  client.defineCommand('fwPreviewCustomerEvent', { numberOfKeys: 2, lua: PREVIEW_CUSTOMER_EVENT });
   client.defineCommand('fwCompareAndSet', { lua: COMPARE_AND_SET });
   client.defineCommand('fwReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK });
   client.defineCommand('fwRenewLock', { numberOfKeys: 1, lua: RENEW_LOCK });
@@ -187,6 +191,21 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
         });
         return out;
       });
+    },
+
+    previewCustomerEvent: async (input) => {
+      const p = planPreview(input);
+      return call('previewCustomerEvent', () =>
+        client
+          .fwPreviewCustomerEvent(
+            p.history,
+            p.firstSeenKey,
+            String(p.eventTime),
+            String(input.retentionMs),
+            ...p.fields,
+          )
+          .then((reply) => parsePreviewReply(reply, p)),
+      );
     },
 
     acquireLock: async (name, owner, ttlMs) => {

@@ -64,6 +64,37 @@ export type CustomerEventResult =
     }
   | { kind: 'too-late'; newest: number };
 
+/** Input of {@link OnlineStore.previewCustomerEvent}: what applyCustomerEvent would be given, less what it writes. */
+export interface CustomerEventPreviewInput {
+  customerId: string;
+  /** Event time, epoch ms. */
+  eventTime: number;
+  /** The order key the event would be stored under (the transaction id): an entry with it makes a duplicate. */
+  orderKey: string;
+  windowsMs: readonly number[];
+  retentionMs: number;
+  /** An event older than newest - allowedLatenessMs would be refused as too late (a duplicate never is). */
+  allowedLatenessMs: number;
+  /** First-seen fields the event would touch, e.g. 'country:DE'. */
+  firstSeen: readonly string[];
+  featureSetVersion?: string;
+}
+
+/** What applyCustomerEvent would see for an event, read without writing anything. */
+export type CustomerEventPreview =
+  | {
+      /**
+       * 'new': no entry with the order key in the history from eventTime - retentionMs on; 'duplicate': there is
+       * one (the event, or a copy of it, was applied): its entries are left out of the summary.
+       */
+      kind: 'new' | 'duplicate';
+      /** Summary of the other entries with time in [eventTime - retentionMs, eventTime), as applyCustomerEvent takes it. */
+      prior: PriorSummary;
+      /** For each requested field, its first-seen time now (null: never seen). */
+      firstSeen: Record<string, number | null>;
+    }
+  | { kind: 'too-late'; newest: number };
+
 /** One customer's stored state, as readCustomers returns it. */
 export interface CustomerState {
   /** The customer's latest event (last in time, then order-key order). */
@@ -130,6 +161,14 @@ export interface OnlineStore {
    * first-seen hash. Customers without history are absent.
    */
   readCustomers(customerIds: readonly string[], query: SummaryQuery): Promise<Map<string, CustomerState>>;
+  /**
+   * What applyCustomerEvent would see for an event not applied yet, in ONE round trip and writing nothing (score's
+   * candidate transactions): the summary of the entries in [eventTime - retentionMs, eventTime), the first-seen
+   * values, and whether it would be too late. An entry with the same order key from eventTime - retentionMs on makes
+   * it a duplicate, scored on the state before it: that entry is left out of the summary, and a duplicate is never
+   * too late (applyCustomerEvent answers a redelivery whatever its age).
+   */
+  previewCustomerEvent(input: CustomerEventPreviewInput): Promise<CustomerEventPreview>;
 
   /** Takes a lock or starts a cooldown: SET `fw:lock:<name>` owner NX PX. true = acquired. */
   acquireLock(name: string, owner: string, ttlMs: number): Promise<boolean>;
