@@ -8,6 +8,9 @@ const [command, ...args] = process.argv.slice(2);
 if (command === 'models') {
   const { runModelsCli } = await import('../shared/registry/cli.ts');
   process.exitCode = await runModelsCli(args);
+} else if (command === 'status') {
+  const { runStatusCli } = await import('../shared/registry/cli.ts');
+  process.exitCode = await runStatusCli(args);
 } else if (command === 'train') {
   const { runTrainerCli } = await import('../shared/training/cli.ts');
   process.exitCode = await runTrainerCli(args);
@@ -19,7 +22,7 @@ if (command === 'models') {
   process.exitCode = await runBackfillCli(args);
 } else {
   console.log(
-    'usage: flywheel models <list|show|history|register|promote|rollback> …\n       flywheel train --model risk|segment --from ISO --to ISO\n       flywheel train --model risk|segment [--since ISO] [--wait] (through the running loop)\n       flywheel send <file.csv|file.jsonl> [--type transaction|label] [--rate N] [--batch N] [--url URL]\n       flywheel backfill --from ISO --to ISO [--feature-set VERSION] [--resume | --restart]',
+    'usage: flywheel models <list|show|history|register|promote|rollback> … (flywheel models --help)\n       flywheel status [--url URL] [--json]\n       flywheel train --model risk|segment --from ISO --to ISO\n       flywheel train --model risk|segment [--since ISO] [--wait] (through the running loop)\n       flywheel send <file.csv|file.jsonl> [--type transaction|label] [--rate N] [--batch N] [--url URL]\n       flywheel backfill --from ISO --to ISO [--feature-set VERSION] [--resume | --restart]',
   );
   process.exitCode = command ? 2 : 0;
 }

@@ -19,6 +19,7 @@ import type { EventType, FlywheelEvent, FunctionName, ModelName } from '../share
 import { eventLogFromConfig } from '../shared/log/index.ts';
 import { FlywheelError } from '../shared/errors/index.ts';
 import { ModelRegistry, type ModelVersion } from '../shared/registry/index.ts';
+import { type LoopAccess, loopAccess } from '../shared/registry/local-access.ts';
 import {
   httpSinkFromConfig,
   type FunctionDefinition,
@@ -48,6 +49,8 @@ export interface Loop {
   brokerUrl: string;
   urls: Record<FunctionName, string>;
   registry: ModelRegistry;
+  /** promote's URL and the tokens it accepts, also written to `tokensFile` (`<data-dir>/tokens.json`, mode 0600). */
+  access: LoopAccess & { tokensFile: string };
   /** Sends an event to the broker as the loop's own (the trainer's results, bootstrap's training requests). */
   publish(event: FlywheelEvent): Promise<void>;
   /** Stops one function's server (connections refused) — what a crashed pod looks like to the broker. */
@@ -140,6 +143,13 @@ export async function startLoop(opts: {
   });
 
   const fnLog = (name: string) => log.child({ function: name });
+  // promote's tokens: PROMOTE_TOKEN / REGISTRY_READ_TOKEN when set, random ones otherwise, written for the CLI
+  const access = await loopAccess({ config, url: url('promote') });
+  const promoteConfig = {
+    ...config,
+    PROMOTE_TOKEN: access.promoteToken,
+    REGISTRY_READ_TOKEN: access.readToken,
+  };
   const score = scoreFunction({ store, registry, config, log: fnLog('score'), ownsStore: false });
   const defs: Record<FunctionName, FunctionDefinition<EventType>> = {
     ingest: shared(ingestFunction({ store, eventLog, sink: { publish }, config })),
@@ -150,7 +160,7 @@ export async function startLoop(opts: {
       executor,
       config,
     }) as unknown as FunctionDefinition<EventType>,
-    promote: shared(promoteFunction({ store, registry, config, log: fnLog('promote') })),
+    promote: shared(promoteFunction({ store, registry, config: promoteConfig, log: fnLog('promote') })),
   };
   await score.models.start();
 
@@ -197,6 +207,7 @@ export async function startLoop(opts: {
       string
     >,
     registry,
+    access,
     publish,
     async stopFunction(name) {
       const fn = running.get(name);
