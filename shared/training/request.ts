@@ -89,6 +89,7 @@ export async function requestTraining(o: TrainRequestOptions): Promise<TrainRequ
     for (const e of events ?? []) {
       if (e.seq <= lastSeq || e.model !== o.model || e.kind === 'drift') continue;
       o.say(`${o.model}: ${e.kind}${e.version === null ? '' : ` v${e.version}`} — ${e.detail}`);
+      if (e.kind === 'failed') for (const line of failureHints(o.model, e.detail)) o.say(line);
       if (e.kind === 'failed' || e.kind === 'rejected') return 1;
       if (e.kind === 'promoted') promoted = e.version;
     }
@@ -106,6 +107,21 @@ export async function requestTraining(o: TrainRequestOptions): Promise<TrainRequ
     }
     await sleep(o.pollMs ?? 1000);
   }
+}
+
+/** What a failed run most often lacks, and where the trainer's own words are when the reason is only an exit code. */
+export function failureHints(model: ModelName, reason: string): string[] {
+  const hints: string[] = [];
+  if (/trainer exited/.test(reason))
+    hints.push(
+      `the trainer's reason is in the loop's log (<data-dir>/flywheel.log, named when npm start starts)`,
+    );
+  if (model === 'risk')
+    hints.push(
+      'risk learns from fraud labels: send them before asking (npx flywheel send labels.csv), at least 5 frauds among the rows of the range',
+    );
+  hints.push('the range must hold at least 50 transactions: --since names where your data begin');
+  return hints;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
