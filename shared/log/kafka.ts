@@ -106,20 +106,33 @@ export function createKafkaEventLog(opts: KafkaEventLogOptions): EventLog {
   /** Resolves once the topic exists; a failure is forgotten, so the next call tries again. */
   let ready: Promise<TopicState> | undefined;
   const topicReady = (): Promise<TopicState> => {
+    const giveUpAt = Date.now() + deadlineMs;
     ready ??= withDeadline({
       what: 'topic',
       ms: deadlineMs,
-      work: admin.get().then((a) =>
-        ensureTopic(a, {
-          topic,
-          log,
-          timeoutMs,
-          partitions: opts.partitions ?? DEFAULT_PARTITIONS,
-          replicationFactor: opts.replicationFactor,
-          retentionMs: opts.retentionMs ?? -1,
-          create: opts.createTopic ?? true,
-        }),
-      ),
+      // A topic just created may not be served yet (UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE: kafkajs'
+      // bounded retries can run out while a busy controller elects the leaders): that is tried again until the
+      // deadline; any other failure ends the call at once.
+      work: admin.get().then(async (a) => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await ensureTopic(a, {
+              topic,
+              log,
+              timeoutMs,
+              partitions: opts.partitions ?? DEFAULT_PARTITIONS,
+              replicationFactor: opts.replicationFactor,
+              retentionMs: opts.retentionMs ?? -1,
+              create: opts.createTopic ?? true,
+            });
+          } catch (err) {
+            const wait = Math.min(100 * 2 ** attempt, 1_000);
+            if (!topicNotServedYet(err) || Date.now() + wait >= giveUpAt) throw err;
+            log.debug({ err, attempt }, 'event log: topic not served yet; trying again');
+            await sleep(wait);
+          }
+        }
+      }),
     }).catch((err) => {
       ready = undefined;
       throw err;
@@ -412,6 +425,20 @@ function createRangeReader(a: {
       await leaveCurrent();
     },
   };
+}
+
+/** Broker answers that a topic being created is not served yet (kafkajs' KafkaJSProtocolError types). */
+const TOPIC_NOT_SERVED_YET = new Set([
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_CONTROLLER',
+]);
+
+/** True for a kafkajs error, or the error it wraps after its own retries, that says the topic is not served yet. */
+function topicNotServedYet(err: unknown): boolean {
+  const e = err as { type?: unknown; originalError?: { type?: unknown } } | null;
+  const type = e?.type ?? e?.originalError?.type;
+  return typeof type === 'string' && TOPIC_NOT_SERVED_YET.has(type);
 }
 
 /** What {@link ensureTopic} learnt: whether the cluster names a controller (needed for idempotence). */
