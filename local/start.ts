@@ -94,8 +94,9 @@ const dataDir = path.resolve(
 );
 mkdirSync(dataDir, { recursive: true });
 const env = {
-  // the demo's simulated clock runs thousands of times faster than real time: a second of broker reordering is
-  // an hour of event time, so the allowed lateness is widened unless set
+  // the demo's simulated clock runs thousands of times faster than real time, and a file sent with flywheel send
+  // spans weeks in seconds: a second of broker reordering is hours of event time, so the allowed lateness is
+  // widened unless set
   ALLOWED_LATENESS_MS: String(7 * 86_400_000),
   ...process.env,
   FLYWHEEL_DATA_DIR: dataDir,
