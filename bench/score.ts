@@ -10,7 +10,7 @@ import { packageFunction } from '../knative/package.ts';
 import { ModelRegistry } from '../shared/registry/index.ts';
 import { createLogger } from '../shared/runtime/index.ts';
 import { customerFeatures, latestVector } from '../shared/features/index.ts';
-import { createRedisStore } from '../shared/store/index.ts';
+import { createRedisStore, type OnlineStore } from '../shared/store/index.ts';
 import { startRedis } from '../test/support/redis.ts';
 import { type ChildTarget, startChild } from './support/child.ts';
 import { type ColdStart, coldStart } from './support/cold-start.ts';
@@ -18,7 +18,7 @@ import { type LoadResult, machine, median, type RequestParts, runLoad } from './
 import { runPacedApart } from './support/paced.ts';
 import { registerBenchChampions } from './support/models.ts';
 import { type InProcessResult, measureInProcess } from './support/score-inprocess.ts';
-import { measureForms, printForms } from './support/score-candidate.ts';
+import { measureForms, measureInProcessForms, printForms } from './support/score-candidate.ts';
 import { printScoreReport } from './support/score-report.ts';
 import {
   DAY_MS,
@@ -43,6 +43,8 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     /** full: every table; candidate: by customerId and by candidate transaction, each paced at half its maximum. */
     mode: { type: 'string', default: 'full' },
+    /** --mode candidate: rounds of each measurement, the forms alternating within a round. */
+    rounds: { type: 'string', default: '3' },
   },
 });
 if (args.mode !== 'full' && args.mode !== 'candidate')
@@ -83,6 +85,8 @@ try {
     target = await startChild('bench/support/score-target.ts', { env: { BENCH_REDIS_URL: redis.url } });
     await candidateRun({
       url: target.info.score ?? '',
+      store,
+      registry,
       customers,
       next: stream.until(now).filter((tx) => states.has(tx.customerId)),
       seeded,
@@ -212,6 +216,8 @@ try {
  */
 async function candidateRun(o: {
   url: string;
+  store: OnlineStore;
+  registry: ModelRegistry;
   customers: string[];
   next: GeneratedTransaction[];
   seeded: number;
@@ -235,11 +241,23 @@ async function candidateRun(o: {
     sweep: SWEEP,
     seconds: SECONDS,
     warmup: WARMUP,
+    rounds: Number(args.rounds),
   });
+  progress('in-process, no HTTP');
+  const models = new ModelSet({ registry: o.registry, log, aliasTtlMs: 60_000, loadTimeoutMs: 5_000 });
+  await models.start();
+  const inProcess = await measureInProcessForms({
+    store: o.store,
+    models,
+    customers: o.customers,
+    transactions: o.next,
+    calls: Number(args.calls),
+  });
+  await models.close();
   printForms({
     machine: machine(),
-    seconds: SECONDS,
     results,
+    inProcess,
     method:
       `Method: a private redis-server (persistence off) on loopback; ${o.customers.length} customers with ` +
       `${HISTORY_DAYS} days of generated history (${o.seeded} events written through featurize; history per ` +
@@ -248,11 +266,13 @@ async function candidateRun(o: {
       'of the latest state, vector, both ONNX models). By candidate transaction: one of the ' +
       `${byTransaction.length} transactions of the customers' next day per request (normalised as ingest does, one ` +
       "read of the customer's history from the transaction's retention on and its first sightings, vector as " +
-      'featurize computes it, both ONNX models; nothing written). Each form in turn: autocannon warm-up ' +
-      `${WARMUP} s, connections ${SWEEP.join('/')} for 3 s each, the best for ${SECONDS} s = its maximum; then half ` +
-      `of that for ${SECONDS} s from the paced open-loop generator (own process, arrivals spread evenly, up to 64 ` +
-      'keep-alive connections, latency from the scheduled issue) and from wrk (64 connections, exponential think ' +
-      'time calibrated to the rate). All generators and the target share the same cores.',
+      'featurize computes it, both ONNX models; nothing written). Each form: autocannon warm-up ' +
+      `${WARMUP} s and connections ${SWEEP.join('/')} for 3 s each; then ${args.rounds} rounds of each form flat ` +
+      `out with its best count for ${SECONDS} s (its maximum: the median), then ${args.rounds} rounds of each at ` +
+      `half its maximum for ${SECONDS} s from the paced open-loop generator (own process, arrivals spread evenly, ` +
+      'up to 64 keep-alive connections, latency from the scheduled issue) and from wrk (64 connections, ' +
+      'exponential think time calibrated to the rate by a 2 s run). The two forms alternate within every round, ' +
+      'so a neighbour on the shared cores weighs on both; all generators and the target share the same cores.',
   });
 }
 
