@@ -65,13 +65,15 @@ export function readRows(
 ): ReadRows {
   const source = `file://${opts.name}`;
   const errors: RowError[] = [];
-  const objects: { line: number; value: Record<string, unknown> }[] = [];
+  const objects: { line: number; value: Record<string, unknown>; guess?: RowType }[] = [];
   if (opts.format === 'csv') {
     const csv = parseCsv(text);
     for (const e of csv.errors) errors.push({ line: e.line, field: 'csv', message: e.message });
     const [header, ...records] = csv.records;
     if (!header) return { rows: [], errors, unknownFields: [] };
     const names = header.fields.map((f) => f.trim());
+    // the header decides for every row: an empty isFraud cell is still a label's (ingest names the field)
+    const guess: RowType = names.includes('isFraud') ? 'label' : 'transaction';
     for (const r of records) {
       if (r.fields.length !== names.length) {
         errors.push({
@@ -86,7 +88,7 @@ export function readRows(
         const cell = r.fields[i] ?? '';
         if (cell !== '') value[name] = cell;
       });
-      objects.push({ line: r.line, value: typeCells(value) });
+      objects.push({ line: r.line, value: typeCells(value), guess });
     }
   } else {
     text.split('\n').forEach((raw, index) => {
@@ -109,9 +111,10 @@ export function readRows(
 
   const rows: Row[] = [];
   const unknown = new Set<string>();
-  for (const { line, value } of objects) {
+  for (const { line, value, guess } of objects) {
     const { type: typeCell, ...data } = value;
-    const type = opts.type ?? (typeCell === undefined ? undefined : rowType(typeCell)) ?? guess(data);
+    const type =
+      opts.type ?? (typeCell === undefined ? undefined : rowType(typeCell)) ?? guess ?? guessOf(data);
     if (opts.type === undefined && typeCell !== undefined && rowType(typeCell) === undefined) {
       errors.push({
         line,
@@ -148,7 +151,7 @@ export function readRows(
 }
 
 /** A row without a type is a label when it carries a verdict. */
-const guess = (data: Record<string, unknown>): RowType => ('isFraud' in data ? 'label' : 'transaction');
+const guessOf = (data: Record<string, unknown>): RowType => ('isFraud' in data ? 'label' : 'transaction');
 
 const NUMBER = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
 

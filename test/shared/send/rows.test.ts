@@ -69,6 +69,15 @@ describe('readRows', () => {
     );
   });
 
+  it('takes a CSV with an isFraud column for labels, even on a row whose isFraud cell is empty', () => {
+    const read = readRows('transactionId,customerId,isFraud,labelledAt\nt-1,c-1,,1790000000000\n', {
+      format: 'csv',
+      name: 'l.csv',
+    });
+    assert.equal(read.rows[0]?.event.type, 'dev.flywheel.label');
+    assert.equal(read.rows[0]?.event.id, 'label-t-1');
+  });
+
   it('uses the loop ports of local/loop.ts', () => {
     for (const [name, offset] of Object.entries(LOOP_OFFSETS))
       assert.equal(offset, PORT_OFFSETS[name as keyof typeof PORT_OFFSETS], name);
