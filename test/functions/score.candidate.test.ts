@@ -184,6 +184,7 @@ function storeSuite(name: string, open: () => Promise<{ store: OnlineStore; clos
       let ties = 0;
       let late = 0;
       let firsts = 0;
+      let edges = 0;
       for (const raw of arrival) {
         const tx = { ...normalizeTransaction(raw, clock()), ingestedAt: Date.now() };
         const mine = applied.filter((a) => a.customerId === tx.customerId);
@@ -211,6 +212,7 @@ function storeSuite(name: string, open: () => Promise<{ store: OnlineStore; clos
         assert.equal(before.result?.firstTransaction, !hasPrior);
         if (!hasPrior) firsts++;
         if (mine.some((a) => a.occurredAt === tx.occurredAt)) ties++;
+        if (mine.some((a) => set.windowsMs.includes(tx.occurredAt - a.occurredAt))) edges++;
         if (tx.occurredAt < newest) late++;
         applied.push(tx);
         byId.set(tx.transactionId, { raw, reply: reply.values });
@@ -221,9 +223,9 @@ function storeSuite(name: string, open: () => Promise<{ store: OnlineStore; clos
         assert.deepEqual(again.result?.values, reply.values, `${tx.transactionId} after it was applied`);
         assert.equal(again.result?.risk, before.result?.risk);
       }
-      const counts = { applied: applied.length, dropped, ties, late, firsts };
+      const counts = { applied: applied.length, dropped, ties, late, firsts, edges };
       t.diagnostic(JSON.stringify(counts));
-      assert.ok(dropped > 5 && ties > 5 && late > 20 && firsts >= 12, JSON.stringify(counts));
+      assert.ok(dropped > 5 && ties > 5 && late > 20 && firsts >= 12 && edges > 20, JSON.stringify(counts));
 
       // Afterwards, every applied transaction scores on the state before it as it stands now: the offline builder's
       // row over everything applied (late events included), and featurize's reply to a redelivery, whose first
