@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError, defaultConfig, loadConfig } from '../shared/config/index.ts';
+import { writeLoopPointer } from '../shared/registry/local-access.ts';
 import { createFileLogger } from '../shared/runtime/index.ts';
 import { bootstrapChampions } from './bootstrap.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
@@ -157,6 +158,7 @@ try {
     routes: (app, snapshot) => dashboardRoutes(app, snapshot, { psiThreshold: config.DRIFT_PSI_THRESHOLD }),
   });
   loop = running;
+  await writeLoopPointer(running.access);
   const ports = Object.values(running.urls).map((u) => Number(new URL(u).port));
   say(
     `broker + dashboard: ${running.brokerUrl}dashboard   (functions on ports ${Math.min(...ports)}–${Math.max(...ports)})`,
