@@ -11,9 +11,11 @@ import { freeBlock } from '../support/ports.ts';
 import { ROOT } from '../shared/send/support.ts';
 import { type Started, startProcess } from './support/start-process.ts';
 
-/** The marker comments around the walk-through in README.md. */
+/** The marker comments around the walk-through in README.md, and around the commands that operate the loop after it. */
 export const WALKTHROUGH_START = '<!-- own-data walkthrough -->';
 export const WALKTHROUGH_END = '<!-- /own-data walkthrough -->';
+const OPERATING_START = '<!-- operating walkthrough -->';
+const OPERATING_END = '<!-- /operating walkthrough -->';
 
 interface Step {
   command: string;
@@ -21,10 +23,10 @@ interface Step {
 }
 
 /** The shell lines of the ```sh blocks between the markers, each split from its trailing `# comment`. */
-export function walkthroughSteps(readme: string): Step[] {
-  const start = readme.indexOf(WALKTHROUGH_START);
-  const end = readme.indexOf(WALKTHROUGH_END);
-  assert.ok(start >= 0 && end > start, `README.md has no ${WALKTHROUGH_START} … ${WALKTHROUGH_END} section`);
+export function walkthroughSteps(readme: string, open = WALKTHROUGH_START, close = WALKTHROUGH_END): Step[] {
+  const start = readme.indexOf(open);
+  const end = readme.indexOf(close);
+  assert.ok(start >= 0 && end > start, `README.md has no ${open} … ${close} section`);
   const section = readme.slice(start, end);
   const steps: Step[] = [];
   for (const block of section.matchAll(/```sh\n([\s\S]*?)```/g)) {
@@ -61,8 +63,9 @@ describe("README.md's walk-through from CSV files to scores", () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('runs every command as written, each ending as the README says, and ends with scores from both models', async () => {
-    const steps = walkthroughSteps(await readFile(path.join(ROOT, 'README.md'), 'utf8'));
+  it('runs every command as written, each ending as the README says, and ends with scores from both models; then operates the loop with the CLI as "Operating the loop" shows', async () => {
+    const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
+    const steps = walkthroughSteps(readme);
     assert.ok(steps.length >= 6, `${steps.length} commands`);
     assert.match(steps[0]?.command ?? '', /^npm start -- --no-demo\b/);
     const base = await freeBlock();
@@ -94,6 +97,29 @@ describe("README.md's walk-through from CSV files to scores", () => {
     };
     assert.equal(answer.results?.[0]?.model?.version, 1, last);
     assert.equal(answer.results?.[0]?.segmentModel?.version, 1, last);
+
+    // "Operating the loop": the CLI against this loop. Its URL and data dir are given, since other tests may start
+    // loops of their own that point .flywheel/current.json elsewhere meanwhile.
+    const operating = walkthroughSteps(readme, OPERATING_START, OPERATING_END);
+    assert.ok(operating.length >= 5, `${operating.length} operating commands`);
+    const cliEnv = { ...env, FLYWHEEL_URL: `http://127.0.0.1:${base + 6}`, FLYWHEEL_DATA_DIR: dir };
+    const outputs: string[] = [];
+    for (const step of operating) {
+      const { code, out } = await sh(onFreePorts(step.command), cliEnv);
+      const expected = Number(/exit (\d)/.exec(step.comment)?.[1] ?? 0);
+      assert.equal(code, expected, `${step.command}\n${out}`);
+      outputs.push(out.replace(/^npm warn .*\n/gm, '')); // npx's own warnings share the stream
+    }
+    assert.match(outputs[0] ?? '', /^risk\s+v1\s/m, 'status names risk v1 as champion');
+    assert.match(outputs[0] ?? '', /^segment\s+v1\s/m, 'status names segment v1 as champion');
+    const listed = JSON.parse(
+      outputs[operating.findIndex((s) => s.command.includes('--json'))] ?? '',
+    ) as unknown;
+    assert.match(
+      JSON.stringify(listed),
+      /"aliases":\["champion","challenger"\]/,
+      'the challenger moved to v1',
+    );
     // Ctrl-C's signal reaches the whole process group (npm, tsx, the loop): the loop stops cleanly
     await loop?.stop();
     assert.match(loop?.output() ?? '', /stopped\./);
