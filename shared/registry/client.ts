@@ -88,8 +88,8 @@ export function registryClient(opts: ClientOptions) {
     throw new RegistryRequestError(kindOf(res.status), `${res.status} ${detail}`, { status: res.status });
   }
 
-  async function read<S extends z.ZodType>(route: string, schema: S): Promise<z.infer<S>> {
-    const res = await request('GET', route, { token: opts.readToken });
+  /** The answer's JSON checked against `schema`; anything else means the URL is not a registry API. */
+  async function answer<S extends z.ZodType>(res: Response, route: string, schema: S): Promise<z.infer<S>> {
     const parsed = schema.safeParse(await res.json().catch(() => undefined));
     if (!parsed.success)
       throw new RegistryRequestError(
@@ -100,16 +100,12 @@ export function registryClient(opts: ClientOptions) {
     return parsed.data;
   }
 
+  async function read<S extends z.ZodType>(route: string, schema: S): Promise<z.infer<S>> {
+    return answer(await request('GET', route, { token: opts.readToken }), route, schema);
+  }
+
   async function move(route: string, body: unknown): Promise<MoveAnswer> {
-    const res = await request('POST', route, { token: opts.promoteToken, body });
-    const parsed = MoveAnswerSchema.safeParse(await res.json().catch(() => undefined));
-    if (!parsed.success)
-      throw new RegistryRequestError(
-        'unavailable',
-        `${base}${route} did not answer as the registry API does`,
-        { status: res.status },
-      );
-    return parsed.data;
+    return answer(await request('POST', route, { token: opts.promoteToken, body }), route, MoveAnswerSchema);
   }
 
   return {
