@@ -191,7 +191,11 @@ describe('the Secret template', () => {
         stringData: z.record(z.string(), z.string()),
       })
       .parse(doc?.value);
-    assert.deepEqual(Object.keys(secret.stringData).sort(), ['PROMOTE_TOKEN', 'REDIS_URL']);
+    assert.deepEqual(Object.keys(secret.stringData).sort(), [
+      'PROMOTE_TOKEN',
+      'REDIS_URL',
+      'REGISTRY_READ_TOKEN',
+    ]);
     for (const value of Object.values(secret.stringData)) assert.match(value, /CHANGE-ME/);
     assert.match(
       readFileSync(path.join(ROOT, file), 'utf8'),

@@ -125,7 +125,9 @@ for (const overlay of DEPLOYMENTS) {
           .sort();
         const expected = [
           'flywheel-secrets/REDIS_URL',
-          ...(fn === 'promote' ? ['flywheel-secrets/PROMOTE_TOKEN'] : []),
+          ...(fn === 'promote'
+            ? ['flywheel-secrets/PROMOTE_TOKEN', 'flywheel-secrets/REGISTRY_READ_TOKEN']
+            : []),
         ];
         assert.deepEqual(secretKeys, expected.sort());
         for (const e of c.env) {
