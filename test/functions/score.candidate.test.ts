@@ -12,10 +12,10 @@ import {
 import { buildTrainingRows, customerFeatures, toNamedValues } from '../../shared/features/index.ts';
 import { ModelRegistry } from '../../shared/registry/index.ts';
 import { createLogger, type RunningFunction, serve } from '../../shared/runtime/index.ts';
-import { createMemoryStore, createRedisStore, type OnlineStore } from '../../shared/store/index.ts';
+import type { OnlineStore } from '../../shared/store/index.ts';
 import { postEvent, postJson } from '../support/http.ts';
 import { registerChampions } from '../support/models.ts';
-import { type RedisServer, startRedis } from '../support/redis.ts';
+import { storeBackends } from '../support/store-backends.ts';
 
 const log = createLogger({ name: 'score-candidate', level: 'silent' });
 const opts = { port: 0, host: '127.0.0.1', log, maxBodyBytes: 1 << 20, shutdownGraceMs: 500 };
@@ -324,19 +324,4 @@ function storeSuite(name: string, open: () => Promise<{ store: OnlineStore; clos
   });
 }
 
-storeSuite('redis', async () => {
-  const redis: RedisServer = await startRedis();
-  const store = createRedisStore({ url: redis.url, timeoutMs: 2000, log });
-  return {
-    store,
-    close: async () => {
-      await store.close();
-      await redis.stop();
-    },
-  };
-});
-
-storeSuite('memory', async () => {
-  const store = createMemoryStore({ log });
-  return { store, close: () => store.close() };
-});
+for (const [name, open] of storeBackends) storeSuite(name, open);

@@ -1,17 +1,10 @@
 // previewCustomerEvent on a real redis-server and in memory: what applyCustomerEvent would see, with nothing written.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createLogger } from '../../../shared/runtime/index.ts';
-import {
-  type CustomerEventInput,
-  createMemoryStore,
-  createRedisStore,
-  type OnlineStore,
-} from '../../../shared/store/index.ts';
-import { type RedisServer, startRedis } from '../../support/redis.ts';
+import type { CustomerEventInput, OnlineStore } from '../../../shared/store/index.ts';
+import { storeBackends } from '../../support/store-backends.ts';
 import { customerEvent, single, storedHistory, T0, unique } from './contract-support.ts';
 
-const log = createLogger({ name: 'preview', level: 'silent' });
 const MIN = 60_000;
 
 /** The preview input of an apply input: the same event, less what only a write needs. */
@@ -157,19 +150,4 @@ function previewSuite(name: string, open: () => Promise<{ store: OnlineStore; cl
   });
 }
 
-previewSuite('redis', async () => {
-  const redis: RedisServer = await startRedis();
-  const store = createRedisStore({ url: redis.url, timeoutMs: 2000, log });
-  return {
-    store,
-    close: async () => {
-      await store.close();
-      await redis.stop();
-    },
-  };
-});
-
-previewSuite('memory', async () => {
-  const store = createMemoryStore({ log });
-  return { store, close: () => store.close() };
-});
+for (const [name, open] of storeBackends) previewSuite(name, open);
