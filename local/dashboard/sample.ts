@@ -11,8 +11,8 @@ import {
   EMPTY_HISTORY,
   evolve,
   openWindow,
-  seededRandom,
 } from '../../shared/drift/index.ts';
+import { seededRandom } from '../../shared/random/index.ts';
 import {
   EventTypes,
   type FlywheelEvent,

@@ -1,4 +1,5 @@
-// A small seeded random source for the synthetic data (mulberry32), so every run with a seed is the same.
+// The synthetic data's draws over the project's seeded stream (shared/random), so every run with a seed is the same.
+import { seededRandom as uniform } from '../../shared/random/index.ts';
 
 export interface Random {
   /** Uniform in [0, 1). */
@@ -13,14 +14,7 @@ export interface Random {
 
 /** A seeded generator; the same seed gives the same sequence on every machine. */
 export function seededRandom(seed: number): Random {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = uniform(seed);
   const r: Random = {
     next,
     int: (n) => Math.floor(next() * n),

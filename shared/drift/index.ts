@@ -6,7 +6,6 @@ export * from './decide.ts';
 export * from './events.ts';
 export * from './kolmogorov.ts';
 export * from './measure.ts';
-export * from './random.ts';
 export * from './special.ts';
 export * from './stats.ts';
 export * from './window.ts';

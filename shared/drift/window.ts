@@ -5,7 +5,7 @@ import { binIndex, categoryKey, type DriftBaseline, type StreamBaseline } from '
 import { meanClusterSize } from './clustering.ts';
 import type { DriftConfig } from './config.ts';
 import { measureStream, type WindowReport } from './measure.ts';
-import { nextRandom } from './random.ts';
+import { nextRandom } from '../random/index.ts';
 
 const count = z.number().int().nonnegative();
 const epochMs = z.number().int().nonnegative();

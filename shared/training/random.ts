@@ -1,4 +1,5 @@
-// Seeded pseudo-random numbers (mulberry32) so training, sampling and shuffles are reproducible.
+// Seeded pseudo-random draws so training, sampling and shuffles are reproducible.
+import { seededRandom } from '../random/index.ts';
 
 /** A deterministic source of numbers in [0, 1) plus the few draws the trainers need. */
 export type Rng = {
@@ -10,17 +11,10 @@ export type Rng = {
   normal(): number;
 };
 
-/** mulberry32: tiny, fast, 32-bit state; good enough for shuffles and initialisation, not for cryptography. */
+/** The project's seeded stream (mulberry32, shared/random): good for shuffles and initialisation, not cryptography. */
 export function createRng(seed: number): Rng {
-  let state = seed >>> 0;
   let spare: number | null = null;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   return {
     next,
     int: (n) => Math.floor(next() * n),

@@ -15,6 +15,7 @@ import { createLogger, type RunningFunction, serve } from '../../shared/runtime/
 import type { OnlineStore } from '../../shared/store/index.ts';
 import { postEvent, postJson } from '../support/http.ts';
 import { registerChampions } from '../support/models.ts';
+import { seededRandom as rng } from '../../shared/random/index.ts';
 import { storeBackends } from '../support/store-backends.ts';
 
 const log = createLogger({ name: 'score-candidate', level: 'silent' });
@@ -38,18 +39,6 @@ interface Candidate {
   values: Record<string, number>;
   duplicate: boolean;
   firstTransaction: boolean;
-}
-
-/** A seeded uniform source in [0, 1) (mulberry32), so a failure replays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

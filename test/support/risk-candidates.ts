@@ -1,5 +1,5 @@
 // Risk candidates for promote's tests: small real ONNX models registered with a holdout whose truth is known.
-import { seededRandom } from '../../shared/drift/random.ts';
+import { seededRandom } from '../../shared/random/index.ts';
 import { EventTypes } from '../../shared/events/index.ts';
 import { customerFeatures } from '../../shared/features/index.ts';
 import { type Holdout, ModelRegistry } from '../../shared/registry/index.ts';

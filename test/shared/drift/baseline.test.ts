@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidEventError } from '../../../shared/errors/index.ts';
 import { binIndex, buildBaseline, DriftBaselineSchema } from '../../../shared/drift/baseline.ts';
-import { seededRandom } from '../../../shared/drift/random.ts';
+import { seededRandom } from '../../../shared/random/index.ts';
 import { generatedBaseline } from './generator.ts';
 import { near, scipy } from './scipy.ts';
 

@@ -13,7 +13,7 @@ import {
 } from '../../../shared/drift/clustering.ts';
 import { DEFAULT_DRIFT_CONFIG as config } from '../../../shared/drift/config.ts';
 import { measureStream } from '../../../shared/drift/measure.ts';
-import { seededRandom } from '../../../shared/drift/random.ts';
+import { seededRandom } from '../../../shared/random/index.ts';
 import { closeWindow, evolve, openWindow } from '../../../shared/drift/window.ts';
 import { seededDraws } from '../../support/draws.ts';
 import { near, scipy } from './scipy.ts';

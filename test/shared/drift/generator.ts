@@ -1,6 +1,6 @@
 // Seeded synthetic transactions for drift tests: a risk model's features and score, stationary or with shifted amounts.
 import { buildBaseline, type DriftBaseline, type FeatureKind } from '../../../shared/drift/baseline.ts';
-import { seededRandom } from '../../../shared/drift/random.ts';
+import { seededRandom } from '../../../shared/random/index.ts';
 import { seededDraws } from '../../support/draws.ts';
 
 /** The feature set of the generated risk model and each feature's kind. */

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { kolmogorovSmirnovSf } from '../../../shared/drift/kolmogorov.ts';
-import { seededRandom } from '../../../shared/drift/random.ts';
+import { seededRandom } from '../../../shared/random/index.ts';
 import { chiSquareSf, gammaQ, logGamma } from '../../../shared/drift/special.ts';
 import { chiSquare, jensenShannon, ks2samp, psi, wasserstein1 } from '../../../shared/drift/stats.ts';
 import { seededDraws } from '../../support/draws.ts';

@@ -9,18 +9,8 @@ import {
   type OnlineStore,
 } from '../../../shared/store/index.ts';
 import { type RedisServer, startRedis } from '../../support/redis.ts';
+import { seededRandom as random } from '../../../shared/random/index.ts';
 import { T0, unique } from './contract-support.ts';
-
-/** A small deterministic PRNG (mulberry32), so a failure replays exactly. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Order keys whose UTF-8 byte order differs from JavaScript's `<` (astral vs high BMP), to exercise equal times. */
 const ORDER_KEYS = ['a', 'b', 'ab', 'é', '\uffff', '😀', 'z'];

@@ -5,7 +5,7 @@
  * What it is. A synthetic bank-card source that shares nothing with local/demo but the event catalog: it emits
  * `dev.flywheel.transaction` and `dev.flywheel.label` CloudEvents (shared/events/schemas.ts) from its own source
  * `flywheel-test/foreign-source`, with amounts as decimal strings ("12.50") and times as ISO-8601 (the demo sends
- * numbers). Everything comes from the project's seeded RNG (mulberry32, shared/training/random.ts): the same seed
+ * numbers). Everything comes from the project's seeded RNG (mulberry32, shared/random): the same seed
  * gives the same events in the same send order, however the clock is chunked (history vs live, 100 ms ticks).
  *
  * Customers (population.ts), taking the five archetypes in turn; amounts in EUR, homes in the euro area:

@@ -1,4 +1,5 @@
-// A seeded pseudo-random generator whose whole state is one 32-bit integer, so it can live in serialised state.
+// The project's one seeded pseudo-random generator (mulberry32): its whole state is one 32-bit integer, so it can
+// live in serialised state (drift windows), and every seeded stream (training, the demo, tests) replays exactly.
 
 export interface RandomStep {
   /** Uniform in [0, 1). */
@@ -19,7 +20,7 @@ export function nextRandom(state: number): RandomStep {
   return { value: ((t ^ (t >>> 14)) >>> 0) / 4294967296, state: next };
 }
 
-/** A stateful convenience wrapper for generators and tests: each call returns the next uniform in [0, 1). */
+/** A stateful stream over nextRandom: each call returns the next uniform in [0, 1); the same seed, the same numbers. */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
