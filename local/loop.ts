@@ -32,7 +32,7 @@ import { modelTrained, readResult, registerResult, trainingFailed } from '../sha
 import { createBroker, loadTriggers } from './broker/index.ts';
 import { type LoopSnapshot, LoopState } from './state.ts';
 
-/** Port offsets from FLYWHEEL_PORT_BASE (DESIGN §7): the broker and dashboard on the base, then one port per function. */
+/** Port offsets from FLYWHEEL_PORT_BASE (README "Quickstart"): the broker and dashboard on the base, then one port per function. */
 export const PORT_OFFSETS: Record<FunctionName | 'broker', number> = {
   broker: 0,
   ingest: 1,

@@ -1,4 +1,4 @@
-// Turns a window report and its decision into the data of drift.measured and drift.detected (DESIGN §2).
+// Turns a window report and its decision into the data of drift.measured and drift.detected (README "Event catalog").
 import type { DriftDetected, DriftReport, ModelRef } from '../events/index.ts';
 import { type DriftConfig, thresholdsOf } from './config.ts';
 import type { DriftDecision, StreamVerdict } from './decide.ts';

@@ -1,4 +1,4 @@
-// The event catalog: each type's data schema, its producers and consumers (DESIGN §2), used for validation and wiring checks.
+// The event catalog: each type's data schema, its producers and consumers (README "Event catalog"), used for validation and wiring checks.
 import type { z } from 'zod';
 import * as s from './schemas.ts';
 import { type EventType, EventTypes, type FunctionName, type Producer } from './types.ts';

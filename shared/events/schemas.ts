@@ -1,4 +1,4 @@
-// One zod schema per event's data (DESIGN §2); the TypeScript types are inferred from these.
+// One zod schema per event's data (README "Event catalog"); the TypeScript types are inferred from these.
 import { z } from 'zod';
 import { MODEL_NAMES } from './types.ts';
 

@@ -1,4 +1,4 @@
-// CloudEvent type names, extension attribute names and the model names of the Flywheel catalog (DESIGN §2).
+// CloudEvent type names, extension attribute names and the model names of the Flywheel catalog (README "Event catalog").
 
 /** Every Flywheel event type starts with this prefix. */
 export const TYPE_PREFIX = 'dev.flywheel.';
@@ -32,7 +32,7 @@ export const Extensions = {
   traceparent: 'traceparent',
 } as const;
 
-/** The two models the pipeline keeps alive (DESIGN §3). */
+/** The two models the pipeline keeps alive (README "Models"). */
 export const MODEL_NAMES = ['risk', 'segment'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 

@@ -115,7 +115,7 @@ export function trainerCommand(model: string, range: TimeRange): string[] {
 }
 
 /**
- * Builds the batch/v1 Job that trains `model` on `range` (DESIGN §6): GPU request, node selector, tolerations and
+ * Builds the batch/v1 Job that trains `model` on `range` (README "Architecture", knative/README.md): GPU request, node selector, tolerations and
  * affinity from config; backoff, deadline and TTL; labels for selection; env from a ConfigMap and a Secret by
  * reference only (no secret value is ever written into the object); non-root, no privilege escalation.
  */

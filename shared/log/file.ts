@@ -1,4 +1,4 @@
-// The embedded event log: append-only segment files on local disk, partitioned by key like Kafka (DESIGN §4).
+// The embedded event log: append-only segment files on local disk, partitioned by key like Kafka (README "Storage").
 import { access, constants, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DependencyError, FlywheelError } from '../errors/index.ts';

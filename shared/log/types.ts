@@ -1,4 +1,4 @@
-// The event log's one interface (DESIGN §4): what ingest appends, the trainer reads by range and a replay consumes.
+// The event log's one interface (README "Storage"): what ingest appends, the trainer reads by range and a replay consumes.
 import { z } from 'zod';
 
 /** Partitions of the topic: the Kafka mock and the file log both use 4, so a key lands on the same partition in both. */

@@ -1,4 +1,4 @@
-// Publishing to K_SINK (DESIGN §1): what edge producers (ingest, the trainer) use instead of an HTTP reply.
+// Publishing to K_SINK (README "Architecture"): what edge producers (ingest, the trainer) use instead of an HTTP reply.
 import http from 'node:http';
 import https from 'node:https';
 import { DependencyError, InvalidEventError } from '../errors/index.ts';

@@ -1,4 +1,4 @@
-// The expected event wiring (DESIGN §2) and typed views of the Knative objects the wiring tests read.
+// The expected event wiring (README "Event catalog") and typed views of the Knative objects the wiring tests read.
 import { z } from 'zod';
 import { type K8sObject, ofKind } from './manifests.ts';
 import { DeliverySchema, DestinationSchema } from './validate.ts';

@@ -238,7 +238,7 @@ describe('the real eventing/ directory', () => {
     }
   });
 
-  it('routes features.updated to score and detect-drift, as the loop in DESIGN §1 has it', async () => {
+  it('routes features.updated to score and detect-drift, as the README architecture has it', async () => {
     const triggers = await loadTriggers(dir);
     const attrs = {
       specversion: '1.0',
