@@ -42,7 +42,12 @@ export function groupAppend(
   let timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
 
   const flush = () => {
-    timer = undefined;
+    // a flush after an append returned may come before a scheduled one: that one is no longer needed
+    if (timer) {
+      clearTimeout(timer as NodeJS.Timeout);
+      clearImmediate(timer as NodeJS.Immediate);
+      timer = undefined;
+    }
     if (inFlight >= maxInFlight || pending.length === 0) return;
     const group = pending.slice(0, maxBatch);
     pending = pending.slice(group.length);
