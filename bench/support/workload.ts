@@ -107,9 +107,18 @@ export async function seedHistories(opts: {
   until: number;
   concurrency?: number;
 }): Promise<number> {
+  return seedTransactions({ ...opts, transactions: opts.stream.until(opts.until) });
+}
+
+/** {@link seedHistories} of the given transactions: each customer's in the order given. */
+export async function seedTransactions(opts: {
+  store: OnlineStore;
+  transactions: readonly GeneratedTransaction[];
+  concurrency?: number;
+}): Promise<number> {
   const fn = featurizeFunction({ store: opts.store, config: defaultConfig() });
   const ctx = { log: createLogger({ name: 'seed', level: 'silent' }), metrics: createMetrics('seed') };
-  const txs = opts.stream.until(opts.until);
+  const txs = opts.transactions;
   const lanes = new Map<string, number[]>();
   txs.forEach((tx, i) => {
     const lane = lanes.get(tx.customerId) ?? [];
@@ -124,7 +133,7 @@ export async function seedHistories(opts: {
         const event = makeEvent({
           type: EventTypes.transactionAccepted,
           source: 'flywheel/ingest',
-          id: `seed-${i}`,
+          id: `seed-${tx.transactionId}`,
           time: tx.occurredAt,
           data: acceptedData(tx, tx.occurredAt),
         });

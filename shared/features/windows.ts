@@ -1,4 +1,13 @@
 // Window statistics of a customer's earlier events: the one definition the offline builder and both online stores use.
+//
+// Time is cut into leaves of WINDOW_LEAF_MS, and leaves into a binary tree: node (level, index) covers
+// [index * LEAF * 2^level, (index + 1) * LEAF * 2^level). A window (t - w, t) is the events of the leaf holding t - w
+// that lie after it, then the fewest whole nodes between, then the events of the leaf holding t that lie before it.
+// A leaf's moments are Welford's over its events in history order; a node's are its two children's combined
+// (Chan et al.); a window's are its parts combined left to right. So the doubles depend on the set of events alone,
+// never on the order they arrived in, and a store that keeps every node's moments up to date (the Redis adapter)
+// reads O(log(window / leaf)) of them per window instead of the window's events — the same doubles this module
+// computes from the events themselves.
 
 /** Statistics of the values inside one sliding window. An empty window is all zeros. */
 export interface WindowStats {
@@ -35,55 +44,213 @@ export const EMPTY_WINDOW: Readonly<WindowStats> = Object.freeze({
   last: 0,
 });
 
+/** Width of a leaf of the window tree (ms). */
+export const WINDOW_LEAF_MS = 60_000;
+
+/** Moments of a run of values: what a tree node keeps. `last` is the value of the run's latest event. */
+export interface Moments {
+  count: number;
+  sum: number;
+  mean: number;
+  /** Sum of squared deviations from the mean. */
+  m2: number;
+  min: number;
+  max: number;
+  last: number;
+}
+
+export const EMPTY_MOMENTS: Readonly<Moments> = Object.freeze({
+  count: 0,
+  sum: 0,
+  mean: 0,
+  m2: 0,
+  min: 0,
+  max: 0,
+  last: 0,
+});
+
+/** Welford's moments of values[from, to), in order. */
+export function momentsOf(values: ArrayLike<number>, from: number, to: number): Moments {
+  if (from >= to) return EMPTY_MOMENTS;
+  let count = 0;
+  let sum = 0;
+  let mean = 0;
+  let m2 = 0;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  let last = 0;
+  for (let i = from; i < to; i++) {
+    const x = values[i] as number;
+    count += 1;
+    sum += x;
+    const delta = x - mean;
+    mean += delta / count;
+    m2 += delta * (x - mean);
+    if (x < min) min = x;
+    if (x > max) max = x;
+    last = x;
+  }
+  return { count, sum, mean, m2, min, max, last };
+}
+
+/** The moments of `a`'s events followed by `b`'s (Chan et al.); an empty side gives the other unchanged. */
+export function combineMoments(a: Moments, b: Moments): Moments {
+  if (a.count === 0) return b;
+  if (b.count === 0) return a;
+  const count = a.count + b.count;
+  const delta = b.mean - a.mean;
+  return {
+    count,
+    sum: a.sum + b.sum,
+    mean: a.mean + (delta * b.count) / count,
+    m2: a.m2 + b.m2 + (delta * delta * a.count * b.count) / count,
+    min: b.min < a.min ? b.min : a.min,
+    max: b.max > a.max ? b.max : a.max,
+    last: b.last,
+  };
+}
+
+/** A window's statistics from its moments. */
+export function statsOf(m: Moments): WindowStats {
+  if (m.count === 0) return { ...EMPTY_WINDOW };
+  return {
+    count: m.count,
+    sum: m.sum,
+    mean: m.mean,
+    min: m.min,
+    max: m.max,
+    std: Math.sqrt(m.m2 / m.count),
+    last: m.last,
+  };
+}
+
+/** The highest tree level a store keeps for windows up to `retentionMs`: every node a window can be cut into. */
+export function windowTreeTop(retentionMs: number): number {
+  return Math.max(1, Math.ceil(Math.log2(retentionMs / WINDOW_LEAF_MS + 2)));
+}
+
+/** x mod 2 for any integer, negative ones too (0 or 1). */
+const odd = (x: number): boolean => x - 2 * Math.floor(x / 2) === 1;
+
+/**
+ * How window (t - w, t) is cut: `left` (events after t - w in its leaf, and before the next leaf or t) and `right`
+ * (events from the leaf of t's start, before t; null when the window lies in one leaf), and the whole nodes between,
+ * left to right, as `level:index` names.
+ */
+export interface WindowCut {
+  /** Events with lo < time < leftEnd. */
+  lo: number;
+  leftEnd: number;
+  /** Events with rightStart <= time < t (null: none, the window is inside one leaf). */
+  rightStart: number | null;
+  t: number;
+  nodes: { level: number; index: number }[];
+}
+
+export function cutWindow(t: number, w: number): WindowCut {
+  const lo = t - w;
+  const a = Math.floor(lo / WINDOW_LEAF_MS);
+  const b = Math.floor(t / WINDOW_LEAF_MS);
+  if (a === b) return { lo, leftEnd: t, rightStart: null, t, nodes: [] };
+  const left: { level: number; index: number }[] = [];
+  const right: { level: number; index: number }[] = [];
+  let l = a + 1;
+  let r = b;
+  for (let level = 0; l < r; level++) {
+    if (odd(l)) left.push({ level, index: l++ });
+    if (odd(r)) right.push({ level, index: --r });
+    l /= 2;
+    r /= 2;
+  }
+  for (let i = right.length - 1; i >= 0; i--) left.push(right[i] as { level: number; index: number });
+  return { lo, leftEnd: (a + 1) * WINDOW_LEAF_MS, rightStart: b * WINDOW_LEAF_MS, t, nodes: left };
+}
+
+/** The name of a tree node in a store: `level:index`. */
+export function nodeName(level: number, index: number): string {
+  return `${level}:${index}`;
+}
+
+/** First index in times[from, to) with times[i] >= x (strict: > x). */
+function bound(times: ArrayLike<number>, x: number, from: number, to: number, strict: boolean): number {
+  let lo = from;
+  let hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = times[mid] as number;
+    if (strict ? v <= x : v < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The moments of node (level, index) over the events series[from, to), which are exactly the node's events. */
+export function nodeMoments(
+  series: PriorSeries,
+  level: number,
+  index: number,
+  from: number,
+  to: number,
+): Moments {
+  if (from >= to) return EMPTY_MOMENTS;
+  if (level === 0) return momentsOf(series.values, from, to);
+  const mid = (2 * index + 1) * WINDOW_LEAF_MS * 2 ** (level - 1);
+  const split = bound(series.times, mid, from, to, false);
+  return combineMoments(
+    nodeMoments(series, level - 1, 2 * index, from, split),
+    nodeMoments(series, level - 1, 2 * index + 1, split, to),
+  );
+}
+
+/** The moments of window (t - w, t) over `prior`, cut as {@link cutWindow} cuts it. */
+function windowMoments(prior: PriorSeries, cut: WindowCut): Moments {
+  const { times, values } = prior;
+  const n = times.length;
+  const start = bound(times, cut.lo, 0, n, true);
+  const leftEnd = bound(times, cut.leftEnd, start, n, false);
+  let m = momentsOf(values, start, leftEnd);
+  if (cut.rightStart === null) return m;
+  for (const node of cut.nodes) {
+    const span = WINDOW_LEAF_MS * 2 ** node.level;
+    const from = bound(times, node.index * span, leftEnd, n, false);
+    const to = bound(times, (node.index + 1) * span, from, n, false);
+    m = combineMoments(m, nodeMoments(prior, node.level, node.index, from, to));
+  }
+  const rightFrom = bound(times, cut.rightStart, leftEnd, n, false);
+  const rightTo = bound(times, cut.t, rightFrom, n, false);
+  return combineMoments(m, momentsOf(values, rightFrom, rightTo));
+}
+
 /**
  * Summarises `prior` (earlier events, oldest first, all with time < t) for an event at time `t`: window i holds the
- * events with time > t - windowsMs[i]. Mean and population variance by Welford's method, in the given order, so
- * that every implementation that follows the same order gets the same doubles.
+ * events with time > t - windowsMs[i], their moments taken along the window tree (see the head of this module).
  */
 export function summarizePrior(prior: PriorSeries, t: number, windowsMs: readonly number[]): PriorSummary {
-  const n = windowsMs.length;
-  const from = windowsMs.map((w) => t - w);
-  const count = new Array<number>(n).fill(0);
-  const sum = new Array<number>(n).fill(0);
-  const mean = new Array<number>(n).fill(0);
-  const m2 = new Array<number>(n).fill(0);
-  const min = new Array<number>(n).fill(Number.POSITIVE_INFINITY);
-  const max = new Array<number>(n).fill(Number.NEGATIVE_INFINITY);
-  const last = new Array<number>(n).fill(0);
-  let lastTime: number | null = null;
-  for (let i = 0; i < prior.times.length; i++) {
-    const et = prior.times[i] as number;
-    const x = prior.values[i] as number;
-    lastTime = et;
-    for (let w = 0; w < n; w++) {
-      if (!(et > (from[w] as number))) continue;
-      const c = (count[w] as number) + 1;
-      count[w] = c;
-      sum[w] = (sum[w] as number) + x;
-      const delta = x - (mean[w] as number);
-      mean[w] = (mean[w] as number) + delta / c;
-      m2[w] = (m2[w] as number) + delta * (x - (mean[w] as number));
-      if (x < (min[w] as number)) min[w] = x;
-      if (x > (max[w] as number)) max[w] = x;
-      last[w] = x;
-    }
-  }
-  const windows: WindowStats[] = [];
-  for (let w = 0; w < n; w++) {
-    const c = count[w] as number;
-    windows.push(
-      c === 0
-        ? { ...EMPTY_WINDOW }
-        : {
-            count: c,
-            sum: sum[w] as number,
-            mean: mean[w] as number,
-            min: min[w] as number,
-            max: max[w] as number,
-            std: Math.sqrt((m2[w] as number) / c),
-            last: last[w] as number,
-          },
-    );
-  }
-  return { windows, lastTime };
+  const n = prior.times.length;
+  return {
+    windows: windowsMs.map((w) => statsOf(windowMoments(prior, cutWindow(t, w)))),
+    lastTime: n > 0 ? (prior.times[n - 1] as number) : null,
+  };
+}
+
+/** A node's moments as the Redis adapter stores them: seven numbers separated by spaces. */
+export function encodeMoments(m: Moments): string {
+  return `${m.count} ${m.sum} ${m.mean} ${m.m2} ${m.min} ${m.max} ${m.last}`;
+}
+
+/** The moments {@link encodeMoments} (or the store's script) wrote; undefined when the text is not seven numbers. */
+export function decodeMoments(text: string): Moments | undefined {
+  const parts = text.split(' ');
+  if (parts.length !== 7) return undefined;
+  const [count, sum, mean, m2, min, max, last] = parts.map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (!(count >= 1) || [sum, mean, m2, min, max, last].some((x) => Number.isNaN(x))) return undefined;
+  return { count, sum, mean, m2, min, max, last };
 }

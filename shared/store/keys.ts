@@ -17,6 +17,8 @@ import { DependencyError, InvalidEventError } from '../errors/index.ts';
  * |                                       |            |                                | trimmed on write (a late or redelivered event keeps its window)    |
  * | fw:{<customerId>}:<fsv>:firstseen     | hash       | applyCustomerEvent             | same idle expiry as the history, refreshed together                |
  * | fw:{<customerId>}:<fsv>:latest        | string     | applyCustomerEvent             | same idle expiry as the history, refreshed together                |
+ * | fw:{<customerId>}:<fsv>:windows       | hash       | applyCustomerEvent (Redis)     | same idle expiry as the history: the window tree's node moments    |
+ * |                                       |            |                                | (shared/features/windows.ts), kept while the history is long       |
  * | fw:{<customerId>}:<fsv>:claim:<sha1>  | hash       | applyCustomerEvent             | claimTtlMs from the first claim, never refreshed                   |
  * | fw:backfill:{<fsv>}:checkpoint:<r>    | string     | flywheel backfill              | none: per-partition progress of one backfill, <r> = <from>-<to>    |
  * |                                       |            |                                | (epoch ms); marked done when the run completes                     |
@@ -54,6 +56,8 @@ export interface CustomerKeys {
   history: string;
   firstSeen: string;
   latest: string;
+  /** The window tree of the history (Redis only): node moments per `level:index` (shared/features/windows.ts). */
+  windowTree: string;
 }
 
 /** Rejects customer ids that would break the hash tag; the event schemas already bound their length. */
@@ -86,11 +90,16 @@ function customerPrefix(customerId: string, version: string | undefined): string
 
 /**
  * The keys of one customer in one feature-set version's namespace: `fw:{id}:<version>:events` (the history: compact
- * members, see {@link historyMember}), `…:firstseen`, `…:latest`. Without a version: `fw:{id}:events` etc.
+ * members, see {@link historyMember}), `…:firstseen`, `…:latest`, `…:windows`. Without a version: `fw:{id}:events` etc.
  */
 export function customerKeys(customerId: string, version?: string): CustomerKeys {
   const prefix = customerPrefix(customerId, version);
-  return { history: `${prefix}events`, firstSeen: `${prefix}firstseen`, latest: `${prefix}latest` };
+  return {
+    history: `${prefix}events`,
+    firstSeen: `${prefix}firstseen`,
+    latest: `${prefix}latest`,
+    windowTree: `${prefix}windows`,
+  };
 }
 
 /**

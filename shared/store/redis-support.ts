@@ -1,7 +1,14 @@
 // Fail-fast plumbing for the Redis store: a bounded wait for readiness, retry bounds, error mapping, reply parsing.
 import { z } from 'zod';
 import { ConflictError, DependencyError, FlywheelError } from '../errors/index.ts';
-import { summarizePrior } from '../features/windows.ts';
+import {
+  decodeMoments,
+  EMPTY_MOMENTS,
+  statsOf,
+  summarizePrior,
+  WINDOW_LEAF_MS,
+  windowTreeTop,
+} from '../features/windows.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { hashSlot } from './slot.ts';
 import { parseJoinedMembers } from './keys.ts';
@@ -177,21 +184,30 @@ export function formatScore(score: number): string {
 }
 
 /** The reply of the APPLY_CUSTOMER_EVENT script. */
+/** The summary parts of the scripts' replies (lua.ts, WINDOW_TREE's summary): raw members, or a tree's parts. */
+const PartsSchema = z.union([
+  z.tuple([z.literal('raw'), z.string()]),
+  z.tuple([z.literal('tree'), z.string()]).rest(z.string()),
+]);
+
 const ApplyReplySchema = z.union([
   z.tuple([z.literal('too-late'), z.string()]),
-  z.tuple([z.enum(['applied', 'duplicate']), z.string(), z.array(z.string().nullable())]),
+  z.tuple([z.enum(['applied', 'duplicate']), PartsSchema, z.array(z.string().nullable())]),
 ]);
 
 type ApplyReply = z.infer<typeof ApplyReplySchema>;
 
-/** The reply of the READ_CUSTOMER script: nothing, or the latest record, its time, the prior members, first-seen. */
+/** The reply of the READ_CUSTOMER script: nothing, or the latest record, its time, the summary parts, first-seen. */
 const ReadReplySchema = z.union([
   z.tuple([]),
-  z.tuple([z.string(), z.string(), z.string(), z.array(z.string())]),
+  z.tuple([z.string(), z.string(), PartsSchema, z.array(z.string())]),
 ]);
 
 const isStrings = (v: unknown, nullable: boolean): boolean =>
   Array.isArray(v) && v.every((x) => typeof x === 'string' || (nullable && x === null));
+
+const isParts = (v: unknown): boolean =>
+  Array.isArray(v) && (v[0] === 'raw' ? v.length === 2 : v[0] === 'tree') && isStrings(v, false);
 
 type ReadReply = z.infer<typeof ReadReplySchema>;
 
@@ -203,10 +219,7 @@ function isApplyReply(v: unknown): v is ApplyReply {
   if (!Array.isArray(v)) return false;
   if (v[0] === 'too-late') return v.length === 2 && typeof v[1] === 'string';
   return (
-    v.length === 3 &&
-    (v[0] === 'applied' || v[0] === 'duplicate') &&
-    typeof v[1] === 'string' &&
-    isStrings(v[2], true)
+    v.length === 3 && (v[0] === 'applied' || v[0] === 'duplicate') && isParts(v[1]) && isStrings(v[2], true)
   );
 }
 
@@ -217,7 +230,7 @@ function isReadReply(v: unknown): v is ReadReply {
     (v.length === 4 &&
       typeof v[0] === 'string' &&
       typeof v[1] === 'string' &&
-      typeof v[2] === 'string' &&
+      isParts(v[2]) &&
       isStrings(v[3], false))
   );
 }
@@ -234,9 +247,30 @@ function unexpected(what: string, cause?: unknown): DependencyError {
   return new DependencyError('redis', `unexpected reply from the ${what} script`, { cause });
 }
 
-/** Prior history members (joined, in sorted-set order) summarised for an event at time t. */
-function summarizeMembers(joined: string, t: number, windowsMs: readonly number[]): PriorSummary {
-  return summarizePrior(parseJoinedMembers(joined), t, windowsMs);
+/** The Redis adapter keeps a customer's window tree while its history holds more members than this. */
+export const WINDOW_TREE_FROM = 64;
+
+/** The scripts' tree spec for a retention: 'leafMs top treeFrom' (lua.ts). */
+export function windowTreeSpec(retentionMs: number): string {
+  return `${WINDOW_LEAF_MS} ${windowTreeTop(retentionMs)} ${WINDOW_TREE_FROM}`;
+}
+
+/**
+ * The summary for an event at t from a script's parts: the members themselves, summarised here, or the latest member
+ * and each window's moments, which the script combined along the tree as windows.ts combines them.
+ */
+function summarizeParts(parts: readonly string[], t: number, windowsMs: readonly number[]): PriorSummary {
+  if (parts[0] === 'raw') return summarizePrior(parseJoinedMembers(parts[1] ?? ''), t, windowsMs);
+  if (parts.length !== 2 + windowsMs.length) throw unexpected('summary');
+  const latest = parts[1] ?? '';
+  const windows = windowsMs.map((_, w) => {
+    const text = parts[2 + w] ?? '';
+    if (text === '') return statsOf(EMPTY_MOMENTS);
+    const m = decodeMoments(text);
+    if (m === undefined) throw unexpected('summary', new Error(`a window's moments read ${text}`));
+    return statsOf(m);
+  });
+  return { windows, lastTime: latest === '' ? null : (parseJoinedMembers(latest).times[0] ?? null) };
 }
 
 /** Turns the apply script's reply into the interface's result; a malformed reply is a DependencyError. */
@@ -251,21 +285,21 @@ export function parseApplyReply(
     const v = r[2][i];
     firstSeen[field] = v === null || v === undefined ? null : Number(v);
   });
-  return { kind: r[0], prior: summarizeMembers(r[1], plan.eventTime, plan.windowsMs), firstSeen };
+  return { kind: r[0], prior: summarizeParts(r[1], plan.eventTime, plan.windowsMs), firstSeen };
 }
 
 /** Turns the read script's reply into a customer's state (undefined: no history); malformed is a DependencyError. */
 export function parseReadReply(reply: unknown, query: SummaryQuery): CustomerState | undefined {
   const r = checked(reply, isReadReply, ReadReplySchema, 'read');
   if (r.length === 0) return undefined;
-  const [record, time, prior, hash] = r;
+  const [record, time, parts, hash] = r;
   const t = Number(time);
   const firstSeen: Record<string, number> = {};
   for (let i = 0; i + 1 < hash.length; i += 2) {
     const field = hash[i];
     if (field !== undefined) firstSeen[field] = Number(hash[i + 1]);
   }
-  return { latest: { time: t, record }, prior: summarizeMembers(prior, t, query.windowsMs), firstSeen };
+  return { latest: { time: t, record }, prior: summarizeParts(parts, t, query.windowsMs), firstSeen };
 }
 
 /** A list reply of strings (values read from Redis cross a process boundary, so they are checked). */

@@ -26,6 +26,7 @@ import {
   scoredMembers,
   storeError,
   watch,
+  windowTreeSpec,
   withDeadline,
 } from './redis-support.ts';
 import { parseRedisUrl } from './redis-url.ts';
@@ -78,8 +79,8 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
   const { timeoutMs, log } = opts;
   const client = connect(opts.url, timeoutMs, opts.autoPipelining ?? false);
   const cluster = client instanceof Cluster ? client : undefined;
-  client.defineCommand('fwApplyCustomerEvent', { numberOfKeys: 4, lua: APPLY_CUSTOMER_EVENT });
-  client.defineCommand('fwReadCustomer', { numberOfKeys: 3, lua: READ_CUSTOMER });
+  client.defineCommand('fwApplyCustomerEvent', { numberOfKeys: 5, lua: APPLY_CUSTOMER_EVENT });
+  client.defineCommand('fwReadCustomer', { numberOfKeys: 4, lua: READ_CUSTOMER });
   client.defineCommand('fwPreviewCustomerEvent', { numberOfKeys: 2, lua: PREVIEW_CUSTOMER_EVENT });
   client.defineCommand('fwCompareAndSet', { lua: COMPARE_AND_SET });
   client.defineCommand('fwReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK });
@@ -135,6 +136,7 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
             p.firstSeenKey,
             p.claim,
             p.latest,
+            p.windowTree,
             String(p.eventTime),
             p.member,
             p.record,
@@ -143,6 +145,8 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
             p.applyLate ? `${p.allowedLatenessMs}:apply` : String(p.allowedLatenessMs),
             p.claimTtlMs,
             p.idleTtlMs,
+            windowTreeSpec(p.retentionMs),
+            p.windowsMs.join(' '),
             ...p.fields,
           )
           .then((reply) => parseApplyReply(reply, p)),
@@ -154,7 +158,11 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
       const ids = [...new Set(customerIds)];
       const keys = ids.map((id) => customerKeys(id, query.version));
       return call('readCustomers', async () => {
-        const retention = String(query.retentionMs);
+        const args = [
+          String(query.retentionMs),
+          windowTreeSpec(query.retentionMs),
+          query.windowsMs.join(' '),
+        ];
         const replies: unknown[] = [];
         // several customers: one explicit pipeline per node (one on a single server), one round trip each, in parallel
         const readGroup = async (group: number[]) => {
@@ -164,14 +172,15 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
               only.history,
               only.firstSeen,
               only.latest,
-              retention,
+              only.windowTree,
+              ...args,
             );
             return;
           }
           const pipe = client.pipeline();
           for (const i of group) {
             const k = keys[i];
-            if (k) pipe.fwReadCustomer(k.history, k.firstSeen, k.latest, retention);
+            if (k) pipe.fwReadCustomer(k.history, k.firstSeen, k.latest, k.windowTree, ...args);
           }
           ((await pipe.exec()) ?? []).forEach(([err, reply], j) => {
             if (err) throw err;

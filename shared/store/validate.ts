@@ -19,6 +19,7 @@ export interface ApplyPlan {
   firstSeenKey: string;
   claim: string;
   latest: string;
+  windowTree: string;
   member: string;
   record: string;
   eventTime: number;
@@ -73,6 +74,7 @@ export function planApply(input: CustomerEventInput): ApplyPlan {
     firstSeenKey: keys.firstSeen,
     claim: customerClaimKey(input.customerId, hash, input.featureSetVersion),
     latest: keys.latest,
+    windowTree: keys.windowTree,
     member: historyMember(input.orderKey, hash, input.eventTime, input.value),
     record: input.record,
     eventTime: input.eventTime,
@@ -87,7 +89,7 @@ export function planApply(input: CustomerEventInput): ApplyPlan {
   };
 }
 
-/** Most windows a summary may ask for (each costs the store a pass over the history). */
+/** Most windows a summary may ask for (each costs the store a cut of the window tree). */
 export const MAX_WINDOWS = 16;
 
 /** Throws InvalidEventError unless the retention is >= 0 and every window is in (0, retentionMs]. */

@@ -1,0 +1,273 @@
+// Benchmark: how featurize's and score's cost grows with the number of customers in Redis and with the length of each
+// customer's history; memory per customer. Run: npx tsx bench/growth.ts [--seconds 10] [--rate 300]
+// Customers axis (history of 10 events each): 1 000 customers are written through featurize's own handler, then
+// copied key for key (DUMP/RESTORE) under new customer ids up to each size. History axis (a few hundred customers
+// each): 10, 100 and 1 000 events per customer spread over 29 days, written through featurize's handler.
+// Each cell: featurize (one new transaction of a random customer of the cell per request, after its newest) and score
+// by customerId, each paced at --rate requests/s over HTTP, one after the other.
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { customerFeatures } from '../shared/features/index.ts';
+import { seededRandom } from '../shared/random/index.ts';
+import { ModelRegistry } from '../shared/registry/index.ts';
+import { createLogger } from '../shared/runtime/index.ts';
+import { createRedisStore } from '../shared/store/index.ts';
+import { customerKeys } from '../shared/store/keys.ts';
+import { startRedis } from '../test/support/redis.ts';
+import { startChild } from './support/child.ts';
+import { machine, ms } from './support/load.ts';
+import { registerBenchChampions } from './support/models.ts';
+import { type PacedResult, runPaced } from './support/paced.ts';
+import {
+  acceptedBinary,
+  DAY_MS,
+  type GeneratedTransaction,
+  progress,
+  seedTransactions,
+} from './support/workload.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    rate: { type: 'string', default: '300' },
+    customers: { type: 'string', default: '10000,100000,1000000' },
+    history: { type: 'string', default: '10,100,1000' },
+    /** Customers of each history-axis cell. */
+    'history-customers': { type: 'string', default: '300' },
+  },
+});
+const SECONDS = Number(args.seconds);
+const RATE = Number(args.rate);
+const CUSTOMER_SIZES = args.customers.split(',').map(Number);
+const HISTORY_SIZES = args.history.split(',').map(Number);
+const HISTORY_CUSTOMERS = Number(args['history-customers']);
+const TEMPLATE = 1000;
+const SHORT_HISTORY = 10;
+const SPAN_MS = 29 * DAY_MS;
+const NOW = Date.now();
+const FROM = NOW - SPAN_MS;
+const COUNTRIES = ['DE', 'DE', 'DE', 'FR', 'NL'];
+const CATEGORIES = ['grocery', 'fuel', 'restaurants', 'electronics', 'travel'];
+
+/** One customer's transaction number `j` of `n`, spread evenly (with jitter) over the 29 days before now. */
+function transaction(customerId: string, j: number, n: number, rnd: () => number): GeneratedTransaction {
+  const country = COUNTRIES[Math.floor(rnd() * COUNTRIES.length)] ?? 'DE';
+  return {
+    transactionId: `${customerId}-t${j}`,
+    customerId,
+    amount: Math.round(Math.exp(3 + rnd()) * 100) / 100,
+    currency: 'EUR',
+    merchantCategory: CATEGORIES[Math.floor(rnd() * CATEGORIES.length)] ?? 'grocery',
+    channel: rnd() < 0.5 ? 'online' : 'pos',
+    country,
+    deviceId: `dev-${customerId}-${Math.floor(rnd() * 2)}`,
+    occurredAt: Math.round(FROM + ((j + rnd() * 0.5) * SPAN_MS) / n),
+  };
+}
+
+function histories(prefix: string, customers: number, events: number, seed: number): GeneratedTransaction[] {
+  const rnd = seededRandom(seed);
+  const out: GeneratedTransaction[] = [];
+  for (let c = 0; c < customers; c++) {
+    const id = `${prefix}-${c}`;
+    for (let j = 0; j < events; j++) out.push(transaction(id, j, events, rnd));
+  }
+  return out;
+}
+
+const log = createLogger({ name: 'bench-growth', level: 'warn' });
+const server = await startRedis();
+const redis = new Redis(server.url);
+const store = createRedisStore({ url: server.url, timeoutMs: 10_000, log });
+await registerBenchChampions(new ModelRegistry({ store }));
+const targets = await startChild('bench/support/growth-targets.ts', { env: { BENCH_REDIS_URL: server.url } });
+const fsv = customerFeatures.version;
+
+async function usedMemory(): Promise<number> {
+  return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
+}
+
+/** Bytes of each customer's keys but its claims (MEMORY USAGE), mean over a sample. */
+async function keyBytes(ids: readonly string[]): Promise<number> {
+  const sample = ids.slice(0, 200);
+  let total = 0;
+  for (const id of sample) {
+    const k = customerKeys(id, fsv);
+    for (const key of [k.history, k.firstSeen, k.latest, k.windowTree]) {
+      total += Number((await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
+    }
+  }
+  return total / sample.length;
+}
+
+/** Copies the keys (claims aside) of template customer `from` to customer `to`, on a pipeline. */
+async function copyCustomers(pairs: readonly [string, string][]): Promise<void> {
+  for (let i = 0; i < pairs.length; i += 500) {
+    const chunk = pairs.slice(i, i + 500);
+    const dump = redis.pipeline();
+    for (const [from] of chunk) {
+      const k = customerKeys(from, fsv);
+      for (const key of [k.history, k.firstSeen, k.latest, k.windowTree]) dump.dumpBuffer(key).pttl(key);
+    }
+    const dumped = (await dump.exec()) ?? [];
+    const restore = redis.pipeline();
+    chunk.forEach(([, to], c) => {
+      const k = customerKeys(to, fsv);
+      [k.history, k.firstSeen, k.latest, k.windowTree].forEach((key, j) => {
+        const payload = dumped[(c * 4 + j) * 2]?.[1] as Buffer | null;
+        const ttl = Number(dumped[(c * 4 + j) * 2 + 1]?.[1]);
+        if (payload) restore.restore(key, ttl > 0 ? ttl : 0, payload, 'REPLACE');
+      });
+    });
+    await restore.exec();
+  }
+}
+
+/** featurize then score, each paced at RATE over the cell's customers; transactions continue after each newest. */
+async function measureCell(ids: readonly string[], historyLength: number, seed: number) {
+  const rnd = seededRandom(seed);
+  const next = new Map<string, number>();
+  let seq = 0;
+  const pick = () => ids[Math.floor(rnd() * ids.length)] as string;
+  const featurize = await runPaced({
+    name: 'featurize',
+    url: targets.info.featurize as string,
+    rate: RATE,
+    durationSeconds: SECONDS,
+    connections: 64,
+    next: () => {
+      const id = pick();
+      const j = next.get(id) ?? historyLength;
+      next.set(id, j + 1);
+      const tx = transaction(id, j, historyLength, rnd);
+      tx.transactionId = `${id}-live-${seq}`;
+      tx.occurredAt = NOW + seq++;
+      return acceptedBinary(tx, `growth-${seed}-${seq}`);
+    },
+  });
+  const score = await runPaced({
+    name: 'score',
+    url: targets.info.score as string,
+    rate: RATE,
+    durationSeconds: SECONDS,
+    connections: 64,
+    next: () => ({
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customerId: pick() }),
+    }),
+  });
+  return { featurize, score };
+}
+
+interface Cell {
+  customers: number;
+  history: number;
+  bytesPerCustomer: number;
+  keyBytes: number;
+  featurize: PacedResult;
+  score: PacedResult;
+}
+const cells: Cell[] = [];
+const check = (r: PacedResult) => {
+  if (r.errors > 0 || r.non2xx > 0) throw new Error(`${r.name}: ${r.errors} errors, ${r.non2xx} non-2xx`);
+};
+
+// History axis first (its cells are small), then the customers axis.
+for (const [i, h] of HISTORY_SIZES.entries()) {
+  const before = await usedMemory();
+  const prefix = `h${h}`;
+  progress(`history ${h}: writing ${HISTORY_CUSTOMERS} customers × ${h} events through featurize`);
+  const txs = histories(prefix, HISTORY_CUSTOMERS, h, 100 + i);
+  await seedTransactions({ store, transactions: txs });
+  const ids = Array.from({ length: HISTORY_CUSTOMERS }, (_, c) => `${prefix}-${c}`);
+  const bytes = ((await usedMemory()) - before) / HISTORY_CUSTOMERS;
+  const kb = await keyBytes(ids);
+  progress(`history ${h}: measuring`);
+  const { featurize, score } = await measureCell(ids, h, 200 + i);
+  check(featurize);
+  check(score);
+  cells.push({
+    customers: HISTORY_CUSTOMERS,
+    history: h,
+    bytesPerCustomer: bytes,
+    keyBytes: kb,
+    featurize,
+    score,
+  });
+}
+
+const base = await usedMemory();
+progress(`customers: writing ${TEMPLATE} customers × ${SHORT_HISTORY} events through featurize`);
+await seedTransactions({ store, transactions: histories('n', TEMPLATE, SHORT_HISTORY, 300) });
+let have = TEMPLATE;
+for (const [i, n] of CUSTOMER_SIZES.entries()) {
+  if (n > have) {
+    progress(`customers: copying up to ${n}`);
+    const pairs: [string, string][] = [];
+    for (let c = have; c < n; c++) pairs.push([`n-${c % TEMPLATE}`, `n-${c}`]);
+    await copyCustomers(pairs);
+    have = n;
+  }
+  // claims of the template's seeding expire in a day; they are not part of a customer's steady state
+  const claims = await claimBytes();
+  const ids = Array.from({ length: n }, (_, c) => `n-${c}`);
+  const bytes = ((await usedMemory()) - base - claims) / n;
+  const kb = await keyBytes(ids);
+  progress(`customers ${n}: measuring`);
+  const { featurize, score } = await measureCell(ids, SHORT_HISTORY, 400 + i);
+  check(featurize);
+  check(score);
+  cells.push({
+    customers: n,
+    history: SHORT_HISTORY,
+    bytesPerCustomer: bytes,
+    keyBytes: kb,
+    featurize,
+    score,
+  });
+}
+
+/** Bytes held by the template customers' claim keys (written by the seeding through featurize). */
+async function claimBytes(): Promise<number> {
+  let total = 0;
+  let cursor = '0';
+  do {
+    const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', 'fw:{n-*}:*:claim:*', 'COUNT', 1000);
+    cursor = nextCursor;
+    for (const key of keys) total += Number((await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
+  } while (cursor !== '0');
+  return total;
+}
+
+await targets.stop();
+await store.close();
+redis.disconnect();
+await server.stop();
+
+const kib = (b: number) => `${(b / 1024).toFixed(2)} KiB`;
+console.log('### How cost grows with customers and history\n');
+console.log(
+  `${machine()}, ${new Date().toISOString().slice(0, 10)}. featurize and score by customerId over HTTP on one ` +
+    `redis-server, each paced at ${RATE} req/s for ${SECONDS} s (open loop, latency from the scheduled issue). ` +
+    'Memory: used_memory grown per customer (claims aside), and MEMORY USAGE of its four keys (history, first ' +
+    'sightings, latest record, window tree).\n',
+);
+console.log(
+  '| customers | events of history | memory / customer | its keys | featurize p50 | featurize p99 | score p50 | score p99 |',
+);
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const c of cells) {
+  console.log(
+    `| ${c.customers.toLocaleString('en')} | ${c.history} | ${kib(c.bytesPerCustomer)} | ${kib(c.keyBytes)} | ` +
+      `${ms(c.featurize.p50Ms)} | ${ms(c.featurize.p99Ms)} | ${ms(c.score.p50Ms)} | ${ms(c.score.p99Ms)} |`,
+  );
+}
+const p99 = (h: number) =>
+  cells.find((c) => c.customers === HISTORY_CUSTOMERS && c.history === h)?.featurize.p99Ms;
+const [lo, hi] = [p99(Math.min(...HISTORY_SIZES)), p99(Math.max(...HISTORY_SIZES))];
+if (lo && hi) {
+  console.log(
+    `\nfeaturize p99 at ${Math.max(...HISTORY_SIZES)} events of history / at ${Math.min(...HISTORY_SIZES)}: ` +
+      `${(hi / lo).toFixed(2)}×`,
+  );
+}
