@@ -14,7 +14,7 @@ import { createLogger } from '../shared/runtime/index.ts';
 import { createRedisStore } from '../shared/store/index.ts';
 import { customerKeys } from '../shared/store/keys.ts';
 import { startRedis } from '../test/support/redis.ts';
-import { startChild } from './support/child.ts';
+import { type ChildTarget, startChild } from './support/child.ts';
 import { machine, ms } from './support/load.ts';
 import { registerBenchChampions } from './support/models.ts';
 import { type PacedResult, runPaced } from './support/paced.ts';
@@ -34,6 +34,11 @@ const { values: args } = parseArgs({
     history: { type: 'string', default: '10,100,1000' },
     /** Customers of each history-axis cell. */
     'history-customers': { type: 'string', default: '300' },
+    /**
+     * Another checkout's bench/support/growth-targets.ts (copy it there): measured in the same run, cell by cell, on
+     * the odd-numbered customers of each cell while this checkout's targets get the even ones.
+     */
+    compare: { type: 'string' },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -80,7 +85,9 @@ const server = await startRedis();
 const redis = new Redis(server.url);
 const store = createRedisStore({ url: server.url, timeoutMs: 10_000, log });
 await registerBenchChampions(new ModelRegistry({ store }));
-const targets = await startChild('bench/support/growth-targets.ts', { env: { BENCH_REDIS_URL: server.url } });
+const env = { BENCH_REDIS_URL: server.url };
+const targets = await startChild('bench/support/growth-targets.ts', { env });
+const before = args.compare ? await startChild(args.compare, { env }) : null;
 const fsv = customerFeatures.version;
 
 async function usedMemory(): Promise<number> {
@@ -123,15 +130,20 @@ async function copyCustomers(pairs: readonly [string, string][]): Promise<void> 
   }
 }
 
-/** featurize then score, each paced at RATE over the cell's customers; transactions continue after each newest. */
-async function measureCell(ids: readonly string[], historyLength: number, seed: number) {
+/** featurize then score, each paced at RATE over the given customers; transactions continue after each newest. */
+async function measureTarget(
+  target: ChildTarget,
+  ids: readonly string[],
+  historyLength: number,
+  seed: number,
+) {
   const rnd = seededRandom(seed);
   const next = new Map<string, number>();
   let seq = 0;
   const pick = () => ids[Math.floor(rnd() * ids.length)] as string;
   const featurize = await runPaced({
     name: 'featurize',
-    url: targets.info.featurize as string,
+    url: target.info.featurize as string,
     rate: RATE,
     durationSeconds: SECONDS,
     connections: 64,
@@ -147,7 +159,7 @@ async function measureCell(ids: readonly string[], historyLength: number, seed: 
   });
   const score = await runPaced({
     name: 'score',
-    url: targets.info.score as string,
+    url: target.info.score as string,
     rate: RATE,
     durationSeconds: SECONDS,
     connections: 64,
@@ -156,7 +168,17 @@ async function measureCell(ids: readonly string[], historyLength: number, seed: 
       body: JSON.stringify({ customerId: pick() }),
     }),
   });
+  check(featurize);
+  check(score);
   return { featurize, score };
+}
+
+/** This checkout's targets on the cell's even customers, then the compared ones (if any) on its odd customers. */
+async function measureCell(ids: readonly string[], historyLength: number, seed: number) {
+  const side = (parity: number) => (before ? ids.filter((_, i) => i % 2 === parity) : ids);
+  const now = await measureTarget(targets, side(0), historyLength, seed);
+  const then = before ? await measureTarget(before, side(1), historyLength, seed + 1) : null;
+  return { ...now, then };
 }
 
 interface Cell {
@@ -166,6 +188,7 @@ interface Cell {
   keyBytes: number;
   featurize: PacedResult;
   score: PacedResult;
+  then: { featurize: PacedResult; score: PacedResult } | null;
 }
 const cells: Cell[] = [];
 const check = (r: PacedResult) => {
@@ -183,16 +206,13 @@ for (const [i, h] of HISTORY_SIZES.entries()) {
   const bytes = ((await usedMemory()) - before) / HISTORY_CUSTOMERS;
   const kb = await keyBytes(ids);
   progress(`history ${h}: measuring`);
-  const { featurize, score } = await measureCell(ids, h, 200 + i);
-  check(featurize);
-  check(score);
+  const measured = await measureCell(ids, h, 200 + i);
   cells.push({
     customers: HISTORY_CUSTOMERS,
     history: h,
     bytesPerCustomer: bytes,
     keyBytes: kb,
-    featurize,
-    score,
+    ...measured,
   });
 }
 
@@ -214,16 +234,13 @@ for (const [i, n] of CUSTOMER_SIZES.entries()) {
   const bytes = ((await usedMemory()) - base - claims) / n;
   const kb = await keyBytes(ids);
   progress(`customers ${n}: measuring`);
-  const { featurize, score } = await measureCell(ids, SHORT_HISTORY, 400 + i);
-  check(featurize);
-  check(score);
+  const measured = await measureCell(ids, SHORT_HISTORY, 400 + i);
   cells.push({
     customers: n,
     history: SHORT_HISTORY,
     bytesPerCustomer: bytes,
     keyBytes: kb,
-    featurize,
-    score,
+    ...measured,
   });
 }
 
@@ -240,6 +257,7 @@ async function claimBytes(): Promise<number> {
 }
 
 await targets.stop();
+await before?.stop();
 await store.close();
 redis.disconnect();
 await server.stop();
@@ -252,14 +270,25 @@ console.log(
     'Memory: used_memory grown per customer (claims aside), and MEMORY USAGE of its four keys (history, first ' +
     'sightings, latest record, window tree).\n',
 );
+const compared = before !== null;
 console.log(
-  '| customers | events of history | memory / customer | its keys | featurize p50 | featurize p99 | score p50 | score p99 |',
+  '| customers | events of history | memory / customer | its keys | featurize p50 | featurize p99 | score p50 | score p99 |' +
+    (compared ? ' before: featurize p50 / p99 | before: score p50 / p99 |' : ''),
 );
-console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log(`|---:|---:|---:|---:|---:|---:|---:|---:|${compared ? '---:|---:|' : ''}`);
 for (const c of cells) {
+  const then = c.then
+    ? ` ${ms(c.then.featurize.p50Ms)} / ${ms(c.then.featurize.p99Ms)} | ${ms(c.then.score.p50Ms)} / ${ms(c.then.score.p99Ms)} |`
+    : '';
   console.log(
     `| ${c.customers.toLocaleString('en')} | ${c.history} | ${kib(c.bytesPerCustomer)} | ${kib(c.keyBytes)} | ` +
-      `${ms(c.featurize.p50Ms)} | ${ms(c.featurize.p99Ms)} | ${ms(c.score.p50Ms)} | ${ms(c.score.p99Ms)} |`,
+      `${ms(c.featurize.p50Ms)} | ${ms(c.featurize.p99Ms)} | ${ms(c.score.p50Ms)} | ${ms(c.score.p99Ms)} |${then}`,
+  );
+}
+if (compared) {
+  console.log(
+    `\n"before": ${args.compare}, in the same run, cell by cell, on the cell's odd-numbered customers (this ` +
+      'checkout on the even ones), at the same rate.',
   );
 }
 const p99 = (h: number) =>
