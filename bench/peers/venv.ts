@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-export type PeerGroup = 'serving' | 'features' | 'drift';
+export type PeerGroup = 'serving' | 'mlserver' | 'features' | 'drift';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const here = import.meta.dirname;
@@ -36,14 +36,22 @@ export function ensureVenv(group: PeerGroup): string {
   return python;
 }
 
+/** A distribution name as PyPI compares names (PEP 503): lower case, runs of `-`, `_` and `.` as one `-`. */
+function normalise(name: string): string {
+  return name.toLowerCase().replace(/[-_.]+/g, '-');
+}
+
 /** `pip freeze` of a group's environment, for the report: what was measured, exactly. */
 export function frozenVersions(group: PeerGroup, names: readonly string[]): Record<string, string> {
   const python = ensureVenv(group);
   const r = spawnSync(python, ['-m', 'pip', 'freeze'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0)
+    throw new Error(`pip freeze in ${group} exited with ${r.status}`, { cause: r.error });
+  const wanted = new Set(names.map(normalise));
   const out: Record<string, string> = {};
   for (const line of r.stdout.split('\n')) {
-    const [name, version] = line.split('==');
-    if (name && version && names.includes(name.toLowerCase())) out[name.toLowerCase()] = version;
+    const [name, version] = line.trim().split('==');
+    if (name && version && wanted.has(normalise(name))) out[normalise(name)] = version;
   }
   return out;
 }
