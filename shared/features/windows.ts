@@ -184,22 +184,48 @@ function bound(times: ArrayLike<number>, x: number, from: number, to: number, st
   return lo;
 }
 
-/** The moments of node (level, index) over the events series[from, to), which are exactly the node's events. */
-export function nodeMoments(
-  series: PriorSeries,
-  level: number,
-  index: number,
-  from: number,
-  to: number,
-): Moments {
-  if (from >= to) return EMPTY_MOMENTS;
-  if (level === 0) return momentsOf(series.values, from, to);
-  const mid = (2 * index + 1) * WINDOW_LEAF_MS * 2 ** (level - 1);
-  const split = bound(series.times, mid, from, to, false);
-  return combineMoments(
-    nodeMoments(series, level - 1, 2 * index, from, split),
-    nodeMoments(series, level - 1, 2 * index + 1, split, to),
-  );
+/** The lowest level at which leaves a and b share a node. */
+function meetLevel(a: number, b: number): number {
+  if (a >= 0 && b >= 0 && a < 2 ** 31 && b < 2 ** 31) return 32 - Math.clz32(a ^ b);
+  let level = 0;
+  for (let x = a, y = b; x !== y; x = Math.floor(x / 2), y = Math.floor(y / 2)) level++;
+  return level;
+}
+
+/**
+ * The moments of the tree node whose events are exactly series[from, to) (a node with one non-empty child has that
+ * child's moments, so any ancestor holding no other events has these too), in one pass: leaves in order on a stack,
+ * two neighbours combined as soon as a later boundary lies higher in the tree than theirs — children before parents,
+ * as the tree combines them.
+ */
+export function treeMoments(series: PriorSeries, from: number, to: number): Moments {
+  const { times, values } = series;
+  const parts: Moments[] = [];
+  /** levels[j]: the level of the node where parts[j] and parts[j + 1] meet (strictly falling towards the top). */
+  const levels: number[] = [];
+  let previous = 0;
+  for (let i = from; i < to; ) {
+    const leaf = Math.floor((times[i] as number) / WINDOW_LEAF_MS);
+    let j = i + 1;
+    while (j < to && Math.floor((times[j] as number) / WINDOW_LEAF_MS) === leaf) j++;
+    if (parts.length > 0) {
+      const level = meetLevel(previous, leaf);
+      while (levels.length > 0 && (levels[levels.length - 1] as number) < level) {
+        levels.pop();
+        const right = parts.pop() as Moments;
+        parts.push(combineMoments(parts.pop() as Moments, right));
+      }
+      levels.push(level);
+    }
+    parts.push(momentsOf(values, i, j));
+    previous = leaf;
+    i = j;
+  }
+  while (parts.length > 1) {
+    const right = parts.pop() as Moments;
+    parts.push(combineMoments(parts.pop() as Moments, right));
+  }
+  return parts[0] ?? EMPTY_MOMENTS;
 }
 
 /** The moments of window (t - w, t) over `prior`, cut as {@link cutWindow} cuts it. */
@@ -214,7 +240,7 @@ function windowMoments(prior: PriorSeries, cut: WindowCut): Moments {
     const span = WINDOW_LEAF_MS * 2 ** node.level;
     const from = bound(times, node.index * span, leftEnd, n, false);
     const to = bound(times, (node.index + 1) * span, from, n, false);
-    m = combineMoments(m, nodeMoments(prior, node.level, node.index, from, to));
+    m = combineMoments(m, treeMoments(prior, from, to));
   }
   const rightFrom = bound(times, cut.rightStart, leftEnd, n, false);
   const rightTo = bound(times, cut.t, rightFrom, n, false);

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { after, before, describe, it } from 'node:test';
 import {
   type Moments,
-  nodeMoments,
+  treeMoments,
   nodeName,
   WINDOW_LEAF_MS,
   windowTreeTop,
@@ -81,7 +81,7 @@ async function expectedTree(port: number, customerId: string): Promise<Map<strin
       while ((series.times[from] as number) < index * span) from++;
       let to = from;
       while (to < series.times.length && (series.times[to] as number) < (index + 1) * span) to++;
-      out.set(nodeName(level, index), nodeMoments(series, level, index, from, to));
+      out.set(nodeName(level, index), treeMoments(series, from, to));
     }
   }
   return out;
