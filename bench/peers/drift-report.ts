@@ -45,51 +45,68 @@ export const n = (x: number): string => Math.round(x).toLocaleString('en-US').re
 const delayText = (x: number): string => (Number.isFinite(x) ? n(x) : `none in ${n(HORIZON)}`);
 export const usText = (x: number): string => (x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : n(x));
 
-/** The summary rows: false alarms against the quietest peer, delay against the fastest, CPU against the cheapest. */
+/**
+ * The summary rows. The targets are against the best peer, the one with the fewest false alarms: no more false
+ * alarms, no later detection at any change, at most a tenth of its CPU. Rows without a target put Flywheel beside the
+ * fastest peer at each change and the cheapest, whatever their false alarms.
+ */
 export function summary(flywheel: Detector, peers: readonly Detector[]): SummaryRow[] {
   const rows: SummaryRow[] = [];
-  const best = [...peers].sort((a, b) => a.stationary.alarms - b.stationary.alarms)[0];
-  if (best) {
-    const diff = flywheel.stationary.alarms - best.stationary.alarms;
-    rows.push({
-      comparison: `Drift, stationary stream: false alarms in ${STATIONARY_WINDOWS} windows (${n(flywheel.stationary.transactions)} transactions)`,
-      peer: `${best.name} (fewest of the peers)`,
-      flywheel: String(flywheel.stationary.alarms),
-      peerValue: String(best.stationary.alarms),
-      ratio: `Δ ${diff > 0 ? '+' : ''}${diff}`,
-      target: 'Δ ≤ 0',
-      met: diff <= 0,
-    });
-  }
+  const best = [...peers].sort((a, b) => a.stationary.alarms - b.stationary.alarms || cpuUs(a) - cpuUs(b))[0];
+  if (!best) return rows;
+  const diff = flywheel.stationary.alarms - best.stationary.alarms;
+  rows.push({
+    comparison: `Drift, stationary stream: false alarms in ${STATIONARY_WINDOWS} windows (${n(flywheel.stationary.transactions)} transactions)`,
+    peer: `${best.name} (fewest of the peers)`,
+    flywheel: String(flywheel.stationary.alarms),
+    peerValue: String(best.stationary.alarms),
+    ratio: `Δ ${diff > 0 ? '+' : ''}${diff}`,
+    target: 'Δ ≤ 0',
+    met: diff <= 0,
+  });
+  const delayRow = (s: Scenario, peer: Detector, label: string, target: boolean): SummaryRow => {
+    const fw = medianDelay(flywheel, s);
+    const pd = medianDelay(peer, s);
+    return {
+      comparison: `Drift, ${s.label}: transactions from the change to the first detection (median)`,
+      peer: `${peer.name} (${label})`,
+      flywheel: delayText(fw),
+      peerValue: delayText(pd),
+      ratio: Number.isFinite(fw) && Number.isFinite(pd) ? `${(fw / pd).toFixed(2)}×` : '–',
+      target: target ? 'not later (≤ 1×)' : '',
+      met: target ? fw <= pd : null,
+    };
+  };
+  for (const s of SCENARIOS) if (applies(best, s)) rows.push(delayRow(s, best, 'fewest false alarms', true));
+  const cpuRow = (peer: Detector, label: string, target: boolean): SummaryRow => {
+    const ratio = cpuUs(flywheel) / cpuUs(peer);
+    return {
+      comparison: 'Drift: CPU per transaction, all ten streams watched',
+      peer: `${peer.name} (${label})`,
+      flywheel: `${usText(cpuUs(flywheel))} µs`,
+      peerValue: `${usText(cpuUs(peer))} µs`,
+      ratio: `${ratio.toFixed(2)}×`,
+      target: target ? '≤ 0.1×' : '',
+      met: target ? ratio <= 0.1 : null,
+    };
+  };
+  if (watchesAll(best)) rows.push(cpuRow(best, 'fewest false alarms', true));
   for (const s of SCENARIOS) {
     const watching = peers.filter((d) => applies(d, s));
     const fastest = [...watching].sort((a, b) => medianDelay(a, s) - medianDelay(b, s))[0];
-    if (!fastest) continue;
-    const fw = medianDelay(flywheel, s);
-    const peer = medianDelay(fastest, s);
-    rows.push({
-      comparison: `Drift, ${s.label}: transactions from the change to the first detection (median)`,
-      peer: `${fastest.name} (fastest of ${watching.length})`,
-      flywheel: delayText(fw),
-      peerValue: delayText(peer),
-      ratio: Number.isFinite(fw) && Number.isFinite(peer) ? `${(fw / peer).toFixed(2)}×` : '–',
-      target: '≤ every peer (≤ 1×)',
-      met: fw <= peer,
-    });
+    if (fastest && fastest !== best) {
+      rows.push(
+        delayRow(
+          s,
+          fastest,
+          `fastest of ${watching.length}, ${fastest.stationary.alarms} false alarms`,
+          false,
+        ),
+      );
+    }
   }
   const cheapest = [...peers.filter(watchesAll)].sort((a, b) => cpuUs(a) - cpuUs(b))[0];
-  if (cheapest) {
-    const ratio = cpuUs(flywheel) / cpuUs(cheapest);
-    rows.push({
-      comparison: 'Drift: CPU per transaction, all ten streams watched',
-      peer: `${cheapest.name} (cheapest)`,
-      flywheel: `${usText(cpuUs(flywheel))} µs`,
-      peerValue: `${usText(cpuUs(cheapest))} µs`,
-      ratio: `${ratio.toFixed(2)}×`,
-      target: '≤ 0.1×',
-      met: ratio <= 0.1,
-    });
-  }
+  if (cheapest && cheapest !== best) rows.push(cpuRow(cheapest, 'cheapest', false));
   return rows;
 }
 
@@ -137,14 +154,14 @@ export function explanations(input: {
 }): string[] {
   const { rows, flywheel, column, peers } = input;
   const out: string[] = [];
-  const lost = (s: Scenario): boolean =>
-    rows.some((r) => r.met === false && r.comparison.startsWith(`Drift, ${s.label}:`));
+  /** The peers that detect change s before Flywheel does. */
+  const earlier = (s: Scenario): Detector[] =>
+    peers.filter((d) => applies(d, s) && medianDelay(d, s) < medianDelay(flywheel, s));
+  const lost = (s: Scenario): boolean => earlier(s).length > 0;
   const slower = SCENARIOS.filter((s) => lost(s) && Number.isFinite(medianDelay(flywheel, s)));
   if (slower.length > 0) {
     const minimum = config.consecutiveWindows * WINDOW - (CHANGE_AT % WINDOW);
-    const fastest = [...new Set(slower.map((s) => rows.find((r) => r.comparison.includes(s.label))?.peer))];
-    const alarms = peers
-      .filter((d) => fastest.some((f) => f?.startsWith(d.name)))
+    const alarms = [...new Set(slower.flatMap(earlier))]
       .map((d) => `${d.name} ${d.stationary.alarms}`)
       .join(', ');
     out.push(
@@ -153,7 +170,7 @@ export function explanations(input: {
         `change at transaction ${n(CHANGE_AT)} (mid-window) its earliest possible detection is about ${n(minimum)} ` +
         `transactions after it, however large the change (here: ${slower.map((s) => delayText(medianDelay(flywheel, s))).join(', ')}). ` +
         `The window-based peers judge each window on its own and River each transaction, so one window, or for River ` +
-        `a few dozen to a few hundred transactions, can be enough; the price is in the false-alarm column (the fastest here: ${alarms} on the stationary stream). ` +
+        `a few dozen to a few hundred transactions, can be enough; the price is in the false-alarm column (the peers faster here: ${alarms} on the stationary stream). ` +
         `Three windows in a row turn a per-window false rate r into about r³; the delay is consecutiveWindows × ` +
         `windowSize, not the tests' power.`,
     );
@@ -176,9 +193,11 @@ export function explanations(input: {
           .join(', ')}).`,
     );
   }
-  if (rows.some((r) => r.met === false && r.comparison.includes('CPU'))) {
+  const cheapest = [...peers.filter(watchesAll)].sort((a, b) => cpuUs(a) - cpuUs(b))[0];
+  if (cheapest && cpuUs(flywheel) > cpuUs(cheapest) / 10) {
     out.push(
-      `**CPU: Flywheel costs more than a tenth of the cheapest peer.** Its work is per event (two per ` +
+      `**CPU: Flywheel costs more than a tenth of the cheapest peer that watches every stream (${cheapest.name}, ` +
+        `${usText(cpuUs(cheapest))} µs).** Its work is per event (two per ` +
         `transaction), and evolve() returns a new window state instead of changing it in place — the state a ` +
         `replica writes back to the store — so every event copies the state object, each numeric stream's bin ` +
         `counts and, when the reservoir takes the value, its ${config.sampleSize}-value sample. A CPU profile of this ` +
