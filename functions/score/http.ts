@@ -127,7 +127,8 @@ const V2Input = z.object({
   name: z.string(),
   shape: z.array(z.number().int().nonnegative()).min(1).max(2),
   datatype: z.enum(['FP32', 'FP64']),
-  data: z.array(z.union([z.number(), z.array(z.number())])),
+  /** Numbers, flat or one array per row: checked while they are copied into the input tensor (see tensorData). */
+  data: z.array(z.unknown()),
 });
 const V2RequestSchema = z.object({ id: z.string().optional(), inputs: z.array(V2Input).length(1) });
 
@@ -137,16 +138,11 @@ async function infer(c: Context, deps: ScoreHttpDeps, name: ModelName): Promise<
   if (!loaded) throw new NotFoundError(`model ${name} has no champion loaded`);
   const input = req.inputs[0] as z.infer<typeof V2Input>;
   const width = loaded.columns.length;
-  const flat = input.data.flat();
   const nRows = input.shape.length === 2 ? (input.shape[0] ?? 0) : 1;
   const declaredWidth = input.shape.length === 2 ? input.shape[1] : input.shape[0];
   if (declaredWidth !== width)
     throw new InvalidEventError('inputs.0.shape', `model ${name} takes [N, ${width}]`);
-  if (flat.length !== nRows * width)
-    throw new InvalidEventError('inputs.0.data', `shape needs ${nRows * width} values, got ${flat.length}`);
-  if (!flat.every(Number.isFinite))
-    throw new InvalidEventError('inputs.0.data', 'every value must be a finite number');
-  const rows = Float32Array.from(flat);
+  const rows = tensorData(input.data, nRows * width);
   const output =
     name === 'risk'
       ? {
@@ -167,6 +163,27 @@ async function infer(c: Context, deps: ScoreHttpDeps, name: ModelName): Promise<
     ...(req.id ? { id: req.id } : {}),
     outputs: [output],
   });
+}
+
+/**
+ * The v2 `data` as the input tensor: finite numbers, flat or one array of numbers per row, exactly `size` of them;
+ * InvalidEventError naming `inputs.0.data` (and the element) otherwise. One pass, no intermediate arrays.
+ */
+function tensorData(data: readonly unknown[], size: number): Float32Array {
+  const out = new Float32Array(size);
+  let n = 0;
+  const put = (x: unknown, path: string) => {
+    if (typeof x !== 'number' || !Number.isFinite(x))
+      throw new InvalidEventError(path, 'every value must be a finite number');
+    if (n < size) out[n] = x;
+    n++;
+  };
+  data.forEach((x, i) => {
+    if (Array.isArray(x)) x.forEach((y, j) => put(y, `inputs.0.data.${i}.${j}`));
+    else put(x, `inputs.0.data.${i}`);
+  });
+  if (n !== size) throw new InvalidEventError('inputs.0.data', `shape needs ${size} values, got ${n}`);
+  return out;
 }
 
 async function metadata(deps: ScoreHttpDeps, name: ModelName) {

@@ -192,6 +192,22 @@ describe('score on Redis', () => {
     });
     assert.equal(wrong.status, 400);
     assert.match(String(wrong.json.error), /takes \[N, 16\]/);
+    const infer = (data: unknown[], shape = [2, 16]) =>
+      postJson(`${fn.url}/v2/models/risk/infer`, {
+        inputs: [{ name: 'features', shape, datatype: 'FP32', data }],
+      });
+    const row = Array.from({ length: 16 }, (_, i) => i / 16);
+    const asRows = await infer([row, row]);
+    const flat = await infer([...row, ...row]);
+    assert.equal(asRows.status, 200);
+    assert.deepEqual(asRows.json.outputs, flat.json.outputs, 'rows as arrays or flat: the same tensor');
+    const notNumber = await infer([row, [...row.slice(0, 5), 'x', ...row.slice(6)]]);
+    assert.equal(notNumber.status, 400);
+    assert.equal(notNumber.json.field, 'inputs.0.data.1.5');
+    const short = await infer([...row, ...row.slice(1)]);
+    assert.equal(short.status, 400);
+    assert.match(String(short.json.error), /needs 32 values, got 31/);
+    assert.equal((await infer([...row, ...row, 1])).status, 400);
   });
 
   it('swaps in a promoted version under a steady stream of requests without failing one', async () => {
