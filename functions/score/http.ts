@@ -174,7 +174,7 @@ function tensorData(data: readonly unknown[], size: number): Float32Array {
   let n = 0;
   const put = (x: unknown, path: string) => {
     if (typeof x !== 'number' || !Number.isFinite(x))
-      throw new InvalidEventError(path, 'every value must be a finite number');
+      throw new InvalidEventError(path, `${path} must be a finite number`);
     if (n < size) out[n] = x;
     n++;
   };

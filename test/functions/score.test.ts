@@ -203,7 +203,7 @@ describe('score on Redis', () => {
     assert.deepEqual(asRows.json.outputs, flat.json.outputs, 'rows as arrays or flat: the same tensor');
     const notNumber = await infer([row, [...row.slice(0, 5), 'x', ...row.slice(6)]]);
     assert.equal(notNumber.status, 400);
-    assert.equal(notNumber.json.field, 'inputs.0.data.1.5');
+    assert.match(String(notNumber.json.error), /inputs\.0\.data\.1\.5 must be a finite number/);
     const short = await infer([...row, ...row.slice(1)]);
     assert.equal(short.status, 400);
     assert.match(String(short.json.error), /needs 32 values, got 31/);
