@@ -178,10 +178,10 @@ function tensorData(data: readonly unknown[], size: number): Float32Array {
     if (n < size) out[n] = x;
     n++;
   };
-  data.forEach((x, i) => {
-    if (Array.isArray(x)) x.forEach((y, j) => put(y, `inputs.0.data.${i}.${j}`));
-    else put(x, `inputs.0.data.${i}`);
-  });
+  for (const [i, x] of data.entries()) {
+    if (!Array.isArray(x)) put(x, `inputs.0.data.${i}`);
+    else for (const [j, y] of x.entries()) put(y, `inputs.0.data.${i}.${j}`);
+  }
   if (n !== size) throw new InvalidEventError('inputs.0.data', `shape needs ${size} values, got ${n}`);
   return out;
 }
