@@ -51,6 +51,11 @@ export const BENCHMARKS: readonly { name: string; script: string; args?: readonl
       what: 'featurize and score on a Redis Cluster vs a single redis-server',
     },
     {
+      name: 'growth',
+      script: 'bench/growth.ts',
+      what: 'featurize and score at 10 k to 1 M customers and 10 to 1000 events of history; memory per customer',
+    },
+    {
       name: 'backfill',
       script: 'bench/backfill.ts',
       args: ['--events', '100000', '--customers', '4000'],
