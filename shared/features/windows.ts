@@ -45,7 +45,7 @@ export const EMPTY_WINDOW: Readonly<WindowStats> = Object.freeze({
 });
 
 /** Width of a leaf of the window tree (ms). */
-export const WINDOW_LEAF_MS = 60_000;
+export const WINDOW_LEAF_MS = 3_600_000;
 
 /** Moments of a run of values: what a tree node keeps. `last` is the value of the run's latest event. */
 export interface Moments {

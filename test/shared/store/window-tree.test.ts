@@ -25,12 +25,13 @@ import { type RedisServer, redisCommand, startRedis } from '../../support/redis.
 import { T0, unique } from './contract-support.ts';
 
 const MINUTE = 60_000;
-const RETENTION_MS = 6 * 60 * MINUTE;
+const HOUR = 60 * MINUTE;
+const RETENTION_MS = 6 * 24 * HOUR;
 /** Windows across many leaves, one inside a single leaf, one ending on no leaf boundary. */
-const WINDOWS_MS = [RETENTION_MS, 60 * MINUTE, 10 * MINUTE + 17, 45_000];
+const WINDOWS_MS = [RETENTION_MS, 24 * HOUR, HOUR + 17, 45 * MINUTE];
 
 /**
- * 700 updates over 2 customers across ~9 hours: times out of order by up to the allowed lateness (many on leaf
+ * 700 updates over 2 customers across ~5 days: times out of order by up to the allowed lateness (many on leaf
  * boundaries and equal), redeliveries, too-late events, trimming by time and by count.
  */
 function stream(seed: number, prefix: string): CustomerEventInput[] {
@@ -43,7 +44,7 @@ function stream(seed: number, prefix: string): CustomerEventInput[] {
       continue;
     }
     const onBoundary = rnd() < 0.2;
-    const base = T0 + i * 45_000 - Math.floor(rnd() * 40) * MINUTE;
+    const base = T0 + i * 10 * MINUTE - Math.floor(rnd() * 40) * 15 * MINUTE;
     events.push({
       customerId: `${prefix}-${pick(['a', 'b'])}`,
       eventKey: `e-${i}`,
@@ -54,7 +55,7 @@ function stream(seed: number, prefix: string): CustomerEventInput[] {
       retentionMs: RETENTION_MS,
       windowsMs: WINDOWS_MS,
       maxEvents: 260,
-      allowedLatenessMs: 30 * MINUTE,
+      allowedLatenessMs: 9 * HOUR,
       claimTtlMs: 600_000,
       firstSeen: [],
     });
@@ -194,13 +195,13 @@ describe('the Redis window tree', () => {
     const treeKey = customerKeys(customerId).windowTree;
     const apply = async (e: CustomerEventInput) =>
       assert.deepEqual(await redis.applyCustomerEvent(e), await memory.applyCustomerEvent(e), e.eventKey);
-    for (let i = 0; i < WINDOW_TREE_FROM; i++) await apply(event(i, T0 + i * 61_000));
+    for (let i = 0; i < WINDOW_TREE_FROM; i++) await apply(event(i, T0 + i * 61 * MINUTE));
     assert.equal(await raw.exists(treeKey), 0, `no tree for ${WINDOW_TREE_FROM} events`);
-    await apply(event(WINDOW_TREE_FROM, T0 + WINDOW_TREE_FROM * 61_000));
+    await apply(event(WINDOW_TREE_FROM, T0 + WINDOW_TREE_FROM * 61 * MINUTE));
     assert.equal(await raw.exists(treeKey), 1, 'a tree once the history is longer');
     assert.ok((await raw.pttl(treeKey)) > 0, 'the tree expires with the history');
-    // a day later every earlier event is beyond the retention: trimmed, and the tree with them
-    await apply(event(1000, T0 + 24 * 60 * MINUTE));
+    // ten days later every earlier event is beyond the retention: trimmed, and the tree with them
+    await apply(event(1000, T0 + 10 * 24 * HOUR));
     assert.equal(await raw.exists(treeKey), 0, 'the tree is dropped with the history it summarised');
   });
 
