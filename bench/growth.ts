@@ -35,7 +35,7 @@ const { values: args } = parseArgs({
     /** Customers of each history-axis cell. */
     'history-customers': { type: 'string', default: '300' },
     /**
-     * Another checkout's bench/support/growth-targets.ts (copy it there): measured in the same run, cell by cell, on
+     * Another checkout's bench/support/store-targets.ts: measured in the same run, cell by cell, on
      * the odd-numbered customers of each cell while this checkout's targets get the even ones.
      */
     compare: { type: 'string' },
@@ -85,8 +85,8 @@ const server = await startRedis();
 const redis = new Redis(server.url);
 const store = createRedisStore({ url: server.url, timeoutMs: 10_000, log });
 await registerBenchChampions(new ModelRegistry({ store }));
-const env = { BENCH_REDIS_URL: server.url };
-const targets = await startChild('bench/support/growth-targets.ts', { env });
+const env = { BENCH_REDIS_URLS: JSON.stringify({ single: server.url }) };
+const targets = await startChild('bench/support/store-targets.ts', { env });
 const before = args.compare ? await startChild(args.compare, { env }) : null;
 const fsv = customerFeatures.version;
 
@@ -143,7 +143,7 @@ async function measureTarget(
   const pick = () => ids[Math.floor(rnd() * ids.length)] as string;
   const featurize = await runPaced({
     name: 'featurize',
-    url: target.info.featurize as string,
+    url: target.info['featurize-single'] as string,
     rate: RATE,
     durationSeconds: SECONDS,
     connections: 64,
@@ -159,7 +159,7 @@ async function measureTarget(
   });
   const score = await runPaced({
     name: 'score',
-    url: target.info.score as string,
+    url: target.info['score-single'] as string,
     rate: RATE,
     durationSeconds: SECONDS,
     connections: 64,
@@ -195,28 +195,35 @@ const check = (r: PacedResult) => {
   if (r.errors > 0 || r.non2xx > 0) throw new Error(`${r.name}: ${r.errors} errors, ${r.non2xx} non-2xx`);
 };
 
-// History axis first (its cells are small), then the customers axis.
-for (const [i, h] of HISTORY_SIZES.entries()) {
-  const before = await usedMemory();
-  const prefix = `h${h}`;
-  progress(`history ${h}: writing ${HISTORY_CUSTOMERS} customers × ${h} events through featurize`);
-  const txs = histories(prefix, HISTORY_CUSTOMERS, h, 100 + i);
-  await seedTransactions({ store, transactions: txs });
-  const ids = Array.from({ length: HISTORY_CUSTOMERS }, (_, c) => `${prefix}-${c}`);
-  const bytes = ((await usedMemory()) - before) / HISTORY_CUSTOMERS;
+/**
+ * Measures a cell and records it: memory grown since `baseline` per customer, less the claims featurize's seeding
+ * left (they expire in a day and are not part of a customer's steady state), and its keys' bytes.
+ */
+async function record(
+  prefix: string,
+  ids: readonly string[],
+  history: number,
+  baseline: number,
+  seed: number,
+) {
+  const bytes = ((await usedMemory()) - baseline - (await claimBytes(prefix))) / ids.length;
   const kb = await keyBytes(ids);
-  progress(`history ${h}: measuring`);
-  const measured = await measureCell(ids, h, 200 + i);
-  cells.push({
-    customers: HISTORY_CUSTOMERS,
-    history: h,
-    bytesPerCustomer: bytes,
-    keyBytes: kb,
-    ...measured,
-  });
+  progress(`${ids.length} customers, ${history} events each: measuring`);
+  const measured = await measureCell(ids, history, seed);
+  cells.push({ customers: ids.length, history, bytesPerCustomer: bytes, keyBytes: kb, ...measured });
 }
 
-const base = await usedMemory();
+// History axis first (its cells are small), then the customers axis.
+for (const [i, h] of HISTORY_SIZES.entries()) {
+  const baseline = await usedMemory();
+  const prefix = `h${h}`;
+  progress(`history ${h}: writing ${HISTORY_CUSTOMERS} customers × ${h} events through featurize`);
+  await seedTransactions({ store, transactions: histories(prefix, HISTORY_CUSTOMERS, h, 100 + i) });
+  const ids = Array.from({ length: HISTORY_CUSTOMERS }, (_, c) => `${prefix}-${c}`);
+  await record(prefix, ids, h, baseline, 200 + i);
+}
+
+const baseline = await usedMemory();
 progress(`customers: writing ${TEMPLATE} customers × ${SHORT_HISTORY} events through featurize`);
 await seedTransactions({ store, transactions: histories('n', TEMPLATE, SHORT_HISTORY, 300) });
 let have = TEMPLATE;
@@ -228,28 +235,16 @@ for (const [i, n] of CUSTOMER_SIZES.entries()) {
     await copyCustomers(pairs);
     have = n;
   }
-  // claims of the template's seeding expire in a day; they are not part of a customer's steady state
-  const claims = await claimBytes();
   const ids = Array.from({ length: n }, (_, c) => `n-${c}`);
-  const bytes = ((await usedMemory()) - base - claims) / n;
-  const kb = await keyBytes(ids);
-  progress(`customers ${n}: measuring`);
-  const measured = await measureCell(ids, SHORT_HISTORY, 400 + i);
-  cells.push({
-    customers: n,
-    history: SHORT_HISTORY,
-    bytesPerCustomer: bytes,
-    keyBytes: kb,
-    ...measured,
-  });
+  await record('n', ids, SHORT_HISTORY, baseline, 400 + i);
 }
 
-/** Bytes held by the template customers' claim keys (written by the seeding through featurize). */
-async function claimBytes(): Promise<number> {
+/** Bytes held by the claim keys of the customers named `<prefix>-…` (written by the seeding through featurize). */
+async function claimBytes(prefix: string): Promise<number> {
   let total = 0;
   let cursor = '0';
   do {
-    const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', 'fw:{n-*}:*:claim:*', 'COUNT', 1000);
+    const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `fw:{${prefix}-*}:*:claim:*`, 'COUNT', 1000);
     cursor = nextCursor;
     for (const key of keys) total += Number((await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
   } while (cursor !== '0');
@@ -267,7 +262,7 @@ console.log('### How cost grows with customers and history\n');
 console.log(
   `${machine()}, ${new Date().toISOString().slice(0, 10)}. featurize and score by customerId over HTTP on one ` +
     `redis-server, each paced at ${RATE} req/s for ${SECONDS} s (open loop, latency from the scheduled issue). ` +
-    'Memory: used_memory grown per customer (claims aside), and MEMORY USAGE of its four keys (history, first ' +
+    'Memory: used_memory grown per customer, less the claims of the seeding, and MEMORY USAGE of its four keys (history, first ' +
     'sightings, latest record, window tree).\n',
 );
 const compared = before !== null;
