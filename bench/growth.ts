@@ -4,7 +4,9 @@
 // copied key for key (DUMP/RESTORE) under new customer ids up to each size. History axis (a few hundred customers
 // each): 10, 100 and 1 000 events per customer spread over 29 days, written through featurize's handler.
 // Each cell: featurize (one new transaction of a random customer of the cell per request, after its newest) and score
-// by customerId, each paced at --rate requests/s over HTTP, one after the other.
+// by customerId, each paced at --rate requests/s over HTTP, one after the other; then featurize's handler in this
+// process, one event at a time (no HTTP, no other load): the work per event itself.
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { customerFeatures } from '../shared/features/index.ts';
@@ -15,11 +17,12 @@ import { createRedisStore } from '../shared/store/index.ts';
 import { customerKeys } from '../shared/store/keys.ts';
 import { startRedis } from '../test/support/redis.ts';
 import { type ChildTarget, startChild } from './support/child.ts';
-import { machine, ms } from './support/load.ts';
+import { machine, ms, percentile } from './support/load.ts';
 import { registerBenchChampions } from './support/models.ts';
 import { type PacedResult, runPaced } from './support/paced.ts';
 import {
   acceptedBinary,
+  acceptedData,
   DAY_MS,
   type GeneratedTransaction,
   progress,
@@ -173,14 +176,79 @@ async function measureTarget(
   return { featurize, score };
 }
 
+/** One event at a time through a checkout's featurize handler, in this process: p50 and p99 in µs. */
+type Handler = (tx: GeneratedTransaction, id: string) => Promise<void>;
+
+/** featurize's handler from the checkout at `root` (its own store code), on this benchmark's Redis. */
+async function checkoutHandler(root: string): Promise<Handler> {
+  const load = (file: string) => import(path.join(root, file));
+  const { featurizeFunction } = await load('functions/featurize/function.ts');
+  const { createRedisStore: openStore } = await load('shared/store/index.ts');
+  const { defaultConfig } = await load('shared/config/index.ts');
+  const runtime = await load('shared/runtime/index.ts');
+  const events = await load('shared/events/index.ts');
+  const fn = featurizeFunction({
+    store: openStore({ url: server.url, timeoutMs: 10_000, log }),
+    config: defaultConfig(),
+  });
+  const ctx = {
+    log: runtime.createLogger({ name: 'growth', level: 'silent' }),
+    metrics: runtime.createMetrics('growth'),
+  };
+  return async (tx, id) => {
+    const event = events.makeEvent({
+      type: events.EventTypes.transactionAccepted,
+      source: 'flywheel/ingest',
+      id,
+      time: tx.occurredAt,
+      data: acceptedData(tx, tx.occurredAt),
+    });
+    const outcome = await fn.handle(event, ctx);
+    if (outcome.kind !== 'reply') throw new Error(`in-process featurize: ${outcome.kind}`);
+  };
+}
+
+const here = path.resolve(import.meta.dirname, '..');
+const handlers: { now: Handler; earlier: Handler | null } = {
+  now: await checkoutHandler(here),
+  earlier: args.compare ? await checkoutHandler(path.resolve(path.dirname(args.compare), '../..')) : null,
+};
+const IN_PROCESS_EVENTS = 1500;
+
+async function inProcess(handler: Handler, ids: readonly string[], historyLength: number, seed: number) {
+  const rnd = seededRandom(seed);
+  const took = new Float64Array(IN_PROCESS_EVENTS);
+  for (let i = 0; i < IN_PROCESS_EVENTS; i++) {
+    const id = ids[Math.floor(rnd() * ids.length)] as string;
+    const tx = transaction(id, historyLength, historyLength, rnd);
+    tx.transactionId = `${id}-inproc-${seed}-${i}`;
+    tx.occurredAt = NOW + 60_000 + i;
+    const start = performance.now();
+    await handler(tx, `inproc-${seed}-${i}`);
+    took[i] = (performance.now() - start) * 1000;
+  }
+  took.sort();
+  return { p50Us: percentile(took, 0.5), p99Us: percentile(took, 0.99) };
+}
+
 /** This checkout's targets on the cell's even customers, then the compared ones (if any) on its odd customers. */
 async function measureCell(ids: readonly string[], historyLength: number, seed: number) {
   const side = (parity: number) => (before ? ids.filter((_, i) => i % 2 === parity) : ids);
   const now = await measureTarget(targets, side(0), historyLength, seed);
   const then = before ? await measureTarget(before, side(1), historyLength, seed + 1) : null;
-  return { ...now, then };
+  const handlerNow = await inProcess(handlers.now, side(0), historyLength, seed + 2);
+  const handlerThen = handlers.earlier ? await inProcess(handlers.earlier, side(1), historyLength, seed + 3) : null;
+  return {
+    ...now,
+    handler: handlerNow,
+    earlier: then && handlerThen ? { ...then, handler: handlerThen } : null,
+  };
 }
 
+interface InProcess {
+  p50Us: number;
+  p99Us: number;
+}
 interface Cell {
   customers: number;
   history: number;
@@ -188,7 +256,8 @@ interface Cell {
   keyBytes: number;
   featurize: PacedResult;
   score: PacedResult;
-  then: { featurize: PacedResult; score: PacedResult } | null;
+  handler: InProcess;
+  earlier: { featurize: PacedResult; score: PacedResult; handler: InProcess } | null;
 }
 const cells: Cell[] = [];
 const check = (r: PacedResult) => {
@@ -272,12 +341,25 @@ console.log(
 );
 console.log(`|---:|---:|---:|---:|---:|---:|---:|---:|${compared ? '---:|---:|' : ''}`);
 for (const c of cells) {
-  const then = c.then
-    ? ` ${ms(c.then.featurize.p50Ms)} / ${ms(c.then.featurize.p99Ms)} | ${ms(c.then.score.p50Ms)} / ${ms(c.then.score.p99Ms)} |`
+  const then = c.earlier
+    ? ` ${ms(c.earlier.featurize.p50Ms)} / ${ms(c.earlier.featurize.p99Ms)} | ${ms(c.earlier.score.p50Ms)} / ${ms(c.earlier.score.p99Ms)} |`
     : '';
   console.log(
     `| ${c.customers.toLocaleString('en')} | ${c.history} | ${kib(c.bytesPerCustomer)} | ${kib(c.keyBytes)} | ` +
       `${ms(c.featurize.p50Ms)} | ${ms(c.featurize.p99Ms)} | ${ms(c.score.p50Ms)} | ${ms(c.score.p99Ms)} |${then}`,
+  );
+}
+const us = (x: number) => `${Math.round(x)} µs`;
+console.log(
+  `\nfeaturize's handler in the benchmark's process, ${IN_PROCESS_EVENTS} events one at a time per cell (the work ` +
+    'per event: validation, the store script, the vector; no HTTP):\n',
+);
+console.log(`| customers | events of history | p50 | p99 |${compared ? ' before: p50 | before: p99 |' : ''}`);
+console.log(`|---:|---:|---:|---:|${compared ? '---:|---:|' : ''}`);
+for (const c of cells) {
+  const then = c.earlier ? ` ${us(c.earlier.handler.p50Us)} | ${us(c.earlier.handler.p99Us)} |` : '';
+  console.log(
+    `| ${c.customers.toLocaleString('en')} | ${c.history} | ${us(c.handler.p50Us)} | ${us(c.handler.p99Us)} |${then}`,
   );
 }
 if (compared) {
@@ -286,12 +368,16 @@ if (compared) {
       'checkout on the even ones), at the same rate.',
   );
 }
-const p99 = (h: number) =>
-  cells.find((c) => c.customers === HISTORY_CUSTOMERS && c.history === h)?.featurize.p99Ms;
-const [lo, hi] = [p99(Math.min(...HISTORY_SIZES)), p99(Math.max(...HISTORY_SIZES))];
-if (lo && hi) {
+const historyCell = (h: number) => cells.find((c) => c.customers === HISTORY_CUSTOMERS && c.history === h);
+const [short, long] = [historyCell(Math.min(...HISTORY_SIZES)), historyCell(Math.max(...HISTORY_SIZES))];
+if (short && long) {
+  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
   console.log(
-    `\nfeaturize p99 at ${Math.max(...HISTORY_SIZES)} events of history / at ${Math.min(...HISTORY_SIZES)}: ` +
-      `${(hi / lo).toFixed(2)}×`,
+    `\nfeaturize p99 at ${long.history} events of history / at ${short.history}: over HTTP ` +
+      `${ratio(long.featurize.p99Ms, short.featurize.p99Ms)}, in-process ${ratio(long.handler.p99Us, short.handler.p99Us)}` +
+      (long.earlier && short.earlier
+        ? `; before: over HTTP ${ratio(long.earlier.featurize.p99Ms, short.earlier.featurize.p99Ms)}, in-process ` +
+          `${ratio(long.earlier.handler.p99Us, short.earlier.handler.p99Us)}`
+        : ''),
   );
 }
