@@ -258,25 +258,3 @@ export function summarizePrior(prior: PriorSeries, t: number, windowsMs: readonl
     lastTime: n > 0 ? (prior.times[n - 1] as number) : null,
   };
 }
-
-/** A node's moments as the Redis adapter stores them: seven numbers separated by spaces. */
-export function encodeMoments(m: Moments): string {
-  return `${m.count} ${m.sum} ${m.mean} ${m.m2} ${m.min} ${m.max} ${m.last}`;
-}
-
-/** The moments {@link encodeMoments} (or the store's script) wrote; undefined when the text is not seven numbers. */
-export function decodeMoments(text: string): Moments | undefined {
-  const parts = text.split(' ');
-  if (parts.length !== 7) return undefined;
-  const [count, sum, mean, m2, min, max, last] = parts.map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  if (!(count >= 1) || [sum, mean, m2, min, max, last].some((x) => Number.isNaN(x))) return undefined;
-  return { count, sum, mean, m2, min, max, last };
-}

@@ -16,8 +16,12 @@ const WINDOW_TREE = `
 local LEAF, TOP, TREE_FROM = string.match(spec, '^(%S+) (%S+) (%S+)$')
 LEAF, TOP, TREE_FROM = tonumber(LEAF), tonumber(TOP), tonumber(TREE_FROM)
 local CFG = string.format('%d %d', LEAF, TOP)
-local function fmt(x) return string.format('%.17g', x) end
-local function int(x) return string.format('%d', x) end
+-- scores as Redis reads them back exactly: integers (event times in ms) by the cheap %d, others by %.17g (slow)
+local function fmt(x)
+  if x == math.floor(x) and x < 2^53 and x > -2^53 then return string.format('%d', x) end
+  return string.format('%.17g', x)
+end
+local function name(level, idx) return string.format('%d:%d', level, idx) end
 local function layout(m)
   error({err = 'ERR a history member is not in the layout this version writes: ' .. m})
 end
@@ -74,15 +78,15 @@ local function refresh(leaves)
     for level = 0, TOP - 1 do
       local sib = idx + 1
       if idx % 2 == 1 then sib = idx - 1 end
-      names[#names + 1] = level .. ':' .. int(sib)
+      names[#names + 1] = name(level, sib)
       idx = math.floor(idx / 2)
     end
     local sibs = redis.call('HMGET', tree, unpack(names))
     local sets, dels, at = {}, {}, k
     local function put(level)
-      local name = level .. ':' .. int(at)
-      if m == nil then dels[#dels + 1] = name else
-        sets[#sets + 1] = name
+      local field = name(level, at)
+      if m == nil then dels[#dels + 1] = field else
+        sets[#sets + 1] = field
         sets[#sets + 1] = pack(m)
       end
     end
@@ -116,7 +120,7 @@ local function keep(changed, ttl)
   if n > 0 then redis.call('PEXPIRE', tree, ttl) end
 end
 -- {'raw', members in [t - retention, t) joined} without a tree, else {'tree', latest member before t or '', then per
--- window its moments as seven numbers ('' = empty)}: left members, whole nodes, right members, combined in order
+-- window its moments packed as a node is ('' = empty)}: left members, whole nodes, right members, combined in order
 local function summary(t, retention, windows)
   local from = fmt(t - retention)
   if not hasTree() then
@@ -131,8 +135,8 @@ local function summary(t, retention, windows)
     if a ~= b then
       local l, r, level, rights = a + 1, b, 0, {}
       while l < r do
-        if l % 2 == 1 then names[#names + 1] = level .. ':' .. int(l); l = l + 1 end
-        if r % 2 == 1 then r = r - 1; rights[#rights + 1] = level .. ':' .. int(r) end
+        if l % 2 == 1 then names[#names + 1] = name(level, l); l = l + 1 end
+        if r % 2 == 1 then r = r - 1; rights[#rights + 1] = name(level, r) end
         l, r, level = l / 2, r / 2, level + 1
       end
       for i = #rights, 1, -1 do names[#names + 1] = rights[i] end
@@ -140,22 +144,25 @@ local function summary(t, retention, windows)
     plan.last = #names
     plans[wi] = plan
   end
-  local nodes = {}
+  local nodes, ranges = {}, {}
   if #names > 0 then nodes = redis.call('HMGET', tree, unpack(names)) end
+  -- windows share their right end (the events of t's leaf before t): read and fold each range once
+  local function between(from, to)
+    local key = from .. ' ' .. to
+    if ranges[key] == nil then ranges[key] = moments(redis.call('ZRANGEBYSCORE', history, from, to)) or false end
+    return ranges[key] or nil
+  end
   for wi = 1, #plans do
     local p = plans[wi]
     local m
     if p.a == p.b then
-      m = moments(redis.call('ZRANGEBYSCORE', history, '(' .. fmt(p.lo), '(' .. fmt(t)))
+      m = between('(' .. fmt(p.lo), '(' .. fmt(t))
     else
-      m = moments(redis.call('ZRANGEBYSCORE', history, '(' .. fmt(p.lo), '(' .. fmt((p.a + 1) * LEAF)))
+      m = between('(' .. fmt(p.lo), '(' .. fmt((p.a + 1) * LEAF))
       for i = p.first, p.last do m = combine(m, unpackNode(nodes[i])) end
-      m = combine(m, moments(redis.call('ZRANGEBYSCORE', history, fmt(p.b * LEAF), '(' .. fmt(t))))
+      m = combine(m, between(fmt(p.b * LEAF), '(' .. fmt(t)))
     end
-    if m == nil then out[#out + 1] = '' else
-      out[#out + 1] = fmt(m[1]) .. ' ' .. fmt(m[2]) .. ' ' .. fmt(m[3]) .. ' ' .. fmt(m[4]) .. ' ' .. fmt(m[5]) ..
-        ' ' .. fmt(m[6]) .. ' ' .. fmt(m[7])
-    end
+    if m == nil then out[#out + 1] = '' else out[#out + 1] = pack(m) end
   end
   return out
 end

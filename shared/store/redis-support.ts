@@ -2,8 +2,8 @@
 import { z } from 'zod';
 import { ConflictError, DependencyError, FlywheelError } from '../errors/index.ts';
 import {
-  decodeMoments,
   EMPTY_MOMENTS,
+  type Moments,
   statsOf,
   summarizePrior,
   WINDOW_LEAF_MS,
@@ -187,7 +187,7 @@ export function formatScore(score: number): string {
 /** The summary parts of the scripts' replies (lua.ts, WINDOW_TREE's summary): raw members, or a tree's parts. */
 const PartsSchema = z.union([
   z.tuple([z.literal('raw'), z.string()]),
-  z.tuple([z.literal('tree'), z.string()]).rest(z.string()),
+  z.tuple([z.literal('tree'), z.string()]).rest(z.instanceof(Buffer)),
 ]);
 
 const ApplyReplySchema = z.union([
@@ -207,7 +207,23 @@ const isStrings = (v: unknown, nullable: boolean): boolean =>
   Array.isArray(v) && v.every((x) => typeof x === 'string' || (nullable && x === null));
 
 const isParts = (v: unknown): boolean =>
-  Array.isArray(v) && (v[0] === 'raw' ? v.length === 2 : v[0] === 'tree') && isStrings(v, false);
+  Array.isArray(v) &&
+  (v[0] === 'raw'
+    ? v.length === 2 && typeof v[1] === 'string'
+    : v[0] === 'tree' && typeof v[1] === 'string' && v.slice(2).every((x) => Buffer.isBuffer(x)));
+
+/**
+ * A script's reply read as Buffers (the `…Buffer` form of the command) made text, but for the windows' packed
+ * moments in a tree summary, which stay bytes.
+ */
+export function textReply(reply: unknown): unknown {
+  if (Buffer.isBuffer(reply)) return reply.toString('utf8');
+  if (!Array.isArray(reply)) return reply;
+  if (Buffer.isBuffer(reply[0]) && reply[0].toString('latin1') === 'tree') {
+    return reply.map((x, i) => (i < 2 ? textReply(x) : x));
+  }
+  return reply.map(textReply);
+}
 
 type ReadReply = z.infer<typeof ReadReplySchema>;
 
@@ -248,7 +264,7 @@ function unexpected(what: string, cause?: unknown): DependencyError {
 }
 
 /** The Redis adapter keeps a customer's window tree while its history holds more members than this. */
-export const WINDOW_TREE_FROM = 64;
+export const WINDOW_TREE_FROM = 256;
 
 /** The scripts' tree spec for a retention: 'leafMs top treeFrom' (lua.ts). */
 export function windowTreeSpec(retentionMs: number): string {
@@ -259,16 +275,24 @@ export function windowTreeSpec(retentionMs: number): string {
  * The summary for an event at t from a script's parts: the members themselves, summarised here, or the latest member
  * and each window's moments, which the script combined along the tree as windows.ts combines them.
  */
-function summarizeParts(parts: readonly string[], t: number, windowsMs: readonly number[]): PriorSummary {
-  if (parts[0] === 'raw') return summarizePrior(parseJoinedMembers(parts[1] ?? ''), t, windowsMs);
+function summarizeParts(
+  parts: readonly (string | Buffer)[],
+  t: number,
+  windowsMs: readonly number[],
+): PriorSummary {
+  if (parts[0] === 'raw') return summarizePrior(parseJoinedMembers(String(parts[1] ?? '')), t, windowsMs);
   if (parts.length !== 2 + windowsMs.length) throw unexpected('summary');
-  const latest = parts[1] ?? '';
+  const latest = String(parts[1] ?? '');
   const windows = windowsMs.map((_, w) => {
-    const text = parts[2 + w] ?? '';
-    if (text === '') return statsOf(EMPTY_MOMENTS);
-    const m = decodeMoments(text);
-    if (m === undefined) throw unexpected('summary', new Error(`a window's moments read ${text}`));
-    return statsOf(m);
+    const packed = parts[2 + w];
+    if (!Buffer.isBuffer(packed)) throw unexpected('summary');
+    if (packed.length === 0) return statsOf(EMPTY_MOMENTS);
+    if (packed.length !== 56)
+      throw unexpected('summary', new Error(`a window's moments are ${packed.length} bytes`));
+    const [count, sum, mean, m2, min, max, last] = Array.from({ length: 7 }, (_, i) =>
+      packed.readDoubleLE(i * 8),
+    );
+    return statsOf({ count, sum, mean, m2, min, max, last } as Moments);
   });
   return { windows, lastTime: latest === '' ? null : (parseJoinedMembers(latest).times[0] ?? null) };
 }

@@ -26,6 +26,7 @@ import {
   scoredMembers,
   storeError,
   watch,
+  textReply,
   windowTreeSpec,
   withDeadline,
 } from './redis-support.ts';
@@ -43,8 +44,8 @@ import {
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    fwApplyCustomerEvent(...args: (string | number)[]): Result<unknown, Context>;
-    fwReadCustomer(...args: (string | number)[]): Result<unknown, Context>;
+    fwApplyCustomerEventBuffer(...args: (string | number)[]): Result<unknown, Context>;
+    fwReadCustomerBuffer(...args: (string | number)[]): Result<unknown, Context>;
     fwPreviewCustomerEvent(...args: (string | number)[]): Result<unknown, Context>;
     fwCompareAndSet(...args: (string | number)[]): Result<unknown, Context>;
     fwReleaseLock(key: string, owner: string): Result<unknown, Context>;
@@ -131,7 +132,7 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
       const p = planApply(input);
       return call('applyCustomerEvent', () =>
         client
-          .fwApplyCustomerEvent(
+          .fwApplyCustomerEventBuffer(
             p.history,
             p.firstSeenKey,
             p.claim,
@@ -149,7 +150,7 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
             p.windowsMs.join(' '),
             ...p.fields,
           )
-          .then((reply) => parseApplyReply(reply, p)),
+          .then((reply) => parseApplyReply(textReply(reply), p)),
       );
     },
 
@@ -168,7 +169,7 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
         const readGroup = async (group: number[]) => {
           const only = group.length === 1 ? keys[group[0] ?? 0] : undefined;
           if (only) {
-            replies[group[0] ?? 0] = await client.fwReadCustomer(
+            replies[group[0] ?? 0] = await client.fwReadCustomerBuffer(
               only.history,
               only.firstSeen,
               only.latest,
@@ -180,7 +181,7 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
           const pipe = client.pipeline();
           for (const i of group) {
             const k = keys[i];
-            if (k) pipe.fwReadCustomer(k.history, k.firstSeen, k.latest, k.windowTree, ...args);
+            if (k) pipe.fwReadCustomerBuffer(k.history, k.firstSeen, k.latest, k.windowTree, ...args);
           }
           ((await pipe.exec()) ?? []).forEach(([err, reply], j) => {
             if (err) throw err;
@@ -195,7 +196,7 @@ export function createRedisStore(opts: RedisStoreOptions): OnlineStore {
         else await Promise.all(groups.map(readGroup));
         const out = new Map<string, CustomerState>();
         ids.forEach((id, i) => {
-          const state = parseReadReply(replies[i], query);
+          const state = parseReadReply(textReply(replies[i]), query);
           if (state) out.set(id, state);
         });
         return out;

@@ -31,14 +31,14 @@ const RETENTION_MS = 6 * 24 * HOUR;
 const WINDOWS_MS = [RETENTION_MS, 24 * HOUR, HOUR + 17, 45 * MINUTE];
 
 /**
- * 700 updates over 2 customers across ~5 days: times out of order by up to the allowed lateness (many on leaf
+ * 1400 updates over 2 customers across ~10 days: times out of order by up to the allowed lateness (many on leaf
  * boundaries and equal), redeliveries, too-late events, trimming by time and by count.
  */
 function stream(seed: number, prefix: string): CustomerEventInput[] {
   const rnd = random(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
   const events: CustomerEventInput[] = [];
-  for (let i = 0; i < 700; i++) {
+  for (let i = 0; i < 1400; i++) {
     if (events.length > 0 && rnd() < 0.1) {
       events.push(pick(events));
       continue;
@@ -54,7 +54,7 @@ function stream(seed: number, prefix: string): CustomerEventInput[] {
       record: `r${i}`,
       retentionMs: RETENTION_MS,
       windowsMs: WINDOWS_MS,
-      maxEvents: 260,
+      maxEvents: 600,
       allowedLatenessMs: 9 * HOUR,
       claimTtlMs: 600_000,
       firstSeen: [],
@@ -195,9 +195,9 @@ describe('the Redis window tree', () => {
     const treeKey = customerKeys(customerId).windowTree;
     const apply = async (e: CustomerEventInput) =>
       assert.deepEqual(await redis.applyCustomerEvent(e), await memory.applyCustomerEvent(e), e.eventKey);
-    for (let i = 0; i < WINDOW_TREE_FROM; i++) await apply(event(i, T0 + i * 61 * MINUTE));
+    for (let i = 0; i < WINDOW_TREE_FROM; i++) await apply(event(i, T0 + i * 20 * MINUTE));
     assert.equal(await raw.exists(treeKey), 0, `no tree for ${WINDOW_TREE_FROM} events`);
-    await apply(event(WINDOW_TREE_FROM, T0 + WINDOW_TREE_FROM * 61 * MINUTE));
+    await apply(event(WINDOW_TREE_FROM, T0 + WINDOW_TREE_FROM * 20 * MINUTE));
     assert.equal(await raw.exists(treeKey), 1, 'a tree once the history is longer');
     assert.ok((await raw.pttl(treeKey)) > 0, 'the tree expires with the history');
     // ten days later every earlier event is beyond the retention: trimmed, and the tree with them
