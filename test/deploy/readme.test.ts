@@ -206,6 +206,7 @@ describe('README.md', () => {
       ['fw:{<customerId>}:<fs>:events', customer.history],
       ['fw:{<customerId>}:<fs>:firstseen', customer.firstSeen],
       ['fw:{<customerId>}:<fs>:latest', customer.latest],
+      ['fw:{<customerId>}:<fs>:windows', customer.windowTree],
       ['fw:{<customerId>}:<fs>:claim:<sha1>', customerClaimKey('c-1', hash, version)],
       [
         'fw:backfill:{<fs>}:checkpoint:<from>-<to>',
