@@ -8,6 +8,7 @@ import { createLogger } from '../shared/runtime/logger.ts';
 import { createRedisStore, type CustomerEventInput, type OnlineStore } from '../shared/store/index.ts';
 import { customerKeys, historyMember } from '../shared/store/keys.ts';
 import { APPLY_CUSTOMER_EVENT } from '../shared/store/lua.ts';
+import { windowTreeSpec } from '../shared/store/redis-support.ts';
 import { type RedisServer, redisCommand, startRedis } from '../test/support/redis.ts';
 
 const { values: args } = parseArgs({
@@ -119,13 +120,14 @@ async function viaAdapter(store: OnlineStore, round: number): Promise<{ rate: nu
 /** Updates/s from redis-benchmark: one connection, EVALSHA of the same script pipelined CONCURRENCY deep. */
 async function viaRedisBenchmark(server: RedisServer, sha: string): Promise<{ rate: number }> {
   const rand = '__rand_int____rand_int__'; // two 12-digit random numbers: distinct claims and members
-  const { history: hist, firstSeen: seen } = customerKeys(CUSTOMER);
+  const { history: hist, firstSeen: seen, windowTree: tree } = customerKeys(CUSTOMER);
   // a random order key makes each member distinct, as the event hash does on the adapter's side
   const member = historyMember('__rand_int__', 'bench'.padEnd(16, '0'), T, VALUE);
   const command = [
-    ...['EVALSHA', sha, '4', hist, seen, `fw:{${CUSTOMER}}:claim:${rand}`, `fw:{${CUSTOMER}}:latest`],
+    ...['EVALSHA', sha, '5', hist, seen, `fw:{${CUSTOMER}}:claim:${rand}`, `fw:{${CUSTOMER}}:latest`, tree],
     ...[String(T), member, RECORD, String(base.retentionMs), String(base.maxEvents)],
-    ...[String(base.allowedLatenessMs), String(base.claimTtlMs), String(base.idleTtlMs), ...FIELDS],
+    ...[String(base.allowedLatenessMs), String(base.claimTtlMs), String(base.idleTtlMs)],
+    ...[windowTreeSpec(base.retentionMs), base.windowsMs.join(' '), ...FIELDS],
   ];
   const opts = [
     '-p',
