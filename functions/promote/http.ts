@@ -1,7 +1,7 @@
 // promote's admin API: move the champion (or challenger) to a version or roll it back, behind a bearer token.
 import type { Context, Hono } from 'hono';
 import type { z } from 'zod';
-import { InvalidEventError, UnauthorizedError } from '../../shared/errors/index.ts';
+import { InvalidInputError, UnauthorizedError } from '../../shared/errors/index.ts';
 import type { HistoryEntry, ModelRegistry } from '../../shared/registry/index.ts';
 import type { Logger } from '../../shared/runtime/index.ts';
 import { type LiveFeatureSet, signatureOf } from './measure.ts';
@@ -31,14 +31,14 @@ async function body<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer
     try {
       json = JSON.parse(text);
     } catch (cause) {
-      throw new InvalidEventError('body', 'the body is not JSON', { cause });
+      throw new InvalidInputError('body', 'the body is not JSON', { cause });
     }
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.map(String).join('.') ?? '';
-    throw new InvalidEventError(field === '' ? 'body' : `body.${field}`, issue?.message ?? 'invalid body');
+    throw new InvalidInputError(field === '' ? 'body' : `body.${field}`, issue?.message ?? 'invalid body');
   }
   return parsed.data;
 }
@@ -80,7 +80,7 @@ export function adminRoutes(deps: AdminDeps): (app: Hono) => void {
         const record = await deps.registry.get(name, req.version);
         const signature = signatureOf(record, deps.featureSet);
         if (!signature.equal) {
-          throw new InvalidEventError(
+          throw new InvalidInputError(
             'body.version',
             `v${req.version} cannot serve live rows: ${signature.differences.join('; ')}`,
           );

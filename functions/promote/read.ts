@@ -2,7 +2,7 @@
 import type { Context, Hono } from 'hono';
 import {
   FlywheelError,
-  InvalidEventError,
+  InvalidInputError,
   NotFoundError,
   UnauthorizedError,
 } from '../../shared/errors/index.ts';
@@ -38,7 +38,7 @@ const param = (c: Context, key: string): string => c.req.param(key) ?? '';
 /** A version number from a path: digits only, no leading zero; anything else is a 400 naming the parameter. */
 function versionParam(raw: string): number {
   if (!/^[1-9]\d{0,8}$/.test(raw))
-    throw new InvalidEventError('version', `version must be a positive integer, got ${raw}`);
+    throw new InvalidInputError('version', `version must be a positive integer, got ${raw}`);
   return Number(raw);
 }
 

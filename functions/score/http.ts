@@ -2,7 +2,7 @@
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import { readCompletion } from '../../shared/backfill/records.ts';
-import { FlywheelError, InvalidEventError, NotFoundError } from '../../shared/errors/index.ts';
+import { FlywheelError, InvalidInputError, NotFoundError } from '../../shared/errors/index.ts';
 import { MODEL_NAMES, type ModelName } from '../../shared/events/index.ts';
 import { defaultVector, type FeatureSet, latestVector, vectorOf } from '../../shared/features/index.ts';
 import { assignSegment, scoreRisk } from '../../shared/inference/scoring.ts';
@@ -34,7 +34,7 @@ function parseScoreRequest(value: unknown): ScoreRequest {
       ? Object.keys(value).find((k) => k in ScoreRequestSchemas)
       : undefined;
   if (shape === undefined) {
-    throw new InvalidEventError('body', `expected one of ${Object.keys(ScoreRequestSchemas).join(', ')}`);
+    throw new InvalidInputError('body', `expected one of ${Object.keys(ScoreRequestSchemas).join(', ')}`);
   }
   return parse(ScoreRequestSchemas[shape as keyof typeof ScoreRequestSchemas], value);
 }
@@ -112,13 +112,13 @@ async function scoreRest(c: Context, deps: ScoreHttpDeps): Promise<Response> {
 function toRow(v: number[] | Record<string, number>, columns: readonly string[], field: string): number[] {
   if (!Array.isArray(v)) return vectorOf(columns, v, field);
   if (v.length !== columns.length) {
-    throw new InvalidEventError(
+    throw new InvalidInputError(
       field,
       `expected ${columns.length} features (${columns.join(', ')}), got ${v.length}`,
     );
   }
   v.forEach((x, i) => {
-    if (!Number.isFinite(x)) throw new InvalidEventError(`${field}.${i}`, 'not a finite number');
+    if (!Number.isFinite(x)) throw new InvalidInputError(`${field}.${i}`, 'not a finite number');
   });
   return v;
 }
@@ -141,7 +141,7 @@ async function infer(c: Context, deps: ScoreHttpDeps, name: ModelName): Promise<
   const nRows = input.shape.length === 2 ? (input.shape[0] ?? 0) : 1;
   const declaredWidth = input.shape.length === 2 ? input.shape[1] : input.shape[0];
   if (declaredWidth !== width)
-    throw new InvalidEventError('inputs.0.shape', `model ${name} takes [N, ${width}]`);
+    throw new InvalidInputError('inputs.0.shape', `model ${name} takes [N, ${width}]`);
   const rows = tensorData(input.data, nRows * width);
   const output =
     name === 'risk'
@@ -167,14 +167,14 @@ async function infer(c: Context, deps: ScoreHttpDeps, name: ModelName): Promise<
 
 /**
  * The v2 `data` as the input tensor: finite numbers, flat or one array of numbers per row, exactly `size` of them;
- * InvalidEventError naming `inputs.0.data` (and the element) otherwise. One pass, no intermediate arrays.
+ * InvalidInputError naming `inputs.0.data` (and the element) otherwise. One pass, no intermediate arrays.
  */
 function tensorData(data: readonly unknown[], size: number): Float32Array {
   const out = new Float32Array(size);
   let n = 0;
   const put = (x: unknown, path: string) => {
     if (typeof x !== 'number' || !Number.isFinite(x))
-      throw new InvalidEventError(path, `${path} must be a finite number`);
+      throw new InvalidInputError(path, `${path} must be a finite number`);
     if (n < size) out[n] = x;
     n++;
   };
@@ -182,7 +182,7 @@ function tensorData(data: readonly unknown[], size: number): Float32Array {
     if (!Array.isArray(x)) put(x, `inputs.0.data.${i}`);
     else for (const [j, y] of x.entries()) put(y, `inputs.0.data.${i}.${j}`);
   }
-  if (n !== size) throw new InvalidEventError('inputs.0.data', `shape needs ${size} values, got ${n}`);
+  if (n !== size) throw new InvalidInputError('inputs.0.data', `shape needs ${size} values, got ${n}`);
   return out;
 }
 
@@ -214,7 +214,7 @@ async function body(c: Context): Promise<unknown> {
   try {
     return JSON.parse(text) as unknown;
   } catch (cause) {
-    throw new InvalidEventError('body', 'the body must be JSON', { cause });
+    throw new InvalidInputError('body', 'the body must be JSON', { cause });
   }
 }
 
@@ -223,7 +223,7 @@ function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   if (r.success) return r.data;
   const issue = deepest(r.error.issues[0]);
   const path = issue?.path.map(String).join('.') ?? '';
-  throw new InvalidEventError(path || 'body', issue?.message ?? 'invalid request', { cause: r.error });
+  throw new InvalidInputError(path || 'body', issue?.message ?? 'invalid request', { cause: r.error });
 }
 
 /** For a union that failed every branch, the issue that got furthest into the value (it names the bad field). */

@@ -1,5 +1,5 @@
 // Scoring feature vectors with the served models: risk and segment champions, and the risk challenger in shadow.
-import { DependencyError, InvalidEventError } from '../../shared/errors/index.ts';
+import { DependencyError, InvalidInputError } from '../../shared/errors/index.ts';
 import type { ModelRef, RiskBand } from '../../shared/events/index.ts';
 import { assignSegment, scoreRisk } from '../../shared/inference/scoring.ts';
 import type { LoadedModel, ModelSet } from './models.ts';
@@ -90,7 +90,7 @@ function reorder(
   const index = to.map((c) => {
     const j = from.indexOf(c);
     if (j < 0)
-      throw new InvalidEventError(
+      throw new InvalidInputError(
         `values.${c}`,
         `the segment model needs ${c}, which the risk model's features lack`,
       );

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { type Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from '../../shared/runtime/logger.ts';
-import { DependencyError, InvalidEventError, OverCapacityError } from '../../shared/errors/index.ts';
+import { DependencyError, InvalidInputError, OverCapacityError } from '../../shared/errors/index.ts';
 import { readMessage } from '../../shared/runtime/read-message.ts';
 import { type AppServer, listenApp } from '../../shared/runtime/server.ts';
 import { type Answer, problemResponse, type ReceiptEntry } from '../../shared/runtime/respond.ts';
@@ -145,7 +145,7 @@ export function createBroker(opts: BrokerOptions): Broker {
         field: e.error.field,
       }));
       if (!first)
-        return send(c, problemResponse(new InvalidEventError('body', 'a batch needs at least one event')));
+        return send(c, problemResponse(new InvalidInputError('body', 'a batch needs at least one event')));
       return send(c, problemResponse(first.error, mode === 'batch' ? receipts : []));
     }
     const events = entries.flatMap((e) => (e.ok ? [e.event] : []));

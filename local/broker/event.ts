@@ -1,5 +1,5 @@
 // The broker's view of an event: flat attributes for filtering and ready-made binary-mode headers for delivery.
-import type { InvalidEventError } from '../../shared/errors/index.ts';
+import type { InvalidInputError } from '../../shared/errors/index.ts';
 import { readRequest } from '../../shared/runtime/cloudevents.ts';
 
 /** An accepted event, immutable once built: filtered on `attrs`, delivered with `headers` + `body` (binary mode). */
@@ -15,7 +15,7 @@ export interface BrokerEvent {
 /** One entry of a request: a broker event, or why it is not one (with its index in a batch). */
 export type ReadEntry =
   | { ok: true; event: BrokerEvent }
-  | { ok: false; index: number; error: InvalidEventError };
+  | { ok: false; index: number; error: InvalidInputError };
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b|^text\/json\b/i;
 /** CloudEvents HTTP binding §3.1.3.2: header values outside printable ASCII are percent-encoded. */

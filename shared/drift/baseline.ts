@@ -1,6 +1,6 @@
 // The drift baseline: a compact summary of a model's training data, stored with each model version.
 import { z } from 'zod';
-import { InvalidEventError } from '../errors/index.ts';
+import { InvalidInputError } from '../errors/index.ts';
 import {
   categoricalUnitCorrelation,
   effectiveCount,
@@ -177,7 +177,7 @@ export function streamBaseline(input: {
   const { values, units } = input;
   const finite = values.filter((x) => Number.isFinite(x));
   if (finite.length === 0)
-    throw new InvalidEventError(input.field, 'has no finite values to build a baseline from');
+    throw new InvalidInputError(input.field, 'has no finite values to build a baseline from');
   if (input.kind === 'numeric') {
     const b = numericBaseline(finite, input.options);
     if (!units) return b;
@@ -216,20 +216,20 @@ export function buildBaseline(input: {
 }): DriftBaseline {
   const options = BaselineOptionsSchema.parse(input.options ?? {});
   const { columns, rows } = input;
-  if (rows.length === 0) throw new InvalidEventError('rows', 'a baseline needs at least one training row');
+  if (rows.length === 0) throw new InvalidInputError('rows', 'a baseline needs at least one training row');
   if (new Set(columns).size !== columns.length)
-    throw new InvalidEventError('columns', 'column names must be unique');
+    throw new InvalidInputError('columns', 'column names must be unique');
   for (const name of Object.keys(input.kinds ?? {})) {
-    if (!columns.includes(name)) throw new InvalidEventError(`kinds.${name}`, 'names no column');
+    if (!columns.includes(name)) throw new InvalidInputError(`kinds.${name}`, 'names no column');
   }
   rows.forEach((row, i) => {
     if (row.length !== columns.length) {
-      throw new InvalidEventError(`rows[${i}]`, `has ${row.length} values, expected ${columns.length}`);
+      throw new InvalidInputError(`rows[${i}]`, `has ${row.length} values, expected ${columns.length}`);
     }
   });
   const { units } = input;
   if (units && units.length !== rows.length)
-    throw new InvalidEventError('units', `has ${units.length} units for ${rows.length} rows`);
+    throw new InvalidInputError('units', `has ${units.length} units for ${rows.length} rows`);
   const features: Record<string, StreamBaseline> = {};
   columns.forEach((name, c) => {
     const kind = input.kinds?.[name] ?? 'numeric';
@@ -240,7 +240,7 @@ export function buildBaseline(input: {
   if (input.prediction) {
     const { name, kind, values } = input.prediction;
     if (values.length !== rows.length) {
-      throw new InvalidEventError('prediction.values', `has ${values.length} values for ${rows.length} rows`);
+      throw new InvalidInputError('prediction.values', `has ${values.length} values for ${rows.length} rows`);
     }
     baseline.prediction = {
       name,

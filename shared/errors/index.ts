@@ -1,17 +1,23 @@
 // The one error hierarchy: each error knows whether a retry can help, and the runtime maps it to a status once.
 
+/** The statuses an error is answered with; a typed union so HTTP code passes them on without casts. */
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503;
+
 /** Base class: `retriable` tells the caller (and the broker) whether the same request may succeed later. */
 export abstract class FlywheelError extends Error {
   abstract readonly retriable: boolean;
   /** HTTP status this error is answered with (Knative data-plane contract). */
-  abstract readonly status: number;
+  abstract readonly status: ErrorStatus;
   override get name(): string {
     return this.constructor.name;
   }
 }
 
-/** Bad input: 400, never retried; `field` names the offending attribute or data path (e.g. `data.amount`). */
-export class InvalidEventError extends FlywheelError {
+/**
+ * Bad input of any kind (an event's attribute, a request body, a file, an argument): 400, never retried; `field`
+ * names the offending attribute or path in the one dotted style (`data.amount`, `inputs.0.shape`).
+ */
+export class InvalidInputError extends FlywheelError {
   readonly retriable = false;
   readonly status = 400;
   readonly field: string;

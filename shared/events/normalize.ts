@@ -1,5 +1,5 @@
 // The checks beyond the schema and the normalisation of raw events: codes, amounts, event times (ingest and score).
-import { InvalidEventError } from '../errors/index.ts';
+import { InvalidInputError } from '../errors/index.ts';
 import { isCountryCode, isCurrencyCode } from './codes.ts';
 import type { AcceptedLabel, AcceptedTransaction, Label, Transaction } from './schemas.ts';
 
@@ -22,16 +22,16 @@ export function normalizeTransaction(
   at = 'data',
 ): Omit<AcceptedTransaction, 'ingestedAt'> {
   const amount = typeof tx.amount === 'number' ? tx.amount : Number(tx.amount);
-  if (!Number.isFinite(amount)) throw new InvalidEventError(`${at}.amount`, 'amount must be a finite number');
-  if (amount < 0) throw new InvalidEventError(`${at}.amount`, 'amount must not be negative');
+  if (!Number.isFinite(amount)) throw new InvalidInputError(`${at}.amount`, 'amount must be a finite number');
+  if (amount < 0) throw new InvalidInputError(`${at}.amount`, 'amount must not be negative');
   if (amount > MAX_AMOUNT)
-    throw new InvalidEventError(`${at}.amount`, `amount must not exceed ${MAX_AMOUNT}`);
+    throw new InvalidInputError(`${at}.amount`, `amount must not exceed ${MAX_AMOUNT}`);
   const currency = tx.currency.toUpperCase();
   if (!isCurrencyCode(currency))
-    throw new InvalidEventError(`${at}.currency`, `unknown ISO 4217 currency ${currency}`);
+    throw new InvalidInputError(`${at}.currency`, `unknown ISO 4217 currency ${currency}`);
   const country = tx.country.toUpperCase();
   if (!isCountryCode(country))
-    throw new InvalidEventError(`${at}.country`, `unknown ISO 3166-1 country ${country}`);
+    throw new InvalidInputError(`${at}.country`, `unknown ISO 3166-1 country ${country}`);
   const out: Omit<AcceptedTransaction, 'ingestedAt'> = {
     transactionId: tx.transactionId,
     customerId: tx.customerId,
@@ -62,9 +62,9 @@ export function normalizeLabel(
 
 function eventTime(value: number | string, field: string, clock: EventClock): number {
   const ms = typeof value === 'number' ? value : Date.parse(value);
-  if (!Number.isFinite(ms)) throw new InvalidEventError(field, 'not a valid time');
+  if (!Number.isFinite(ms)) throw new InvalidInputError(field, 'not a valid time');
   if (ms > clock.now + clock.maxSkewMs) {
-    throw new InvalidEventError(field, `more than ${clock.maxSkewMs} ms in the future (clock skew limit)`);
+    throw new InvalidInputError(field, `more than ${clock.maxSkewMs} ms in the future (clock skew limit)`);
   }
   return Math.round(ms);
 }

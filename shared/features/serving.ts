@@ -1,10 +1,10 @@
 // Feature vectors for serving: from a features.updated event's named values, or from a customer's stored state.
-import { InvalidEventError } from '../errors/index.ts';
+import { InvalidInputError } from '../errors/index.ts';
 import { computeFeatures, featuresFromSummary } from './compute.ts';
 import type { FeatureSet, HistoryRecord } from './definition.ts';
 import type { PriorSummary } from './windows.ts';
 
-/** The values in `columns` order; InvalidEventError naming the first missing or non-finite one. */
+/** The values in `columns` order; InvalidInputError naming the first missing or non-finite one. */
 export function vectorOf(
   columns: readonly string[],
   values: Readonly<Record<string, number>>,
@@ -14,9 +14,9 @@ export function vectorOf(
   for (let i = 0; i < columns.length; i++) {
     const c = columns[i] as string;
     const v = values[c];
-    if (typeof v !== 'number') throw new InvalidEventError(`${field}.${c}`, `feature ${c} is missing`);
+    if (typeof v !== 'number') throw new InvalidInputError(`${field}.${c}`, `feature ${c} is missing`);
     if (!Number.isFinite(v))
-      throw new InvalidEventError(`${field}.${c}`, `feature ${c} is not a finite number`);
+      throw new InvalidInputError(`${field}.${c}`, `feature ${c} is not a finite number`);
     out[i] = v;
   }
   return out;

@@ -1,11 +1,11 @@
 // Facts about an ONNX file read without running it: its metadata properties and the error for a bad file.
 import onnxProto from 'onnx-proto';
-import { InvalidEventError } from '../errors/index.ts';
+import { InvalidInputError } from '../errors/index.ts';
 
 const { onnx } = onnxProto;
 
 /** An artifact that is not a usable ONNX model (400 when it came from a request: the bytes will not improve). */
-export class InvalidModelError extends InvalidEventError {
+export class InvalidModelError extends InvalidInputError {
   constructor(message: string, options?: ErrorOptions) {
     super('artifact', message, options);
   }

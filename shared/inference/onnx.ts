@@ -1,6 +1,6 @@
 // The onnxruntime-node adapter (the only importer of it): load a model once, score batches, describe its signature.
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { InvalidEventError } from '../errors/index.ts';
+import { InvalidInputError } from '../errors/index.ts';
 import { InvalidModelError, type ModelFileInfo, readModelFile } from './model-file.ts';
 
 export { InvalidModelError };
@@ -115,10 +115,10 @@ export async function loadOnnxModel(bytes: Uint8Array, options: OnnxLoadOptions 
     outputNames: session.outputNames,
     async run(rows, nRows) {
       if (!Number.isInteger(nRows) || nRows < 0)
-        throw new InvalidEventError('nRows', `nRows must be a natural number, got ${nRows}`);
+        throw new InvalidInputError('nRows', `nRows must be a natural number, got ${nRows}`);
       const width = inputWidth ?? (nRows > 0 ? rows.length / nRows : 0);
       if (!Number.isInteger(width) || rows.length < nRows * width) {
-        throw new InvalidEventError(
+        throw new InvalidInputError(
           'features',
           `${rows.length} values cannot hold ${nRows} rows of ${width} features`,
         );
@@ -128,7 +128,7 @@ export async function loadOnnxModel(bytes: Uint8Array, options: OnnxLoadOptions 
       try {
         result = await session.run({ [inputName]: new Tensor('float32', view, [nRows, width]) });
       } catch (err) {
-        throw new InvalidEventError(
+        throw new InvalidInputError(
           'features',
           `inference failed: ${err instanceof Error ? err.message : String(err)}`,
           {

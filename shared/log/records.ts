@@ -1,6 +1,6 @@
 // Helpers both event-log adapters share: record validation, Kafka-compatible key partitioning, result ordering.
 import type { z } from 'zod';
-import { InvalidEventError } from '../errors/index.ts';
+import { InvalidInputError } from '../errors/index.ts';
 import {
   type LogRecord,
   LogRecordSchema,
@@ -9,12 +9,12 @@ import {
   type StoredRecord,
 } from './types.ts';
 
-/** Checks every record before anything is written; throws InvalidEventError naming `records[i].field`. */
+/** Checks every record before anything is written; throws InvalidInputError naming `records[i].field`. */
 export function checkRecords(records: readonly LogRecord[]): void {
   check('records', records, LogRecordSchema);
 }
 
-/** Checks offset ranges; throws InvalidEventError naming `ranges[i].field`. */
+/** Checks offset ranges; throws InvalidInputError naming `ranges[i].field`. */
 export function checkRanges(ranges: readonly OffsetRange[]): OffsetRange[] {
   return check('ranges', ranges, OffsetRangeSchema);
 }
@@ -25,7 +25,7 @@ function check<T>(name: string, items: readonly T[], schema: z.ZodType<T>): T[] 
     if (parsed.success) return parsed.data;
     const issue = parsed.error.issues[0];
     const path = issue?.path.length ? `.${issue.path.join('.')}` : '';
-    throw new InvalidEventError(`${name}[${i}]${path}`, issue?.message ?? `invalid ${name}`, {
+    throw new InvalidInputError(`${name}[${i}]${path}`, issue?.message ?? `invalid ${name}`, {
       cause: parsed.error,
     });
   });

@@ -76,7 +76,7 @@ export interface Consumption {
 /**
  * The event log: one topic keyed by customerId. Two implementations pass one contract suite: Kafka
  * (`kafka.ts`) and the embedded file log (`file.ts`). Every failure to reach the log is a DependencyError
- * (retriable, 503); invalid records are an InvalidEventError.
+ * (retriable, 503); invalid records are an InvalidInputError.
  */
 export interface EventLog {
   readonly kind: 'kafka' | 'file';

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ConflictError, InvalidEventError, NotFoundError } from '../errors/index.ts';
+import { ConflictError, InvalidInputError, NotFoundError } from '../errors/index.ts';
 import type { ModelName } from '../events/index.ts';
 import { MetadataKeys } from '../inference/model-file.ts';
 import { describeSignature } from '../inference/onnx.ts';
@@ -101,7 +101,7 @@ export class ModelRegistry {
       signature = await this.#opts.inspect(input.artifact, input.name, lineage.featureSet.columns);
     } catch (cause) {
       const fs = `${lineage.featureSet.name}@${lineage.featureSet.version}`;
-      throw new InvalidEventError(
+      throw new InvalidInputError(
         'artifact',
         `cannot serve this file as ${input.name} on ${fs}: ${(cause as Error).message}`,
         {

@@ -1,7 +1,7 @@
 // CloudEvents over HTTP: binary mode read and written directly, structured and batched modes through the SDK.
 import { CloudEvent, HTTP, type Message } from 'cloudevents';
 import type { FlywheelEvent } from '../events/index.ts';
-import { InvalidEventError } from '../errors/index.ts';
+import { InvalidInputError } from '../errors/index.ts';
 
 const BATCH = 'application/cloudevents-batch+json';
 const STRUCTURED = 'application/cloudevents+json';
@@ -48,7 +48,7 @@ export interface RawEvent {
 }
 
 /** One entry of a parsed request: the event, or why it could not be read. */
-export type Parsed = { ok: true; event: RawEvent } | { ok: false; error: InvalidEventError };
+export type Parsed = { ok: true; event: RawEvent } | { ok: false; error: InvalidInputError };
 
 export interface ParsedRequest {
   mode: 'binary' | 'structured' | 'batch';
@@ -220,7 +220,7 @@ export function readWithSdk(message: Message, dataField: string): Parsed {
 function fail(field: string, message: string, cause?: unknown): Parsed {
   return {
     ok: false,
-    error: new InvalidEventError(field, message, cause === undefined ? undefined : { cause }),
+    error: new InvalidInputError(field, message, cause === undefined ? undefined : { cause }),
   };
 }
 

@@ -1,6 +1,6 @@
 // Checks one parsed event against the catalog, runs the handler and records the outcome in metrics and logs.
 import type { Logger } from './logger.ts';
-import { FlywheelError, InvalidEventError } from '../errors/index.ts';
+import { FlywheelError, InvalidInputError } from '../errors/index.ts';
 import {
   Catalog,
   type EventType,
@@ -103,13 +103,13 @@ function toTyped(
   headers: Record<string, string>,
 ): FlywheelEvent {
   if (!isEventType(raw.type) || !accepts.has(raw.type)) {
-    throw new InvalidEventError('type', `this function does not handle events of type ${raw.type}`);
+    throw new InvalidInputError('type', `this function does not handle events of type ${raw.type}`);
   }
   const parsed = Catalog[raw.type].schema.safeParse(raw.data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue?.path.map(String).join('.') ?? '';
-    throw new InvalidEventError(
+    throw new InvalidInputError(
       path ? `data.${path}` : 'data',
       `invalid data for ${raw.type}: ${issue?.message ?? ''}`,
       {

@@ -1,5 +1,5 @@
 // RFC 9457 problem+json bodies for every rejection, naming the offending attribute or field.
-import { FlywheelError, InvalidEventError } from '../errors/index.ts';
+import { FlywheelError, InvalidInputError } from '../errors/index.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -26,7 +26,7 @@ export function problemOf(err: unknown): Problem {
       detail: err.message,
       retriable: err.retriable,
     };
-    if (err instanceof InvalidEventError) p.field = err.field;
+    if (err instanceof InvalidInputError) p.field = err.field;
     return p;
   }
   return {

@@ -1,7 +1,7 @@
 // Publishing to K_SINK (README "Architecture"): what edge producers (ingest, the trainer) use instead of an HTTP reply.
 import http from 'node:http';
 import https from 'node:https';
-import { DependencyError, InvalidEventError } from '../errors/index.ts';
+import { DependencyError, InvalidInputError } from '../errors/index.ts';
 import type { FlywheelEvent } from '../events/index.ts';
 import { writeBinary } from './cloudevents.ts';
 
@@ -68,10 +68,10 @@ export function createHttpSink(opts: SinkOptions): Sink {
           lastError = `answered ${status}`;
           // Knative data plane: 404, 409, 429 and 5xx may succeed later; other 4xx never will.
           if (status < 500 && ![404, 409, 429].includes(status)) {
-            throw new InvalidEventError('event', `K_SINK rejected ${event.type} ${event.id}: ${status}`);
+            throw new InvalidInputError('event', `K_SINK rejected ${event.type} ${event.id}: ${status}`);
           }
         } catch (err) {
-          if (err instanceof InvalidEventError) throw err;
+          if (err instanceof InvalidInputError) throw err;
           lastError = (err as Error).message;
         }
       }

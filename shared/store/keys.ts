@@ -1,6 +1,6 @@
 // The online store's key layout and TTL policy, in one place: every Redis key Flywheel writes is named here.
 import * as crypto from 'node:crypto';
-import { DependencyError, InvalidEventError } from '../errors/index.ts';
+import { DependencyError, InvalidInputError } from '../errors/index.ts';
 
 /*
  * Key layout. Every key starts with `fw:`. Per-customer keys carry the hash tag `{customerId}` so that all of one
@@ -63,17 +63,17 @@ export interface CustomerKeys {
 /** Rejects customer ids that would break the hash tag; the event schemas already bound their length. */
 function checkCustomerId(customerId: string): void {
   if (customerId === '' || customerId.includes('{') || customerId.includes('}')) {
-    throw new InvalidEventError('data.customerId', 'customerId must be non-empty and contain no braces');
+    throw new InvalidInputError('data.customerId', 'customerId must be non-empty and contain no braces');
   }
 }
 
 /** What a feature-set version may look like in a key: FeatureSet versions are 12 hex digits. */
 const FEATURE_SET_VERSION = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** Throws InvalidEventError unless `version` can name a key namespace (no separators, no braces). */
+/** Throws InvalidInputError unless `version` can name a key namespace (no separators, no braces). */
 export function checkFeatureSetVersion(version: string): void {
   if (!FEATURE_SET_VERSION.test(version)) {
-    throw new InvalidEventError(
+    throw new InvalidInputError(
       'featureSetVersion',
       `a feature-set version is 1-64 letters, digits, '.', '_' or '-', got ${JSON.stringify(version)}`,
     );

@@ -1,6 +1,6 @@
 // previewCustomerEvent for both stores: its checks and keys, and what it makes of the history it reads.
 import { z } from 'zod';
-import { DependencyError, InvalidEventError } from '../errors/index.ts';
+import { DependencyError, InvalidInputError } from '../errors/index.ts';
 import { hasControlCharacter } from '../events/schemas.ts';
 import { summarizePrior } from '../features/windows.ts';
 import { customerKeys, MEMBER_JOIN, MEMBER_SEPARATOR, parseJoinedMembers } from './keys.ts';
@@ -25,14 +25,14 @@ export interface PreviewPlan {
 /** Validates a preview's input as planApply validates an apply's, and derives its keys. */
 export function planPreview(input: CustomerEventPreviewInput): PreviewPlan {
   if (!Number.isFinite(input.eventTime)) {
-    throw new InvalidEventError('eventTime', `eventTime must be finite, got ${input.eventTime}`);
+    throw new InvalidInputError('eventTime', `eventTime must be finite, got ${input.eventTime}`);
   }
   if (!Number.isFinite(input.allowedLatenessMs) || input.allowedLatenessMs < 0) {
-    throw new InvalidEventError('allowedLatenessMs', 'allowedLatenessMs must be a finite number >= 0');
+    throw new InvalidInputError('allowedLatenessMs', 'allowedLatenessMs must be a finite number >= 0');
   }
   checkSummaryQuery(input);
   if (input.orderKey === '' || hasControlCharacter(input.orderKey)) {
-    throw new InvalidEventError('orderKey', 'orderKey must be non-empty, without control characters');
+    throw new InvalidInputError('orderKey', 'orderKey must be non-empty, without control characters');
   }
   const keys = customerKeys(input.customerId, input.featureSetVersion);
   return {

@@ -122,7 +122,7 @@ export interface CompareAndSetInput {
   next: string;
   /**
    * List appended with `historyEntry` in the same atomic step; it must hash to the key's cluster slot (one `{tag}` in
-   * both), else InvalidEventError on every implementation.
+   * both), else InvalidInputError on every implementation.
    */
   historyKey?: string;
   historyEntry?: string;
@@ -135,7 +135,7 @@ export interface CompareAndSetInput {
  * The operations functions need from the online store. Keys and channels given by callers are prefixed with `fw:`
  * (keys.ts documents the layout and the TTL policy of every key). Every method rejects with a retriable
  * DependencyError when the store cannot answer within its timeout, with ConflictError when a key holds another type,
- * and with InvalidEventError on arguments it cannot store (empty customer id, a TTL that is not a positive integer).
+ * and with InvalidInputError on arguments it cannot store (empty customer id, a TTL that is not a positive integer).
  */
 export interface OnlineStore {
   readonly kind: 'redis' | 'memory';

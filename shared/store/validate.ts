@@ -1,5 +1,5 @@
 // Argument checks shared by both store implementations, so that both refuse the same inputs the same way.
-import { InvalidEventError } from '../errors/index.ts';
+import { InvalidInputError } from '../errors/index.ts';
 import { hasControlCharacter } from '../events/schemas.ts';
 import {
   checkFeatureSetVersion,
@@ -35,35 +35,35 @@ export interface ApplyPlan {
   fields: string[];
 }
 
-/** Throws InvalidEventError unless `value` is a positive integer (Redis PX accepts nothing else). */
+/** Throws InvalidInputError unless `value` is a positive integer (Redis PX accepts nothing else). */
 export function checkTtl(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 1) {
-    throw new InvalidEventError(name, `${name} must be a positive integer of milliseconds, got ${value}`);
+    throw new InvalidInputError(name, `${name} must be a positive integer of milliseconds, got ${value}`);
   }
 }
 
 function checkNonNegative(name: string, value: number): void {
   if (!Number.isFinite(value) || value < 0) {
-    throw new InvalidEventError(name, `${name} must be a finite number >= 0, got ${value}`);
+    throw new InvalidInputError(name, `${name} must be a finite number >= 0, got ${value}`);
   }
 }
 
 /** Validates an applyCustomerEvent input and derives its keys, member and idle TTL. */
 export function planApply(input: CustomerEventInput): ApplyPlan {
   if (!Number.isFinite(input.eventTime)) {
-    throw new InvalidEventError('eventTime', `eventTime must be finite, got ${input.eventTime}`);
+    throw new InvalidInputError('eventTime', `eventTime must be finite, got ${input.eventTime}`);
   }
   checkNonNegative('allowedLatenessMs', input.allowedLatenessMs);
   if (!Number.isSafeInteger(input.maxEvents) || input.maxEvents < 1) {
-    throw new InvalidEventError('maxEvents', `maxEvents must be an integer >= 1, got ${input.maxEvents}`);
+    throw new InvalidInputError('maxEvents', `maxEvents must be an integer >= 1, got ${input.maxEvents}`);
   }
   checkTtl('claimTtlMs', input.claimTtlMs);
   checkSummaryQuery(input);
   if (!Number.isFinite(input.value)) {
-    throw new InvalidEventError('value', `value must be finite, got ${input.value}`);
+    throw new InvalidInputError('value', `value must be finite, got ${input.value}`);
   }
   if (hasControlCharacter(input.orderKey)) {
-    throw new InvalidEventError('orderKey', 'orderKey must not contain control characters');
+    throw new InvalidInputError('orderKey', 'orderKey must not contain control characters');
   }
   const idleTtlMs = input.idleTtlMs ?? Math.ceil(defaultIdleTtlMs(input));
   checkTtl('idleTtlMs', idleTtlMs);
@@ -92,56 +92,56 @@ export function planApply(input: CustomerEventInput): ApplyPlan {
 /** Most windows a summary may ask for (each costs the store a cut of the window tree). */
 export const MAX_WINDOWS = 16;
 
-/** Throws InvalidEventError unless the retention is >= 0 and every window is in (0, retentionMs]. */
+/** Throws InvalidInputError unless the retention is >= 0 and every window is in (0, retentionMs]. */
 export function checkSummaryQuery(query: SummaryQuery): void {
   checkNonNegative('retentionMs', query.retentionMs);
   if (query.version !== undefined) checkFeatureSetVersion(query.version);
   if (query.windowsMs.length > MAX_WINDOWS) {
-    throw new InvalidEventError('windowsMs', `at most ${MAX_WINDOWS} windows, got ${query.windowsMs.length}`);
+    throw new InvalidInputError('windowsMs', `at most ${MAX_WINDOWS} windows, got ${query.windowsMs.length}`);
   }
   for (const w of query.windowsMs) {
     if (!Number.isFinite(w) || w <= 0 || w > query.retentionMs) {
-      throw new InvalidEventError('windowsMs', `every window must be in (0, retentionMs], got ${w}`);
+      throw new InvalidInputError('windowsMs', `every window must be in (0, retentionMs], got ${w}`);
     }
   }
 }
 
 /**
- * Throws InvalidEventError when a history key comes without its entry, or a channel without its notice, or when the
+ * Throws InvalidInputError when a history key comes without its entry, or a channel without its notice, or when the
  * key and the history key could live on different Redis Cluster nodes (one script must stay in one slot: give both
  * the same `{tag}`). Both implementations refuse it, so nothing that works in memory breaks on a cluster.
  */
 export function checkCompareAndSet(input: CompareAndSetInput): void {
   if ((input.historyKey === undefined) !== (input.historyEntry === undefined)) {
-    throw new InvalidEventError('historyEntry', 'historyKey and historyEntry go together');
+    throw new InvalidInputError('historyEntry', 'historyKey and historyEntry go together');
   }
   if (input.historyKey !== undefined && !sameSlot([prefixed(input.key), prefixed(input.historyKey)])) {
-    throw new InvalidEventError(
+    throw new InvalidInputError(
       'historyKey',
       `historyKey ${input.historyKey} and key ${input.key} hash to different cluster slots: tag both with one {tag}`,
     );
   }
   if ((input.channel === undefined) !== (input.notice === undefined)) {
-    throw new InvalidEventError('notice', 'channel and notice go together');
+    throw new InvalidInputError('notice', 'channel and notice go together');
   }
 }
 
-/** Throws InvalidEventError unless every increment is a finite number. */
+/** Throws InvalidInputError unless every increment is a finite number. */
 export function checkIncrements(increments: Record<string, number>): void {
   for (const [field, by] of Object.entries(increments)) {
     if (!Number.isFinite(by))
-      throw new InvalidEventError(field, `increment of ${field} must be finite, got ${by}`);
+      throw new InvalidInputError(field, `increment of ${field} must be finite, got ${by}`);
   }
 }
 
-/** Throws InvalidEventError for NaN scores (±Infinity is allowed, as in Redis). */
+/** Throws InvalidInputError for NaN scores (±Infinity is allowed, as in Redis). */
 export function checkScore(name: string, score: number): void {
-  if (Number.isNaN(score)) throw new InvalidEventError(name, `${name} must be a number, got NaN`);
+  if (Number.isNaN(score)) throw new InvalidInputError(name, `${name} must be a number, got NaN`);
 }
 
-/** Throws InvalidEventError unless every value is a safe integer (list indexes, limits). */
+/** Throws InvalidInputError unless every value is a safe integer (list indexes, limits). */
 export function checkIntegers(values: Record<string, number>): void {
   for (const [name, v] of Object.entries(values)) {
-    if (!Number.isSafeInteger(v)) throw new InvalidEventError(name, `${name} must be an integer, got ${v}`);
+    if (!Number.isSafeInteger(v)) throw new InvalidInputError(name, `${name} must be an integer, got ${v}`);
   }
 }

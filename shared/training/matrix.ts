@@ -1,6 +1,6 @@
 // Feature matrices with named columns, their validation, and the standard scaler the exported graphs bake in.
 import { z } from 'zod';
-import { InvalidEventError } from '../errors/index.ts';
+import { InvalidInputError } from '../errors/index.ts';
 
 /** A dense numeric matrix: `rows[i][j]` is the value of `columns[j]` for row i. */
 export const FeatureMatrixSchema = z.object({
@@ -20,15 +20,15 @@ export type Scaler = z.infer<typeof ScalerSchema>;
 export function validateMatrix(matrix: FeatureMatrix, field = 'rows'): number {
   const width = matrix.columns.length;
   if (new Set(matrix.columns).size !== width) {
-    throw new InvalidEventError('columns', 'column names must be unique');
+    throw new InvalidInputError('columns', 'column names must be unique');
   }
   matrix.rows.forEach((row, i) => {
     if (row.length !== width) {
-      throw new InvalidEventError(`${field}[${i}]`, `row has ${row.length} values, expected ${width}`);
+      throw new InvalidInputError(`${field}[${i}]`, `row has ${row.length} values, expected ${width}`);
     }
     for (let j = 0; j < width; j++) {
       if (!Number.isFinite(row[j])) {
-        throw new InvalidEventError(`${field}[${i}][${j}]`, `${matrix.columns[j]} is not a finite number`);
+        throw new InvalidInputError(`${field}[${i}][${j}]`, `${matrix.columns[j]} is not a finite number`);
       }
     }
   });

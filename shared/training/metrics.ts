@@ -1,17 +1,17 @@
 // Model-quality metrics with scikit-learn's definitions, so a number in a model card means what readers expect.
-import { InvalidEventError } from '../errors/index.ts';
+import { InvalidInputError } from '../errors/index.ts';
 import { createRng, permutation } from './random.ts';
 
 type Numbers = ArrayLike<number>;
 
 function classCounts(labels: Numbers, scores: Numbers): { pos: number; neg: number } {
   if (labels.length !== scores.length) {
-    throw new InvalidEventError('scores', `got ${scores.length} scores for ${labels.length} labels`);
+    throw new InvalidInputError('scores', `got ${scores.length} scores for ${labels.length} labels`);
   }
   let pos = 0;
   for (let i = 0; i < labels.length; i++) {
     const y = labels[i];
-    if (y !== 0 && y !== 1) throw new InvalidEventError(`labels[${i}]`, 'labels must be 0 or 1');
+    if (y !== 0 && y !== 1) throw new InvalidInputError(`labels[${i}]`, 'labels must be 0 or 1');
     pos += y;
   }
   return { pos, neg: labels.length - pos };
@@ -27,7 +27,7 @@ function orderBy(scores: Numbers, descending: boolean): Int32Array {
 /** ROC AUC as the Mann–Whitney U statistic (tied scores count one half), equal to sklearn's roc_auc_score. */
 export function rocAuc(labels: Numbers, scores: Numbers): number {
   const { pos, neg } = classCounts(labels, scores);
-  if (pos === 0 || neg === 0) throw new InvalidEventError('labels', 'ROC AUC needs both classes');
+  if (pos === 0 || neg === 0) throw new InvalidInputError('labels', 'ROC AUC needs both classes');
   const idx = orderBy(scores, false);
   let rankSumPos = 0;
   for (let start = 0; start < idx.length; ) {
@@ -48,7 +48,7 @@ export function rocAuc(labels: Numbers, scores: Numbers): number {
 /** Average precision (area under the step precision–recall curve), equal to sklearn's average_precision_score. */
 export function averagePrecision(labels: Numbers, scores: Numbers): number {
   const { pos } = classCounts(labels, scores);
-  if (pos === 0) throw new InvalidEventError('labels', 'average precision needs at least one positive');
+  if (pos === 0) throw new InvalidInputError('labels', 'average precision needs at least one positive');
   const idx = orderBy(scores, true);
   let tp = 0;
   let seen = 0;
@@ -153,7 +153,7 @@ export function silhouette(opts: {
   );
   const k = clusterIds.length;
   if (k < 2 || k > subset.length - 1) {
-    throw new InvalidEventError(
+    throw new InvalidInputError(
       'labels',
       `silhouette needs 2..n-1 clusters, got ${k} for ${subset.length} points`,
     );
@@ -200,7 +200,7 @@ export function silhouette(opts: {
 
 /** Adjusted Rand index between two labelings (chance-corrected agreement; 1 = identical partitions). */
 export function adjustedRandIndex(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new InvalidEventError('labels', 'labelings differ in length');
+  if (a.length !== b.length) throw new InvalidInputError('labels', 'labelings differ in length');
   const n = a.length;
   const pairs = new Map<string, number>();
   const rowSums = new Map<number, number>();

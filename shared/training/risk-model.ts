@@ -1,6 +1,6 @@
 // The risk model: a small MLP giving P(fraud) from raw features, trained with TensorFlow.js, reproducible by seed.
 import { z } from 'zod';
-import { InvalidEventError } from '../errors/index.ts';
+import { InvalidInputError } from '../errors/index.ts';
 import type { Tensor as TfTensor } from '@tensorflow/tfjs';
 import type { Tf } from './backend-probe.ts';
 import { type FeatureMatrix, fitScaler, ScalerSchema, scaleRows, validateMatrix } from './matrix.ts';
@@ -75,14 +75,14 @@ function classWeights(
 
 function checkLabels(labels: readonly number[], rows: number): number {
   if (labels.length !== rows)
-    throw new InvalidEventError('labels', `${labels.length} labels for ${rows} rows`);
+    throw new InvalidInputError('labels', `${labels.length} labels for ${rows} rows`);
   let positives = 0;
   labels.forEach((y, i) => {
-    if (y !== 0 && y !== 1) throw new InvalidEventError(`labels[${i}]`, 'labels must be 0 or 1');
+    if (y !== 0 && y !== 1) throw new InvalidInputError(`labels[${i}]`, 'labels must be 0 or 1');
     positives += y;
   });
   if (positives === 0 || positives === rows)
-    throw new InvalidEventError('labels', 'training needs both classes');
+    throw new InvalidInputError('labels', 'training needs both classes');
   return positives;
 }
 

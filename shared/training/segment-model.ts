@@ -1,6 +1,6 @@
 // The segment model: k-means on standardised customer features, k fixed or chosen by silhouette, with its metrics.
 import { z } from 'zod';
-import { InvalidEventError } from '../errors/index.ts';
+import { InvalidInputError } from '../errors/index.ts';
 import { canonicalOrder, kMeans, type KMeansResult } from './kmeans.ts';
 import { type FeatureMatrix, fitScaler, ScalerSchema, scaleRows, validateMatrix } from './matrix.ts';
 import { inertia as inertiaOf, silhouette } from './metrics.ts';
@@ -65,7 +65,7 @@ export function trainSegmentModel(opts: {
   const n = opts.data.rows.length;
   const [lo, hi] = config.k !== undefined ? [config.k, config.k] : config.kRange;
   if (n < hi + 1)
-    throw new InvalidEventError('rows', `k-means with k up to ${hi} needs more than ${hi} rows, got ${n}`);
+    throw new InvalidInputError('rows', `k-means with k up to ${hi} needs more than ${hi} rows, got ${n}`);
   const scaler = fitScaler(opts.data.rows, width);
   const data = scaleRows(opts.data.rows, scaler);
   const points = { data, width };

@@ -22,7 +22,7 @@ import {
 } from '../../local/dashboard/sample.ts';
 import { LoopState } from '../../local/state.ts';
 import { DEFAULT_DRIFT_CONFIG } from '../../shared/drift/index.ts';
-import { InvalidEventError } from '../../shared/errors/index.ts';
+import { InvalidInputError } from '../../shared/errors/index.ts';
 import { EventTypes, type FlywheelEvent } from '../../shared/events/index.ts';
 import { problemOf } from '../../shared/runtime/problem.ts';
 import {
@@ -123,7 +123,7 @@ async function deadLetteringBroker(): Promise<{
   const sub = await startSubscriber((req) => {
     if (req.headers['ce-id']?.startsWith('down-'))
       return { status: 503, body: 'featurize: redis unavailable' };
-    const problem = problemOf(new InvalidEventError('data.customerId', `must not contain markup: ${PWNED}`));
+    const problem = problemOf(new InvalidInputError('data.customerId', `must not contain markup: ${PWNED}`));
     return {
       status: 400,
       headers: { 'content-type': 'application/problem+json' },

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it as test } from 'node:test';
-import { InvalidEventError } from '../../shared/errors/index.ts';
+import { InvalidInputError } from '../../shared/errors/index.ts';
 import { createFileEventLog } from '../../shared/log/file.ts';
 import { createKafkaEventLog } from '../../shared/log/kafka.ts';
 import type { EventLog, LogRecord, StoredRecord } from '../../shared/log/types.ts';
@@ -268,13 +268,13 @@ for (const impl of implementations) {
       }
     });
 
-    it('rejects an invalid record with InvalidEventError naming it, and writes nothing of that batch', async () => {
+    it('rejects an invalid record with InvalidInputError naming it, and writes nothing of that batch', async () => {
       const events = open(freshTopic('invalid'));
       try {
         const good = transactionRecord({ customerId: 'cust-a', n: 0, time: 1 });
         const bad = { ...good, key: '' };
         await assert.rejects(events.append([good, bad]), (err: unknown) => {
-          assert.ok(err instanceof InvalidEventError);
+          assert.ok(err instanceof InvalidInputError);
           assert.equal(err.field, 'records[1].key');
           return true;
         });

@@ -1,7 +1,7 @@
 // The drift baseline: quantile bins, sketch, categories, validation and size.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidEventError } from '../../../shared/errors/index.ts';
+import { InvalidInputError } from '../../../shared/errors/index.ts';
 import { binIndex, buildBaseline, DriftBaselineSchema } from '../../../shared/drift/baseline.ts';
 import { seededRandom } from '../../../shared/random/index.ts';
 import { generatedBaseline } from './generator.ts';
@@ -115,23 +115,23 @@ out = {'edges': np.quantile(v, np.arange(1, 10) / 10, method='inverted_cdf'),
   it('rejects malformed training data, naming the offending field', () => {
     assert.throws(
       () => buildBaseline({ columns: ['a', 'b'], rows: [[1, 2], [3]] }),
-      (err) => err instanceof InvalidEventError && err.field === 'rows[1]',
+      (err) => err instanceof InvalidInputError && err.field === 'rows[1]',
     );
     assert.throws(
       () => buildBaseline({ columns: ['a'], rows: [[1]], kinds: { b: 'numeric' } }),
-      (err) => err instanceof InvalidEventError && err.field === 'kinds.b',
+      (err) => err instanceof InvalidInputError && err.field === 'kinds.b',
     );
     assert.throws(
       () => buildBaseline({ columns: ['a'], rows: [[Number.NaN]] }),
-      (err) => err instanceof InvalidEventError && err.field === 'columns.a',
+      (err) => err instanceof InvalidInputError && err.field === 'columns.a',
     );
     assert.throws(
       () => buildBaseline({ columns: ['a'], rows: [] }),
-      (err) => err instanceof InvalidEventError && err.field === 'rows',
+      (err) => err instanceof InvalidInputError && err.field === 'rows',
     );
     assert.throws(
       () => buildBaseline({ columns: ['a'], rows: [[1], [2]], units: ['c1'] }),
-      (err) => err instanceof InvalidEventError && err.field === 'units',
+      (err) => err instanceof InvalidInputError && err.field === 'units',
     );
   });
 

@@ -144,7 +144,7 @@ describe('a loaded model', () => {
   });
 
   it('rejects a buffer too short for nRows rows as invalid features, and scores zero rows as nothing', async () => {
-    await assert.rejects(risk.run(new Float32Array(3), 2), { name: 'InvalidEventError', field: 'features' });
+    await assert.rejects(risk.run(new Float32Array(3), 2), { name: 'InvalidInputError', field: 'features' });
     assert.equal((await scoreRisk(risk, new Float32Array(0), 0)).length, 0);
   });
 

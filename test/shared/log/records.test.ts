@@ -1,7 +1,7 @@
 // Record helpers: Kafka-compatible key hashing (the file log must place keys where Kafka does) and validation.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidEventError } from '../../../shared/errors/index.ts';
+import { InvalidInputError } from '../../../shared/errors/index.ts';
 import { checkRanges, compareOffsets, murmur2, partitionOf } from '../../../shared/log/records.ts';
 
 describe('murmur2 key hashing', () => {
@@ -41,7 +41,7 @@ describe('offset ranges and ordering', () => {
           { partition: 0, from: '0' },
           { partition: 1, from: '-1' },
         ]),
-      (err: unknown) => err instanceof InvalidEventError && err.field === 'ranges[1].from',
+      (err: unknown) => err instanceof InvalidInputError && err.field === 'ranges[1].from',
     );
   });
 });

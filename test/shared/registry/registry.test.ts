@@ -1,7 +1,7 @@
 // The model registry on the in-process store, Redis and a Redis Cluster: versions with lineage, signature checks, CAS aliases, history, rollback, notices.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ConflictError, InvalidEventError } from '../../../shared/errors/index.ts';
+import { ConflictError, InvalidInputError } from '../../../shared/errors/index.ts';
 import { type AliasNotice, ModelRegistry } from '../../../shared/registry/index.ts';
 import { createLogger } from '../../../shared/runtime/index.ts';
 import { createMemoryStore, createRedisStore, type OnlineStore } from '../../../shared/store/index.ts';
@@ -44,7 +44,7 @@ function registryContract(name: string, makeStore: () => Promise<OnlineStore>) {
       await assert.rejects(
         registry.register({ name: 'risk', artifact: new Uint8Array([1, 2, 3]), lineage: lineage() }),
         (err) => {
-          assert.ok(err instanceof InvalidEventError);
+          assert.ok(err instanceof InvalidInputError);
           assert.equal(err.field, 'artifact');
           return true;
         },

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, mock } from 'node:test';
 import { CloudEvent, HTTP, type Message } from 'cloudevents';
-import { InvalidEventError } from '../../../shared/errors/index.ts';
+import { InvalidInputError } from '../../../shared/errors/index.ts';
 import { EventTypes, type FlywheelEvent, makeEvent } from '../../../shared/events/index.ts';
 import {
   type Parsed,
@@ -69,7 +69,7 @@ function referenceRead(headers: Record<string, string>, body: string): Parsed {
 function fail(field: string, message: string, cause?: unknown): Parsed {
   return {
     ok: false,
-    error: new InvalidEventError(field, message, cause === undefined ? undefined : { cause }),
+    error: new InvalidInputError(field, message, cause === undefined ? undefined : { cause }),
   };
 }
 
@@ -99,7 +99,7 @@ function assertSameParse(actual: Parsed, expected: Parsed): void {
     return;
   }
   assert.ok(!actual.ok, 'expected an error, got an event');
-  assert.ok(actual.error instanceof InvalidEventError);
+  assert.ok(actual.error instanceof InvalidInputError);
   assert.equal(actual.error.field, expected.error.field);
   assert.equal(actual.error.message, expected.error.message);
   assert.equal(actual.error.status, 400);
@@ -170,7 +170,7 @@ describe('readRequest in binary mode', () => {
   it('reports an unreadable JSON body as a 400 on field data with the SyntaxError as cause', () => {
     const read = readBinary({ ...base, 'content-type': 'application/json' }, '{"amount": 4');
     assert.ok(!read.ok);
-    assert.ok(read.error instanceof InvalidEventError);
+    assert.ok(read.error instanceof InvalidInputError);
     assert.equal(read.error.status, 400);
     assert.equal(read.error.retriable, false);
     assert.equal(read.error.field, 'data');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { DependencyError, InvalidEventError } from '../../../shared/errors/index.ts';
+import { DependencyError, InvalidInputError } from '../../../shared/errors/index.ts';
 import { EventTypes, makeEvent } from '../../../shared/events/index.ts';
 import { createHttpSink } from '../../../shared/runtime/index.ts';
 import { transaction } from '../../support/events.ts';
@@ -60,7 +60,7 @@ describe('createHttpSink', () => {
 
   it('does not retry a 400: the event itself is wrong', async () => {
     const p = await peer([400]);
-    await assert.rejects(createHttpSink({ url: p.url, ...opts }).publish(event), InvalidEventError);
+    await assert.rejects(createHttpSink({ url: p.url, ...opts }).publish(event), InvalidInputError);
     await p.close();
     assert.equal(p.got.length, 1);
   });

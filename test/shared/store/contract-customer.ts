@@ -1,7 +1,7 @@
 // Contract suite, part 1: applyCustomerEvent and readCustomers (idempotency, atomicity, lateness, trimming, TTL).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidEventError } from '../../../shared/errors/index.ts';
+import { InvalidInputError } from '../../../shared/errors/index.ts';
 import type { CustomerEventResult } from '../../../shared/store/index.ts';
 import {
   customerEvent,
@@ -234,9 +234,9 @@ export function customerContract(subject: StoreSubject): void {
       assert.equal((await read([customerId])).has(customerId), false);
       await assert.rejects(
         store().applyCustomerEvent({ ...event, featureSetVersion: 'a:b' }),
-        InvalidEventError,
+        InvalidInputError,
       );
-      await assert.rejects(store().readCustomers([customerId], query('{x}')), InvalidEventError);
+      await assert.rejects(store().readCustomers([customerId], query('{x}')), InvalidInputError);
     });
 
     it('keeps entries with time >= newest - retentionMs - allowedLatenessMs and summarises only [eventTime - retentionMs, eventTime)', async () => {
@@ -365,16 +365,16 @@ export function customerContract(subject: StoreSubject): void {
     it('rejects a customer id that would break the hash tag and TTLs that are not positive integers', async () => {
       await assert.rejects(
         store().applyCustomerEvent(customerEvent({ customerId: 'a}b' })),
-        InvalidEventError,
+        InvalidInputError,
       );
-      await assert.rejects(store().applyCustomerEvent(customerEvent({ customerId: '' })), InvalidEventError);
+      await assert.rejects(store().applyCustomerEvent(customerEvent({ customerId: '' })), InvalidInputError);
       await assert.rejects(
         store().applyCustomerEvent(customerEvent({ customerId: 'c', claimTtlMs: 0 })),
-        InvalidEventError,
+        InvalidInputError,
       );
       await assert.rejects(
         store().applyCustomerEvent(customerEvent({ customerId: 'c', maxEvents: 0 })),
-        InvalidEventError,
+        InvalidInputError,
       );
       for (const bad of [
         { orderKey: 'a\0b' },
@@ -386,13 +386,13 @@ export function customerContract(subject: StoreSubject): void {
       ]) {
         await assert.rejects(
           store().applyCustomerEvent(customerEvent({ customerId: 'c', ...bad })),
-          InvalidEventError,
+          InvalidInputError,
           JSON.stringify(bad),
         );
       }
       await assert.rejects(
         store().readCustomers(['c'], { retentionMs: 1000, windowsMs: [2000] }),
-        InvalidEventError,
+        InvalidInputError,
       );
     });
   });

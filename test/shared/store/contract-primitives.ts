@@ -1,7 +1,7 @@
 // Contract suite, part 2: claims, locks, key/value, compare-and-set, hashes, lists, sorted sets, pub/sub, lifecycle.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConflictError, DependencyError, InvalidEventError } from '../../../shared/errors/index.ts';
+import { ConflictError, DependencyError, InvalidInputError } from '../../../shared/errors/index.ts';
 import {
   collect,
   customerEvent,
@@ -25,7 +25,7 @@ export function primitivesContract(subject: StoreSubject): void {
       assert.equal(await store().claim(key, SHORT_TTL_MS), false);
       await waitPastTtl();
       assert.equal(await store().claim(key, 60_000), true);
-      await assert.rejects(store().claim(unique('claim'), 1.5), InvalidEventError);
+      await assert.rejects(store().claim(unique('claim'), 1.5), InvalidInputError);
     });
 
     it('grants exactly one of 50 parallel claims of one key', async () => {
@@ -126,7 +126,7 @@ export function primitivesContract(subject: StoreSubject): void {
       assert.equal(await store().get(key), 'v2');
       await assert.rejects(
         store().compareAndSet({ key, expected: 'v2', next: 'v3', historyKey: 'h' }),
-        InvalidEventError,
+        InvalidInputError,
       );
     });
 

@@ -1,7 +1,7 @@
 // renewLock on both stores (memory and a private redis-server): only the owner re-arms a lock, and only while it holds it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { InvalidEventError } from '../../../shared/errors/index.ts';
+import { InvalidInputError } from '../../../shared/errors/index.ts';
 import { createLogger } from '../../../shared/runtime/logger.ts';
 import { createMemoryStore, createRedisStore, type OnlineStore } from '../../../shared/store/index.ts';
 import { type RedisServer, startRedis } from '../../support/redis.ts';
@@ -54,8 +54,8 @@ function renewContract(store: () => OnlineStore): void {
   });
 
   it('refuses a TTL that is not a positive integer', async () => {
-    await assert.rejects(store().renewLock(unique('lease'), 'a', 0), InvalidEventError);
-    await assert.rejects(store().renewLock(unique('lease'), 'a', 1.5), InvalidEventError);
+    await assert.rejects(store().renewLock(unique('lease'), 'a', 0), InvalidInputError);
+    await assert.rejects(store().renewLock(unique('lease'), 'a', 1.5), InvalidInputError);
   });
 }
 

@@ -105,6 +105,6 @@ describe('metrics on hand-computed cases', () => {
   });
 
   it('rejects a single-class label set for ROC AUC with a message naming the field', () => {
-    assert.throws(() => rocAuc([0, 0, 0], [0.1, 0.2, 0.3]), { name: 'InvalidEventError', field: 'labels' });
+    assert.throws(() => rocAuc([0, 0, 0], [0.1, 0.2, 0.3]), { name: 'InvalidInputError', field: 'labels' });
   });
 });

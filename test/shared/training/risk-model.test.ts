@@ -102,7 +102,7 @@ print(json.dumps({'auc': roc_auc_score(data['hy'], p), 'ap': average_precision_s
     await assert.rejects(
       trainRiskModel({ tf, data: { columns: train.columns, rows }, labels: new Array(10).fill(0) }),
       {
-        name: 'InvalidEventError',
+        name: 'InvalidInputError',
         field: 'labels',
       },
     );

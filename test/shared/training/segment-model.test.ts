@@ -93,7 +93,7 @@ print(json.dumps({'inertia': float(m.inertia_), 'ari': adjusted_rand_score(data[
   it('rejects too few rows for the requested k, naming the field', () => {
     const data = { columns: customers.columns, rows: customers.rows.slice(0, 3) };
     assert.throws(() => trainSegmentModel({ data, config: { k: 4 } }), {
-      name: 'InvalidEventError',
+      name: 'InvalidInputError',
       field: 'rows',
     });
   });
