@@ -1,175 +1,15 @@
-// The online store interface every function codes against; Redis and in-process memory both implement it.
-import type { PriorSummary } from '../features/windows.ts';
+// The online store by role (docs/architecture.md, "The online store by role"): each caller codes against the role it
+// uses; Redis and in-process memory implement every role, and each owns its key layout and hash tags.
+import type { CustomerHistoryStore } from '../features/customer-history.ts';
 
-export type { PriorSummary, WindowStats } from '../features/windows.ts';
+export type * from '../features/customer-history.ts';
 
-/** One entry of a customer's history: the event time (epoch ms) and the record the caller stored. */
-export interface HistoryEntry {
-  time: number;
-  record: string;
-}
-
-/** Input of {@link OnlineStore.applyCustomerEvent}; all durations in milliseconds. */
-export interface CustomerEventInput {
-  customerId: string;
-  /** Idempotency key of the event: source + id (`eventKey(event)` from shared/events). */
-  eventKey: string;
-  /** Event time, epoch ms: the history's score. */
-  eventTime: number;
-  /** Events with equal times are ordered by this key's UTF-8 bytes (the transaction id); no control characters. */
-  orderKey: string;
-  /** The number the windows aggregate (the amount); finite. */
-  value: number;
-  /** Opaque record (usually JSON) kept as the customer's latest while this event is the newest; readCustomers returns it. */
-  record: string;
-  /** Lengths of the windows the prior summary covers, each > 0 and at most retentionMs. */
-  windowsMs: readonly number[];
-  /**
-   * Window history kept behind an event: entries with time < newest - retentionMs - allowedLatenessMs are trimmed,
-   * so an event still accepted (or redelivered) after newer ones sees its whole window.
-   */
-  retentionMs: number;
-  /** At most this many newest entries are kept (integer >= 1). */
-  maxEvents: number;
-  /** An event older than newest - allowedLatenessMs is refused as too late (unless `late` is 'apply'). */
-  allowedLatenessMs: number;
-  /**
-   * What happens to an event older than newest - allowedLatenessMs: 'refuse' (the default, live featurize) answers
-   * too-late and writes nothing; 'apply' (a backfill, whose older events arrive after live traffic wrote newer ones)
-   * applies it. Trimming is the same either way, so an applied event behind the trim horizon leaves only its claim
-   * and its first sightings, as it did when it was applied in time.
-   */
-  late?: 'refuse' | 'apply';
-  /** The feature-set version whose key namespace the event is applied in (keys.ts); none = the unversioned keys. */
-  featureSetVersion?: string;
-  /** How long the event's claim is kept (integer >= 1): redeliveries within it are duplicates. */
-  claimTtlMs: number;
-  /** First-seen fields this event touches, e.g. 'country:DE' (duplicates are ignored). */
-  firstSeen: readonly string[];
-  /** Idle expiry of the customer's keys, refreshed on every applied event; default retentionMs + max(allowedLatenessMs, 1 h). */
-  idleTtlMs?: number;
-}
-
-/** What applyCustomerEvent saw: the same shape for an applied event and for its redelivery. */
-export type CustomerEventResult =
-  | {
-      kind: 'applied' | 'duplicate';
-      /**
-       * Summary of the history entries with time in [eventTime - retentionMs, eventTime), taken in time order
-       * (ties: by order key): per window of `windowsMs`, the entries with time > eventTime - window.
-       */
-      prior: PriorSummary;
-      /** For each requested field, its first-seen time before the event was applied (null: never seen). */
-      firstSeen: Record<string, number | null>;
-    }
-  | { kind: 'too-late'; newest: number };
-
-/** Input of {@link OnlineStore.previewCustomerEvent}: what applyCustomerEvent would be given, less what it writes. */
-export interface CustomerEventPreviewInput {
-  customerId: string;
-  /** Event time, epoch ms. */
-  eventTime: number;
-  /** The order key the event would be stored under (the transaction id): an entry with it makes a duplicate. */
-  orderKey: string;
-  windowsMs: readonly number[];
-  retentionMs: number;
-  /** An event older than newest - allowedLatenessMs would be refused as too late (a duplicate never is). */
-  allowedLatenessMs: number;
-  /** First-seen fields the event would touch, e.g. 'country:DE'. */
-  firstSeen: readonly string[];
-  featureSetVersion?: string;
-}
-
-/** What applyCustomerEvent would see for an event, read without writing anything. */
-export type CustomerEventPreview =
-  | {
-      /**
-       * 'new': no entry with the order key in the history from eventTime - retentionMs on; 'duplicate': there is
-       * one (the event, or a copy of it, was applied): its entries are left out of the summary.
-       */
-      kind: 'new' | 'duplicate';
-      /** Summary of the other entries with time in [eventTime - retentionMs, eventTime), as applyCustomerEvent takes it. */
-      prior: PriorSummary;
-      /** For each requested field, its first-seen time now (null: never seen). */
-      firstSeen: Record<string, number | null>;
-    }
-  | { kind: 'too-late'; newest: number };
-
-/** One customer's stored state, as readCustomers returns it. */
-export interface CustomerState {
-  /** The customer's latest event (last in time, then order-key order). */
-  latest: HistoryEntry;
-  /** Summary of the entries before the latest, as applyCustomerEvent summarised them for it. */
-  prior: PriorSummary;
-  firstSeen: Record<string, number>;
-}
-
-/**
- * What readCustomers summarises: the retention and the windows as given to applyCustomerEvent, and the feature-set
- * version whose keys are read (none = the unversioned keys). A FeatureSet is a SummaryQuery.
- */
-export interface SummaryQuery {
-  retentionMs: number;
-  windowsMs: readonly number[];
-  version?: string;
-}
-
-/** Input of {@link OnlineStore.compareAndSet}. */
-export interface CompareAndSetInput {
-  key: string;
-  /** The value the key must hold now; null = the key must be absent. */
-  expected: string | null;
-  next: string;
-  /**
-   * List appended with `historyEntry` in the same atomic step; it must hash to the key's cluster slot (one `{tag}` in
-   * both), else InvalidInputError on every implementation.
-   */
-  historyKey?: string;
-  historyEntry?: string;
-  /** Channel that gets `notice` published in the same atomic step. */
-  channel?: string;
-  notice?: string;
-}
-
-/**
- * The operations functions need from the online store. Keys and channels given by callers are prefixed with `fw:`
- * (keys.ts documents the layout and the TTL policy of every key). Every method rejects with a retriable
- * DependencyError when the store cannot answer within its timeout, with ConflictError when a key holds another type,
- * and with InvalidInputError on arguments it cannot store (empty customer id, a TTL that is not a positive integer).
- */
-export interface OnlineStore {
-  readonly kind: 'redis' | 'memory';
-
+/** Idempotency claims and locks (leases, cooldowns): small keys with a TTL and an owner. */
+export interface LockStore {
   /** Claims an idempotency key once (SET NX PX on `fw:claim:<key>`). true = this call made the first claim. */
   claim(key: string, ttlMs: number): Promise<boolean>;
   /** Gives a claim up (e.g. when the work it guarded failed), so a redelivery can claim it again. */
   release(key: string): Promise<void>;
-
-  /**
-   * The featurize core, in ONE round trip and atomically (one Lua script on Redis; all keys tagged {customerId}):
-   * claims `eventKey` for claimTtlMs, summarises the customer's earlier entries (see CustomerEventResult); unless
-   * the event is a duplicate or too late, adds the event's compact member (order key, hash, time, value) to the
-   * customer's history scored by eventTime and keeps `record` as the latest when the event is the newest, trims the
-   * history to entries with time >= newest - retentionMs - allowedLatenessMs and to the newest maxEvents, records min(existing, eventTime) for every `firstSeen` field, and refreshes the idle expiry of the
-   * customer's keys. Too late = eventTime < newest - allowedLatenessMs: nothing is written, the claim is not kept.
-   * A duplicate returns the summary of the prior entries as they are now and the first-seen values recorded at the first claim, so
-   * a redelivery recomputes the same reply.
-   */
-  applyCustomerEvent(input: CustomerEventInput): Promise<CustomerEventResult>;
-  /**
-   * Reads many customers in ONE round trip: each one's latest event, the summary of the events before it and the
-   * first-seen hash. Customers without history are absent.
-   */
-  readCustomers(customerIds: readonly string[], query: SummaryQuery): Promise<Map<string, CustomerState>>;
-  /**
-   * What applyCustomerEvent would see for an event not applied yet, in ONE round trip and writing nothing (score's
-   * candidate transactions): the summary of the entries in [eventTime - retentionMs, eventTime), the first-seen
-   * values, and whether it would be too late. An entry with the same order key from eventTime - retentionMs on makes
-   * it a duplicate, scored on the state before it: that entry is left out of the summary, and a duplicate is never
-   * too late (applyCustomerEvent answers a redelivery whatever its age).
-   */
-  previewCustomerEvent(input: CustomerEventPreviewInput): Promise<CustomerEventPreview>;
-
   /** Takes a lock or starts a cooldown: SET `fw:lock:<name>` owner NX PX. true = acquired. */
   acquireLock(name: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Releases the lock only if `owner` still holds it (compare-and-delete). true = it was released. */
@@ -182,59 +22,121 @@ export interface OnlineStore {
    * false = it had expired or another owner holds it.
    */
   renewLock(name: string, owner: string, ttlMs: number): Promise<boolean>;
+}
 
-  /** The value of a string key, decoded as UTF-8; null when absent. */
-  get(key: string): Promise<string | null>;
-  /** The exact bytes of a string key (model artifacts); null when absent. */
-  getBytes(key: string): Promise<Uint8Array | null>;
-  /** Sets a string key; without ttlMs the key does not expire (any earlier TTL is cleared). */
-  set(key: string, value: string | Uint8Array, opts?: { ttlMs?: number }): Promise<void>;
-  /** Deletes a key of any type. */
-  del(key: string): Promise<void>;
-  /** Increments an integer string key (absent = 0) and returns the new value; keeps the key's TTL. */
-  incr(key: string): Promise<number>;
-  /**
-   * Sets `key` to `next` only if it holds `expected` (null = absent), atomically (one Lua script); in the same step
-   * optionally appends `historyEntry` to the list `historyKey` and publishes `notice` on `channel`. That is how the
-   * model registry moves an alias and announces it. true = the value was set.
-   */
-  compareAndSet(input: CompareAndSetInput): Promise<boolean>;
+/** Named documents (JSON text) written whole: a promotion verdict, ingest's done marker, a backfill checkpoint. */
+export interface RecordStore {
+  /** The document named `name`; null when absent or expired. */
+  readRecord(name: string): Promise<string | null>;
+  /** Writes the document; without ttlMs it does not expire (an earlier TTL is cleared). */
+  writeRecord(name: string, value: string, opts?: { ttlMs?: number }): Promise<void>;
+}
 
-  /** Sets hash fields (an empty object is a no-op); keeps the key's TTL. */
-  hset(key: string, fields: Record<string, string>): Promise<void>;
-  /** All fields of a hash; {} when absent. */
-  hgetall(key: string): Promise<Record<string, string>>;
+/** A new version's records, written by {@link RegistryStore.writeModelVersion}. */
+export interface ModelVersionWrite {
+  model: string;
+  version: number;
+  /** The version's record (JSON). */
+  record: string;
+  /** Its holdout set (JSON), when it has one. */
+  holdout?: string;
+  /** The artifact's bytes when they are kept in the store (small files); else the record names a file. */
+  artifact?: Uint8Array;
+}
+
+/** Input of {@link RegistryStore.moveAlias}: the compare-and-set, its history entry and its notice. */
+export interface AliasMove {
+  model: string;
+  alias: string;
+  /** What the alias must hold now; null = it must be absent. */
+  expected: string | null;
+  next: string;
+  /** Appended to the model's alias history in the same atomic step. */
+  historyEntry: string;
+  /** Published to alias watchers in the same atomic step. */
+  notice: string;
+}
+
+/**
+ * The model registry's versioned records: a version counter per model, each version's record, holdout and
+ * artifact, aliases moved by compare-and-set with their history, and notices of alias moves. One model's records
+ * move together (one Redis Cluster slot per model).
+ */
+export interface RegistryStore {
+  /** Allocates the model's next version number: 1, 2, … */
+  nextModelVersion(model: string): Promise<number>;
+  /** Writes a version (artifact bytes, holdout and record, then lists it): listed only once it is readable. */
+  writeModelVersion(input: ModelVersionWrite): Promise<void>;
+  /** A version's record; null when there is none. */
+  readModelVersion(model: string, version: number): Promise<string | null>;
+  /** The model's listed versions, ascending. */
+  listModelVersions(model: string): Promise<number[]>;
+  /** The exact bytes of a version's artifact kept in the store; null when absent. */
+  readModelArtifact(model: string, version: number): Promise<Uint8Array | null>;
+  /** A version's holdout set; null when it has none. */
+  readModelHoldout(model: string, version: number): Promise<string | null>;
+  /** What an alias holds; null when it was never set. */
+  readAlias(model: string, alias: string): Promise<string | null>;
   /**
-   * Adds each increment to its field (absent = 0) atomically across fields and returns the new values; replicas
-   * share drift windows this way. Arithmetic is IEEE double on both implementations; with opts.ttlMs the key's
-   * expiry is refreshed.
+   * Moves an alias only if it holds `expected`, atomically appending the history entry and publishing the notice.
+   * true = moved.
    */
-  hincrby(
-    key: string,
+  moveAlias(move: AliasMove): Promise<boolean>;
+  /** The model's alias history, oldest first. */
+  readAliasHistory(model: string): Promise<string[]>;
+  /** Calls onNotice for every alias move of any model until the returned function is called; disconnected watchers miss notices. */
+  watchAliases(onNotice: (notice: string) => void): Promise<() => Promise<void>>;
+}
+
+/** A drift monitor: one champion version of a model. */
+export interface DriftMonitor {
+  name: string;
+  version: number;
+}
+
+/** The documents a drift monitor keeps besides its windows. */
+export type DriftRecordName = 'pointer' | 'history';
+
+/**
+ * Drift windows shared by replicas: per monitor, numbered windows of integer counts per field, plus two documents
+ * moved by compare-and-set (the open window's pointer, the decision history). One monitor's data shares a slot.
+ */
+export interface DriftWindowStore {
+  /**
+   * Adds each increment to its field of window n (absent = 0) atomically across fields and returns the new values;
+   * refreshes the window's expiry to ttlMs. Arithmetic is IEEE double on both implementations.
+   */
+  addDriftCounts(
+    monitor: DriftMonitor,
+    n: number,
     increments: Record<string, number>,
-    opts?: { ttlMs?: number },
+    ttlMs: number,
   ): Promise<Record<string, number>>;
+  /** Window n's counts ({} when absent or expired), deleting the window. */
+  takeDriftWindow(monitor: DriftMonitor, n: number): Promise<Record<string, number>>;
+  /** One of the monitor's documents; null when absent. */
+  readDriftRecord(monitor: DriftMonitor, name: DriftRecordName): Promise<string | null>;
+  /** Writes the document only if it holds `expected` (null = absent). true = written. */
+  swapDriftRecord(
+    monitor: DriftMonitor,
+    name: DriftRecordName,
+    expected: string | null,
+    next: string,
+  ): Promise<boolean>;
+}
 
-  /** Appends to a list; returns its new length. */
-  rpush(key: string, value: string): Promise<number>;
-  /** A list range, inclusive, negative indexes counting from the end (LRANGE semantics). */
-  lrange(key: string, start: number, stop: number): Promise<string[]>;
-
-  /** Adds or re-scores a sorted-set member. */
-  zadd(key: string, score: number, member: string): Promise<void>;
-  /** Members with min <= score <= max (±Infinity allowed), ascending by score then member, at most opts.limit. */
-  zrangeByScore(
-    key: string,
-    min: number,
-    max: number,
-    opts?: { limit?: number },
-  ): Promise<{ member: string; score: number }[]>;
-
-  /** Publishes a notice on `fw:<channel>`; subscribers that are not connected miss it. */
-  publish(channel: string, message: string): Promise<void>;
-  /** Calls onMessage for every notice on `fw:<channel>` until the returned function is called. */
-  subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>>;
-
+/**
+ * The whole online store: every role, plus health. Every method rejects with a retriable DependencyError when the
+ * store cannot answer within its timeout, and with InvalidInputError on arguments it cannot store (an empty
+ * customer id, a TTL that is not a positive integer).
+ */
+export interface OnlineStore
+  extends CustomerHistoryStore,
+    LockStore,
+    RecordStore,
+    RegistryStore,
+    DriftWindowStore {
+  readonly kind: 'redis' | 'memory';
   /** Round-trip health check for readiness: true when the store answered within its timeout. Never rejects. */
   ping(): Promise<boolean>;
   /** Closes connections and timers; later calls reject with DependencyError. */
