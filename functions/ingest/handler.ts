@@ -19,7 +19,7 @@ export type IngestType = typeof ET.transaction | typeof ET.label;
 export const INGEST_TYPES: readonly IngestType[] = [EventTypes.transaction, EventTypes.label];
 
 export interface IngestDeps {
-  store: Pick<OnlineStore, 'acquireLock' | 'renewLock' | 'releaseLock' | 'get' | 'set'>;
+  store: Pick<OnlineStore, 'acquireLock' | 'renewLock' | 'releaseLock' | 'readRecord' | 'writeRecord'>;
   append: (record: LogRecord) => Promise<void>;
   sink: Sink;
   now: () => number;
@@ -38,12 +38,12 @@ export interface IngestDeps {
 }
 
 /**
- * Store keys, tagged by customer (one Redis Cluster slot per customer) and named by the sha1 of the event's source
- * and id: the done marker (kept dedupeTtlMs) and the in-progress claim (a lock of claimTtlMs, renewed while held).
+ * Store names, by customer and the sha1 of the event's source and id: the done marker (a record kept dedupeTtlMs)
+ * and the in-progress claim (a lock of claimTtlMs, renewed while held).
  */
 export const ingestKeys = {
-  done: (customerId: string, hash: string) => `ingest:{${customerId}}:done:${hash}`,
-  lock: (customerId: string, hash: string) => `ingest:{${customerId}}:${hash}`,
+  done: (customerId: string, hash: string) => `ingest:${customerId}:done:${hash}`,
+  lock: (customerId: string, hash: string) => `ingest:${customerId}:${hash}`,
 };
 
 /** Idempotency window for ingest: a redelivery within 7 days is recognised as a duplicate. */
@@ -74,7 +74,7 @@ export async function handle(
   const takenAt = performance.now();
   const [locked, done] = await Promise.all([
     deps.store.acquireLock(lockName, owner, deps.claimTtlMs),
-    deps.store.get(doneKey),
+    deps.store.readRecord(doneKey),
   ]);
   if (done !== null) {
     if (locked) await deps.store.releaseLock(lockName, owner).catch(() => false); // else it lapses
@@ -104,7 +104,7 @@ export async function handle(
     });
     claim.assertHeld();
     await deps.sink.publish(accepted);
-    await deps.store.set(doneKey, '1', { ttlMs: deps.dedupeTtlMs });
+    await deps.store.writeRecord(doneKey, '1', { ttlMs: deps.dedupeTtlMs });
   } finally {
     await claim.release();
   }

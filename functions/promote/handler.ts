@@ -22,7 +22,7 @@ export type PromoteType = typeof ET.modelTrained;
 
 export interface PromoteDeps {
   registry: Pick<ModelRegistry, 'get' | 'alias' | 'moveAlias' | 'history'>;
-  store: Pick<OnlineStore, 'get' | 'set' | 'acquireLock' | 'renewLock' | 'releaseLock'>;
+  store: Pick<OnlineStore, 'readRecord' | 'writeRecord' | 'acquireLock' | 'renewLock' | 'releaseLock'>;
   /** Measures a candidate against the champion version (null: none); see measure.ts. */
   measure: (candidate: ModelVersion, championVersion: number | null) => Promise<Measurements>;
   gate: GateConfig;
@@ -59,9 +59,9 @@ const StoredVerdictSchema = z.discriminatedUnion('type', [
 ]);
 type StoredVerdict = z.infer<typeof StoredVerdictSchema>;
 
-/** Store keys: the verdict on a version (no TTL: the judgement log) and the lease held while judging it. */
+/** Store names: the verdict on a version (a record, no TTL: the judgement log) and the lease held while judging it. */
 export const promoteKeys = {
-  verdict: (name: ModelName, version: number) => `promote:{${name}}:verdict:v${version}`,
+  verdict: (name: ModelName, version: number) => `promote:${name}:verdict:v${version}`,
   lock: (name: ModelName, version: number) => `promote:${name}:v${version}`,
 };
 
@@ -73,7 +73,7 @@ async function readVerdict(
   name: ModelName,
   version: number,
 ): Promise<StoredVerdict | null> {
-  const raw = await deps.store.get(promoteKeys.verdict(name, version));
+  const raw = await deps.store.readRecord(promoteKeys.verdict(name, version));
   return raw === null ? null : StoredVerdictSchema.parse(JSON.parse(raw));
 }
 
@@ -146,7 +146,7 @@ export async function handle(
       (await decide(event, deps, ctx, () => fence(lease, deps, name, version)));
     const meanwhile = await fence(lease, deps, name, version);
     if (meanwhile) return { kind: 'reply', event: toEvent(meanwhile, deps) };
-    await deps.store.set(promoteKeys.verdict(name, version), JSON.stringify(judged));
+    await deps.store.writeRecord(promoteKeys.verdict(name, version), JSON.stringify(judged));
     return { kind: 'reply', event: toEvent(judged, deps) };
   } finally {
     await lease.release();

@@ -24,7 +24,7 @@ const LANES = 32;
 
 export interface BackfillOptions {
   eventLog: Pick<EventLog, 'endOffsets' | 'readOffsets'>;
-  store: Pick<OnlineStore, 'applyCustomerEvent' | 'get' | 'set'>;
+  store: Pick<OnlineStore, 'applyCustomerEvent' | 'readRecord' | 'writeRecord'>;
   /** The version to fill: its keys are written, as featurize of that version writes them. */
   featureSet: FeatureSet;
   /** Event time, epoch ms, `from` inclusive, `to` exclusive. */

@@ -46,21 +46,21 @@ export type Completion = z.infer<typeof CompletionSchema>;
 
 /** The key of one backfill's checkpoint: by version and range, so a rerun of the same command finds it. */
 export function checkpointKey(version: string, range: TimeWindow): string {
-  return `backfill:{${version}}:checkpoint:${range.from}-${range.to}`;
+  return `backfill:${version}:checkpoint:${range.from}-${range.to}`;
 }
 
 /** The key of a version's last completed backfill. */
 export function completionKey(version: string): string {
-  return `backfill:{${version}}:complete`;
+  return `backfill:${version}:complete`;
 }
 
 /** Reads a JSON record written by this module; a value that does not parse is a DependencyError naming the key. */
 async function readJson<T>(
-  store: Pick<OnlineStore, 'get'>,
+  store: Pick<OnlineStore, 'readRecord'>,
   key: string,
   schema: z.ZodType<T>,
 ): Promise<T | null> {
-  const text = await store.get(key);
+  const text = await store.readRecord(key);
   if (text === null) return null;
   let value: unknown;
   try {
@@ -76,7 +76,7 @@ async function readJson<T>(
 }
 
 export function readCheckpoint(
-  store: Pick<OnlineStore, 'get'>,
+  store: Pick<OnlineStore, 'readRecord'>,
   version: string,
   range: TimeWindow,
 ): Promise<Checkpoint | null> {
@@ -84,20 +84,20 @@ export function readCheckpoint(
 }
 
 export async function writeCheckpoint(
-  store: Pick<OnlineStore, 'set'>,
+  store: Pick<OnlineStore, 'writeRecord'>,
   checkpoint: Checkpoint,
 ): Promise<void> {
-  await store.set(checkpointKey(checkpoint.featureSet.version, checkpoint.range), JSON.stringify(checkpoint));
+  await store.writeRecord(checkpointKey(checkpoint.featureSet.version, checkpoint.range), JSON.stringify(checkpoint));
 }
 
 /** The last completed backfill of `version`, or null when none has completed. */
-export function readCompletion(store: Pick<OnlineStore, 'get'>, version: string): Promise<Completion | null> {
+export function readCompletion(store: Pick<OnlineStore, 'readRecord'>, version: string): Promise<Completion | null> {
   return readJson(store, completionKey(version), CompletionSchema);
 }
 
 export async function writeCompletion(
-  store: Pick<OnlineStore, 'set'>,
+  store: Pick<OnlineStore, 'writeRecord'>,
   completion: Completion,
 ): Promise<void> {
-  await store.set(completionKey(completion.featureSet.version), JSON.stringify(completion));
+  await store.writeRecord(completionKey(completion.featureSet.version), JSON.stringify(completion));
 }

@@ -1,5 +1,5 @@
 // Computes one event's feature vector from the customer's earlier events: the same code online (featurize) and offline (trainer).
-import { compareUtf8 } from '../store/keys.ts';
+import { compareUtf8 } from './order.ts';
 import type { FeatureSet, HistoryRecord } from './definition.ts';
 import { EMPTY_WINDOW, type PriorSummary, summarizePrior } from './windows.ts';
 

@@ -145,4 +145,9 @@ export interface CustomerHistoryStore {
    * too late (applyCustomerEvent answers a redelivery whatever its age).
    */
   previewCustomerEvent(input: CustomerEventPreviewInput): Promise<CustomerEventPreview>;
+  /**
+   * The entries kept in a customer's history now, oldest first (time, then order key): what the trims left, for
+   * operators and checks. [] for a customer without history.
+   */
+  readHistory(customerId: string, version?: string): Promise<{ time: number; orderKey: string }[]>;
 }

@@ -1,6 +1,6 @@
 // The one online update of a customer's feature state: what featurize does per event and what a backfill replays.
 import type { AcceptedTransaction } from '../events/index.ts';
-import type { CustomerEventResult, OnlineStore } from '../store/types.ts';
+import type { CustomerEventResult, CustomerHistoryStore } from './customer-history.ts';
 import { featuresFromSummary, noveltyKeys } from './compute.ts';
 import { type FeatureSet, type HistoryRecord, toHistoryRecord } from './definition.ts';
 
@@ -9,7 +9,7 @@ export const FEATURIZE_CLAIM_TTL_MS = 24 * 3_600_000;
 
 /** What an update needs besides the event: the store, the feature set (its version names the keys), the bounds. */
 export interface FeatureUpdateDeps {
-  store: Pick<OnlineStore, 'applyCustomerEvent'>;
+  store: Pick<CustomerHistoryStore, 'applyCustomerEvent'>;
   featureSet: FeatureSet;
   allowedLatenessMs: number;
   /** How long the event is remembered for idempotency. */
@@ -49,7 +49,7 @@ export async function applyTransaction(
 
 /** What a preview needs: the store's read, the feature set (its version names the keys), the allowed lateness. */
 export interface FeaturePreviewDeps {
-  store: Pick<OnlineStore, 'previewCustomerEvent'>;
+  store: Pick<CustomerHistoryStore, 'previewCustomerEvent'>;
   featureSet: FeatureSet;
   allowedLatenessMs: number;
 }

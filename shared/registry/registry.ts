@@ -7,8 +7,7 @@ import type { ModelName } from '../events/index.ts';
 import { MetadataKeys } from '../inference/model-file.ts';
 import { describeSignature } from '../inference/onnx.ts';
 import { checkSignature } from '../inference/scoring.ts';
-import type { OnlineStore } from '../store/index.ts';
-import { ALIAS_CHANNEL, registryKeys as k } from './keys.ts';
+import type { RegistryStore } from '../store/index.ts';
 import {
   type Alias,
   type AliasNotice,
@@ -52,7 +51,7 @@ export async function inspectOnnx(
 }
 
 export interface RegistryOptions {
-  store: OnlineStore;
+  store: RegistryStore;
   /** Reads and checks an ONNX file's signature (default: {@link inspectOnnx} with onnxruntime-node). */
   inspect?: (bytes: Uint8Array, kind: ModelName, columns: readonly string[]) => Promise<Signature>;
   /** Artifacts larger than this go to `artifactDir` as files (URI); smaller ones are kept in the store. */
@@ -82,7 +81,7 @@ export interface MoveAliasInput {
 
 /** Model versions, aliases and their history, shared by every function through the online store. */
 export class ModelRegistry {
-  readonly #store: OnlineStore;
+  readonly #store: RegistryStore;
   readonly #opts: Required<Pick<RegistryOptions, 'inlineLimitBytes' | 'now' | 'inspect'>> & RegistryOptions;
 
   constructor(opts: RegistryOptions) {
@@ -110,8 +109,8 @@ export class ModelRegistry {
       );
     }
     const holdout = input.holdout ? HoldoutSchema.parse(input.holdout) : undefined;
-    const version = await this.#store.incr(k.nextVersion(input.name));
-    const artifact = await this.#storeArtifact(input.name, version, input.artifact);
+    const version = await this.#store.nextModelVersion(input.name);
+    const { artifact, inline } = await this.#placeArtifact(input.name, version, input.artifact);
     const record: ModelVersion = ModelVersionSchema.parse({
       name: input.name,
       version,
@@ -121,23 +120,27 @@ export class ModelRegistry {
       signature,
       hasHoldout: holdout !== undefined,
     });
-    if (holdout) await this.#store.set(k.holdout(input.name, version), JSON.stringify(holdout));
-    await this.#store.set(k.version(input.name, version), JSON.stringify(record));
-    await this.#store.zadd(k.versions(input.name), version, String(version));
+    await this.#store.writeModelVersion({
+      model: input.name,
+      version,
+      record: JSON.stringify(record),
+      ...(holdout ? { holdout: JSON.stringify(holdout) } : {}),
+      ...(inline ? { artifact: inline } : {}),
+    });
     return record;
   }
 
   /** One version's record; NotFoundError when it does not exist. */
   async get(name: ModelName, version: number): Promise<ModelVersion> {
-    const raw = await this.#store.get(k.version(name, version));
+    const raw = await this.#store.readModelVersion(name, version);
     if (raw === null) throw new NotFoundError(`model ${name} has no version ${version}`);
     return ModelVersionSchema.parse(JSON.parse(raw));
   }
 
   /** Every version of a model, oldest first. */
   async list(name: ModelName): Promise<ModelVersion[]> {
-    const members = await this.#store.zrangeByScore(k.versions(name), 1, Number.POSITIVE_INFINITY);
-    return Promise.all(members.map((m) => this.get(name, m.score)));
+    const versions = await this.#store.listModelVersions(name);
+    return Promise.all(versions.map((v) => this.get(name, v)));
   }
 
   /** The artifact bytes of a version, checked against the recorded SHA-256. */
@@ -145,7 +148,7 @@ export class ModelRegistry {
     const record = await this.get(name, version);
     const bytes =
       record.artifact.kind === 'inline'
-        ? await this.#store.getBytes(k.artifact(name, version))
+        ? await this.#store.readModelArtifact(name, version)
         : new Uint8Array(await readFile(record.artifact.uri));
     if (!bytes) throw new NotFoundError(`artifact of ${name} v${version} is missing`);
     if (sha256(bytes) !== record.artifact.sha256)
@@ -155,13 +158,13 @@ export class ModelRegistry {
 
   /** The holdout set kept with a version, or null. */
   async holdout(name: ModelName, version: number): Promise<Holdout | null> {
-    const raw = await this.#store.get(k.holdout(name, version));
+    const raw = await this.#store.readModelHoldout(name, version);
     return raw === null ? null : HoldoutSchema.parse(JSON.parse(raw));
   }
 
   /** The version an alias points at, or null. */
   async alias(name: ModelName, alias: Alias): Promise<number | null> {
-    const raw = await this.#store.get(k.alias(name, alias));
+    const raw = await this.#store.readAlias(name, alias);
     return raw === null || raw === '' ? null : Number(raw);
   }
 
@@ -189,13 +192,12 @@ export class ModelRegistry {
       version: input.to,
       previous: expected,
     };
-    const moved = await this.#store.compareAndSet({
-      key: k.alias(input.name, input.alias),
+    const moved = await this.#store.moveAlias({
+      model: input.name,
+      alias: input.alias,
       expected: expected === null ? null : String(expected),
       next: input.to === null ? '' : String(input.to),
-      historyKey: k.history(input.name),
       historyEntry: JSON.stringify(entry),
-      channel: ALIAS_CHANNEL,
       notice: JSON.stringify(notice),
     });
     if (!moved) {
@@ -209,7 +211,7 @@ export class ModelRegistry {
 
   /** The promotion history of a model, oldest first. */
   async history(name: ModelName): Promise<HistoryEntry[]> {
-    const raw = await this.#store.lrange(k.history(name), 0, -1);
+    const raw = await this.#store.readAliasHistory(name);
     return raw.map((r) => HistoryEntrySchema.parse(JSON.parse(r)));
   }
 
@@ -234,22 +236,26 @@ export class ModelRegistry {
 
   /** Calls `onNotice` for every alias move (from any process sharing the store) until the returned function is called. */
   async watch(onNotice: (notice: AliasNotice) => void): Promise<() => Promise<void>> {
-    return this.#store.subscribe(ALIAS_CHANNEL, (message) => {
+    return this.#store.watchAliases((message) => {
       const parsed = AliasNoticeSchema.safeParse(JSON.parse(message));
       if (parsed.success) onNotice(parsed.data);
     });
   }
 
-  async #storeArtifact(name: ModelName, version: number, bytes: Uint8Array): Promise<Artifact> {
+  /** Where a version's artifact goes: small files (or no artifact directory) into the store with the record, else a file. */
+  async #placeArtifact(
+    name: ModelName,
+    version: number,
+    bytes: Uint8Array,
+  ): Promise<{ artifact: Artifact; inline?: Uint8Array }> {
     const digest = sha256(bytes);
     if (bytes.byteLength <= this.#opts.inlineLimitBytes || !this.#opts.artifactDir) {
-      await this.#store.set(k.artifact(name, version), bytes);
-      return { kind: 'inline', bytes: bytes.byteLength, sha256: digest };
+      return { artifact: { kind: 'inline', bytes: bytes.byteLength, sha256: digest }, inline: bytes };
     }
     await mkdir(this.#opts.artifactDir, { recursive: true });
     const file = path.resolve(this.#opts.artifactDir, `${name}-v${version}-${digest.slice(0, 12)}.onnx`);
     await writeFile(file, bytes);
-    return { kind: 'uri', uri: file, bytes: bytes.byteLength, sha256: digest };
+    return { artifact: { kind: 'uri', uri: file, bytes: bytes.byteLength, sha256: digest } };
   }
 }
 

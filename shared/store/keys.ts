@@ -1,13 +1,12 @@
 // The online store's key layout and TTL policy, in one place: every Redis key Flywheel writes is named here.
 import * as crypto from 'node:crypto';
 import { DependencyError, InvalidInputError } from '../errors/index.ts';
+import type { DriftMonitor, DriftRecordName } from './types.ts';
 
 /*
- * Key layout. Every key starts with `fw:`. Per-customer keys carry the hash tag `{customerId}` so that all of one
- * customer's keys live in one Redis Cluster slot and the featurize script (which touches four of them) is legal on
- * a cluster. Keys given by callers (registry, drift windows, cooldowns) are prefixed with `fw:` and otherwise kept
- * as given: a caller that needs several keys in one script (compareAndSet with a history list) tags them itself,
- * e.g. `registry:{risk}:alias:champion` and `registry:{risk}:history`.
+ * Key layout. Every key starts with `fw:`, and each role's keys are built here, never by callers. Keys one atomic
+ * step touches together carry one hash tag, so they share a Redis Cluster slot: a customer's keys `{customerId}`
+ * (the featurize script touches five), a model's registry records and drift windows `{model}`.
  *
  * | key                                   | type       | written by                     | TTL policy                                                         |
  * |---------------------------------------|------------|--------------------------------|--------------------------------------------------------------------|
@@ -20,19 +19,24 @@ import { DependencyError, InvalidInputError } from '../errors/index.ts';
  * | fw:{<customerId>}:<fsv>:windows       | hash       | applyCustomerEvent (Redis)     | same idle expiry as the history: the window tree's node moments    |
  * |                                       |            |                                | (shared/features/windows.ts), kept while the history is long       |
  * | fw:{<customerId>}:<fsv>:claim:<sha1>  | hash       | applyCustomerEvent             | claimTtlMs from the first claim, never refreshed                   |
- * | fw:backfill:{<fsv>}:checkpoint:<r>    | string     | flywheel backfill              | none: per-partition progress of one backfill, <r> = <from>-<to>    |
- * |                                       |            |                                | (epoch ms); marked done when the run completes                     |
- * | fw:backfill:{<fsv>}:complete          | string     | flywheel backfill              | none: the last completed backfill of the version (range, counts);  |
- * |                                       |            |                                | score shows it at GET /v1/feature-set                              |
  * | fw:claim:<key>                        | string     | claim                          | ttlMs given by the caller (SET NX PX), never refreshed             |
  * | fw:lock:<name>                        | string     | acquireLock (locks, cooldowns) | ttlMs given by the caller (SET NX PX); releaseLock deletes early;  |
  * |                                       |            |                                | renewLock re-arms it to ttlMs from now while the owner holds it;   |
  * |                                       |            |                                | breakLock deletes it whoever holds it                              |
- * | fw:<key>                              | string     | set, incr, compareAndSet       | set: opts.ttlMs or none; incr keeps the TTL; compareAndSet: none   |
- * | fw:<key>                              | hash       | hset, hincrby                  | none, unless hincrby is given opts.ttlMs (refreshed on each call)  |
- * | fw:<key>                              | list       | rpush, compareAndSet history   | none (registry history is kept; callers trim or delete)            |
- * | fw:<key>                              | sorted set | zadd                           | none (registry indexes are kept)                                   |
- * | channel fw:<channel>                  | pub/sub    | publish, compareAndSet notice  | not stored: a subscriber that is down misses the notice            |
+ * | fw:<record name>                      | string     | writeRecord                    | opts.ttlMs or none: ingest's done markers (dedupe TTL), promote's  |
+ * |                                       |            |                                | verdicts and the backfill's checkpoints and completions (none)     |
+ * | fw:registry:{<m>}:next-version        | string     | nextModelVersion               | none: the registry's durable records                               |
+ * | fw:registry:{<m>}:versions            | sorted set | writeModelVersion              | none: version numbers, scored by themselves                        |
+ * | fw:registry:{<m>}:version:<v>         | string     | writeModelVersion              | none: the version's record (JSON)                                  |
+ * | fw:registry:{<m>}:artifact:<v>        | string     | writeModelVersion              | none: ONNX bytes kept in the store (small files)                   |
+ * | fw:registry:{<m>}:holdout:<v>         | string     | writeModelVersion              | none: the holdout set (JSON)                                       |
+ * | fw:registry:{<m>}:alias:<alias>       | string     | moveAlias (compare-and-set)    | none                                                               |
+ * | fw:registry:{<m>}:history             | list       | moveAlias, same atomic step    | none: every alias move, oldest first                               |
+ * | channel fw:registry:aliases           | pub/sub    | moveAlias, same atomic step    | not stored: a watcher that is down misses the notice               |
+ * | fw:drift:{<m>}:v<v>:window            | string     | swapDriftRecord('pointer')     | none: the open window's number and start (a few bytes per champion)|
+ * | fw:drift:{<m>}:v<v>:history           | string     | swapDriftRecord('history')     | none: the persistence history of decisions                         |
+ * | fw:drift:{<m>}:v<v>:w<n>              | hash       | addDriftCounts                 | ttlMs given by the caller, refreshed by every add; takeDriftWindow |
+ * |                                       |            |                                | deletes it (functions/detect-drift/encoding.ts: its fields)        |
  *
  * "none" keys are the registry's and the backfill's durable records; everything per-customer or per-event expires by
  * itself. <fsv> is the feature-set version (`FeatureSet.version`): featurize writes the keys of its code's version and
@@ -132,11 +136,11 @@ export function historyMember(orderKey: string, hash: string, time: number, valu
   return `${orderKey}${MEMBER_SEPARATOR}${h}${MEMBER_SEPARATOR}${time}${MEMBER_SEPARATOR}${value}`;
 }
 
-/** Compares strings by their UTF-8 bytes: the order of Redis sorted-set members (differs from `<` beyond the BMP). */
-export function compareUtf8(a: string, b: string): number {
-  if (a === b) return 0;
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+/** The order key a history member was stored under. */
+export function orderKeyOf(member: string): string {
+  return member.slice(0, member.indexOf(MEMBER_SEPARATOR));
 }
+
 
 /** Separates the parts of a history member: a byte that sorts below every character an order key may hold. */
 export const MEMBER_SEPARATOR = '\u0001';
@@ -173,10 +177,31 @@ export function parseJoinedMembers(joined: string): { times: Float64Array; value
   return { times, values };
 }
 
-/** A caller's key with the `fw:` prefix; a `{tag}` inside it is kept, so callers choose their cluster slot. */
-export function prefixed(key: string): string {
-  return `${KEY_PREFIX}${key}`;
+/** The key of a record (RecordStore): `fw:<name>`. */
+export function recordKey(name: string): string {
+  return `${KEY_PREFIX}${name}`;
 }
+
+/** The channel of alias notices. */
+export const ALIAS_CHANNEL = `${KEY_PREFIX}registry:aliases`;
+
+/** A model's registry keys, all tagged by the model's name. */
+export const registryKeys = {
+  nextVersion: (m: string) => `${KEY_PREFIX}registry:{${m}}:next-version`,
+  versions: (m: string) => `${KEY_PREFIX}registry:{${m}}:versions`,
+  version: (m: string, v: number) => `${KEY_PREFIX}registry:{${m}}:version:${v}`,
+  artifact: (m: string, v: number) => `${KEY_PREFIX}registry:{${m}}:artifact:${v}`,
+  holdout: (m: string, v: number) => `${KEY_PREFIX}registry:{${m}}:holdout:${v}`,
+  alias: (m: string, a: string) => `${KEY_PREFIX}registry:{${m}}:alias:${a}`,
+  history: (m: string) => `${KEY_PREFIX}registry:{${m}}:history`,
+};
+
+/** A drift monitor's keys, tagged by the model's name (the registry's slot) and keyed by the champion version. */
+export const driftKeys = {
+  record: (m: DriftMonitor, name: DriftRecordName) =>
+    `${KEY_PREFIX}drift:{${m.name}}:v${m.version}:${name === 'pointer' ? 'window' : 'history'}`,
+  window: (m: DriftMonitor, n: number) => `${KEY_PREFIX}drift:{${m.name}}:v${m.version}:w${n}`,
+};
 
 /** The key behind {@link OnlineStore.claim}: `fw:claim:<key>`. */
 export function claimKey(key: string): string {

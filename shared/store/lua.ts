@@ -271,7 +271,7 @@ return {members, redis.call('HMGET', KEYS[2], unpack(ARGV, 3))}
 `;
 
 /**
- * compareAndSet. KEYS: 1 key, 2 history list (optional). ARGV: 1 '1' when a value is expected ('0' = absent),
+ * Compare-and-set (an alias move, a drift record). KEYS: 1 key, 2 history list (optional). ARGV: 1 '1' when a value is expected ('0' = absent),
  * 2 expected, 3 next, 4 history entry, 5 channel ('' = none), 6 notice. Returns 1 when set, 0 otherwise.
  */
 export const COMPARE_AND_SET = `
@@ -287,14 +287,6 @@ if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
 return 1
 `;
 
-/**
- * publish through the master of the channel's slot on a cluster. KEYS: 1 the channel (named as a key only to route
- * the call; no key is read or written). ARGV: 1 message. Returns the number of receivers on this node.
- */
-export const PUBLISH_IN_SLOT = `
-return redis.call('PUBLISH', KEYS[1], ARGV[1])
-`;
-
 /** releaseLock: KEYS 1 lock; ARGV 1 owner. Deletes only if the owner still holds it; returns 1 when deleted. */
 export const RELEASE_LOCK = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -308,7 +300,7 @@ return 0
 `;
 
 /**
- * hincrby with double arithmetic identical to JavaScript's (HINCRBYFLOAT uses long double and differs).
+ * addDriftCounts: HINCRBY with double arithmetic identical to JavaScript's (HINCRBYFLOAT uses long double and differs).
  * KEYS: 1 hash. ARGV: 1 ttlMs ('' = keep), then field, increment pairs. Returns the new values as strings,
  * written in the shortest form that reads back to the same double.
  */

@@ -1,22 +1,16 @@
-// The embedded online store: the same semantics as the Redis store, in process (one replica, no persistence).
+// The embedded online store: every role in process (one replica, no persistence), with the Redis store's
+// semantics and none of its commands; each role keeps the structures it needs, entries that lapse in Expiring.
 import { EventEmitter } from 'node:events';
-import { ConflictError, DependencyError } from '../errors/index.ts';
+import { DependencyError } from '../errors/index.ts';
+import type { CustomerEventResult, CustomerState, PriorSummary, SummaryQuery } from '../features/customer-history.ts';
 import { summarizePrior } from '../features/windows.ts';
-import { claimKey, customerKeys, lockKey, MEMBER_JOIN, parseJoinedMembers, prefixed } from './keys.ts';
 import type { Logger } from '../runtime/logger.ts';
-import { Keyspace, type SortedSet } from './memory-keyspace.ts';
+import { claimKey, customerKeys, driftKeys, lockKey, MEMBER_JOIN, orderKeyOf, parseJoinedMembers } from './keys.ts';
+import { Expiring } from './memory-expiring.ts';
+import { SortedSet } from './memory-sorted-set.ts';
 import { planPreview, previewOf } from './preview.ts';
-import type { CustomerEventResult, CustomerState, OnlineStore, PriorSummary, SummaryQuery } from './types.ts';
-import {
-  type ApplyPlan,
-  checkCompareAndSet,
-  checkIncrements,
-  checkIntegers,
-  checkScore,
-  checkSummaryQuery,
-  checkTtl,
-  planApply,
-} from './validate.ts';
+import type { DriftWindowStore, LockStore, OnlineStore, RecordStore, RegistryStore } from './types.ts';
+import { type ApplyPlan, checkIncrements, checkSummaryQuery, checkTtl, checkVersion, planApply } from './validate.ts';
 
 /** Options of the in-process store; `now` lets tests move time (default Date.now). */
 export interface MemoryStoreOptions {
@@ -25,218 +19,244 @@ export interface MemoryStoreOptions {
   log?: Logger;
 }
 
+/** One customer's state in one feature-set version: what the Redis store keeps in the customer's keys. */
+interface Customer {
+  /** History members (keys.ts historyMember) scored by event time. */
+  history: SortedSet;
+  /** The newest event's record. */
+  latest: string;
+  /** First-seen time per field. */
+  firstSeen: Map<string, number>;
+}
+
+/** What a claim of a customer event remembers: its time, and each field's first-seen value before it (null: none). */
+type CustomerClaim = Map<string, number | null>;
+
+/** One model's registry records. */
+interface ModelRecords {
+  next: number;
+  versions: Map<number, { record: string; holdout?: string; artifact?: Uint8Array }>;
+  aliases: Map<string, string>;
+  history: string[];
+}
+
+/** Runs one synchronous operation as a call on a store that may be closed. */
+type Op = <T>(fn: () => T) => Promise<T>;
+
 /** Creates the in-process store: the embedded default when no REDIS_URL is configured. */
 export function createMemoryStore(opts: MemoryStoreOptions = {}): OnlineStore {
-  const ks = new Keyspace(opts);
-  const bus = new EventEmitter();
-  bus.setMaxListeners(0);
+  const now = opts.now ?? Date.now;
+  const customers = new Expiring<Customer>(now);
+  const claims = new Expiring<CustomerClaim>(now);
+  const tokens = new Expiring<string>(now);
+  const records = new Expiring<string>(now);
+  const windows = new Expiring<Map<string, number>>(now);
+  const lapsing = [customers, claims, tokens, records, windows];
+  const sweep = setInterval(() => {
+    for (const m of lapsing) m.sweep();
+  }, opts.sweepMs ?? 1000);
+  sweep.unref();
   let closed = false;
-
-  /** Runs one synchronous operation as a call on a store that may be closed. */
-  function op<T>(fn: () => T): Promise<T> {
+  const op: Op = (fn) => {
     if (closed) return Promise.reject(new DependencyError('memory', 'store is closed'));
     try {
       return Promise.resolve(fn());
     } catch (err) {
       return Promise.reject(err);
     }
-  }
-
-  function setNx(key: string, value: string, ttlMs: number): boolean {
-    checkTtl('ttlMs', ttlMs);
-    if (ks.has(key)) return false;
-    ks.put(key, 'string', Buffer.from(value), ttlMs);
-    return true;
-  }
-
-  function publishNow(channel: string, message: string): void {
-    // Redis delivers after the publishing command has returned; so do we, in publish order.
-    setImmediate(() => bus.emit(channel, message));
-  }
+  };
 
   const store: OnlineStore = {
     kind: 'memory',
-
-    claim: (key, ttlMs) => op(() => setNx(claimKey(key), '1', ttlMs)),
-    release: (key) => op(() => void ks.delete(claimKey(key))),
-
     applyCustomerEvent: async (input) => {
       const plan = planApply(input);
-      return op(() => apply(ks, plan));
+      return op(() => apply(customers, claims, plan));
     },
     readCustomers: (customerIds, query) =>
       op(() => {
         checkSummaryQuery(query);
         const out = new Map<string, CustomerState>();
         for (const id of new Set(customerIds)) {
-          const keys = customerKeys(id, query.version);
-          const history = ks.read(keys.history, 'zset');
-          const top = history?.entries.at(-1);
-          const record = ks.read(keys.latest, 'string');
-          if (!history || !top || record === undefined) continue;
-          const firstSeen: Record<string, number> = {};
-          for (const [f, v] of ks.read(keys.firstSeen, 'hash') ?? []) firstSeen[f] = Number(v);
+          const c = customers.get(customerKeys(id, query.version).history);
+          const top = c?.history.entries.at(-1);
+          if (!c || !top) continue;
           out.set(id, {
-            latest: { time: top.score, record: record.toString('utf8') },
-            prior: summarize(history, top.score, query),
-            firstSeen,
+            latest: { time: top.score, record: c.latest },
+            prior: summarize(c.history, top.score, query),
+            firstSeen: Object.fromEntries(c.firstSeen),
           });
         }
         return out;
       }),
-
     previewCustomerEvent: async (input) => {
       const p = planPreview(input);
       return op(() => {
-        const entries =
-          ks.read(p.history, 'zset')?.range({ min: p.from, max: Number.POSITIVE_INFINITY }) ?? [];
-        const seen = ks.read(p.firstSeenKey, 'hash');
+        const c = customers.get(p.history);
+        const entries = c?.history.range({ min: p.from, max: Number.POSITIVE_INFINITY }) ?? [];
         return previewOf(
           p,
           entries.map((e) => e.member).join(MEMBER_JOIN),
-          p.fields.map((f) => seen?.get(f)),
+          p.fields.map((f) => {
+            const t = c?.firstSeen.get(f);
+            return t === undefined ? undefined : String(t);
+          }),
         );
       });
     },
-
-    acquireLock: (name, owner, ttlMs) => op(() => setNx(lockKey(name), owner, ttlMs)),
-    releaseLock: (name, owner) =>
-      op(() => ks.read(lockKey(name), 'string')?.toString() === owner && ks.delete(lockKey(name))),
-    breakLock: (name) => op(() => ks.delete(lockKey(name))),
-    renewLock: (name, owner, ttlMs) =>
-      op(() => {
-        checkTtl('ttlMs', ttlMs);
-        if (ks.read(lockKey(name), 'string')?.toString() !== owner) return false;
-        ks.expire(lockKey(name), ttlMs);
-        return true;
-      }),
-
-    get: (key) => op(() => ks.read(prefixed(key), 'string')?.toString('utf8') ?? null),
-    getBytes: (key) =>
-      op(() => {
-        const buf = ks.read(prefixed(key), 'string');
-        return buf === undefined ? null : new Uint8Array(buf);
-      }),
-    set: async (key, value, setOpts) => {
-      const ttlMs = setOpts?.ttlMs;
-      if (ttlMs !== undefined) checkTtl('ttlMs', ttlMs);
-      const data = Buffer.from(typeof value === 'string' ? Buffer.from(value, 'utf8') : value);
-      return op(() => ks.put(prefixed(key), 'string', data, ttlMs));
-    },
-    del: (key) => op(() => void ks.delete(prefixed(key))),
-    incr: (key) =>
-      op(() => {
-        const k = prefixed(key);
-        const text = ks.read(k, 'string')?.toString() ?? '0';
-        const n = /^(0|-?[1-9]\d*)$/.test(text) ? Number(text) : Number.NaN;
-        if (!Number.isSafeInteger(n + 1))
-          throw new ConflictError('ERR value is not an integer or out of range');
-        ks.replace(k, 'string', Buffer.from(String(n + 1)));
-        return n + 1;
-      }),
-    compareAndSet: async (input) => {
-      checkCompareAndSet(input);
-      return op(() => {
-        const k = prefixed(input.key);
-        const current = ks.read(k, 'string')?.toString() ?? null;
-        if (current !== input.expected) return false;
-        if (input.historyKey !== undefined) ks.read(prefixed(input.historyKey), 'list'); // type check before writing
-        ks.put(k, 'string', Buffer.from(input.next));
-        if (input.historyKey !== undefined)
-          ks.write(prefixed(input.historyKey), 'list').push(input.historyEntry ?? '');
-        if (input.channel !== undefined) publishNow(prefixed(input.channel), input.notice ?? '');
-        return true;
-      });
-    },
-
-    hset: (key, fields) =>
-      op(() => {
-        const entries = Object.entries(fields);
-        if (entries.length === 0) return;
-        const hash = ks.write(prefixed(key), 'hash');
-        for (const [f, v] of entries) hash.set(f, v);
-      }),
-    hgetall: (key) => op(() => Object.fromEntries(ks.read(prefixed(key), 'hash') ?? [])),
-    hincrby: async (key, increments, incOpts) => {
-      checkIncrements(increments);
-      const ttlMs = incOpts?.ttlMs;
-      if (ttlMs !== undefined) checkTtl('ttlMs', ttlMs);
-      return op(() => {
-        const out: Record<string, number> = {};
-        const entries = Object.entries(increments);
-        if (entries.length === 0) return out;
-        const k = prefixed(key);
-        const current = ks.read(k, 'hash');
-        for (const [f, by] of entries) {
-          const text = current?.get(f);
-          const n = text === undefined ? 0 : Number(text);
-          if (text !== undefined && (text.trim() === '' || Number.isNaN(n))) {
-            throw new ConflictError('ERR hash value is not a float');
-          }
-          out[f] = n + by;
-        }
-        const hash = ks.write(k, 'hash');
-        for (const [f, v] of Object.entries(out)) hash.set(f, String(v));
-        if (ttlMs !== undefined) ks.expire(k, ttlMs);
-        return out;
-      });
-    },
-
-    rpush: (key, value) => op(() => ks.write(prefixed(key), 'list').push(value)),
-    lrange: async (key, start, stop) => {
-      checkIntegers({ start, stop });
-      return op(() => {
-        const list = ks.read(prefixed(key), 'list') ?? [];
-        const from = Math.max(start < 0 ? list.length + start : start, 0);
-        const to = stop < 0 ? list.length + stop : Math.min(stop, list.length - 1);
-        return from > to ? [] : list.slice(from, to + 1);
-      });
-    },
-
-    zadd: async (key, score, member) => {
-      checkScore('score', score);
-      return op(() => ks.write(prefixed(key), 'zset').add(member, score));
-    },
-    zrangeByScore: async (key, min, max, rangeOpts) => {
-      checkScore('min', min);
-      checkScore('max', max);
-      const limit = rangeOpts?.limit;
-      if (limit !== undefined) checkIntegers({ limit });
-      return op(() => {
-        const set = ks.read(prefixed(key), 'zset');
-        if (set === undefined) return [];
-        const range = set.range(limit === undefined || limit < 0 ? { min, max } : { min, max, limit });
-        return range.map((e) => ({ member: e.member, score: e.score }));
-      });
-    },
-
-    publish: (channel, message) => op(() => publishNow(prefixed(channel), message)),
-    subscribe: (channel, onMessage) =>
-      op(() => {
-        const name = prefixed(channel);
-        const listener = (message: string) => {
-          try {
-            onMessage(message);
-          } catch (err) {
-            // a failing subscriber must not break delivery to the others
-            opts.log?.error({ err, channel: name }, 'store: a subscriber threw');
-          }
-        };
-        bus.on(name, listener);
-        return async () => void bus.off(name, listener);
-      }),
-
+    readHistory: (customerId, version) =>
+      op(() =>
+        (customers.get(customerKeys(customerId, version).history)?.history.entries ?? []).map((e) => ({
+          time: e.score,
+          orderKey: orderKeyOf(e.member),
+        })),
+      ),
+    ...memoryLocks(tokens, op),
+    ...memoryRecords(records, op),
+    ...memoryRegistry(op, opts.log),
+    ...memoryDriftWindows(windows, op),
     ping: async () => !closed,
     close: async () => {
       closed = true;
-      ks.close();
-      bus.removeAllListeners();
+      clearInterval(sweep);
+      for (const m of lapsing) m.clear();
     },
   };
   return store;
 }
 
-/** The summary of the entries with score in [t - retention, t), in member order (what the Redis adapter computes). */
+function memoryLocks(tokens: Expiring<string>, op: Op): LockStore {
+  const setNx = (key: string, value: string, ttlMs: number): boolean => {
+    checkTtl('ttlMs', ttlMs);
+    if (tokens.get(key) !== undefined) return false;
+    tokens.set(key, value, ttlMs);
+    return true;
+  };
+  return {
+    claim: (key, ttlMs) => op(() => setNx(claimKey(key), '1', ttlMs)),
+    release: (key) => op(() => void tokens.delete(claimKey(key))),
+    acquireLock: (name, owner, ttlMs) => op(() => setNx(lockKey(name), owner, ttlMs)),
+    releaseLock: (name, owner) =>
+      op(() => tokens.get(lockKey(name)) === owner && tokens.delete(lockKey(name))),
+    breakLock: (name) => op(() => tokens.delete(lockKey(name))),
+    renewLock: (name, owner, ttlMs) =>
+      op(() => {
+        checkTtl('ttlMs', ttlMs);
+        return tokens.get(lockKey(name)) === owner && tokens.expire(lockKey(name), ttlMs);
+      }),
+  };
+}
+
+function memoryRecords(records: Expiring<string>, op: Op): RecordStore {
+  return {
+    readRecord: (name) => op(() => records.get(name) ?? null),
+    writeRecord: async (name, value, writeOpts) => {
+      const ttlMs = writeOpts?.ttlMs;
+      if (ttlMs !== undefined) checkTtl('ttlMs', ttlMs);
+      return op(() => records.set(name, value, ttlMs));
+    },
+  };
+}
+
+function memoryRegistry(op: Op, log: Logger | undefined): RegistryStore {
+  const models = new Map<string, ModelRecords>();
+  const notices = new EventEmitter();
+  notices.setMaxListeners(0);
+  const model = (name: string): ModelRecords => {
+    let m = models.get(name);
+    if (!m) {
+      m = { next: 0, versions: new Map(), aliases: new Map(), history: [] };
+      models.set(name, m);
+    }
+    return m;
+  };
+  return {
+    nextModelVersion: (name) => op(() => ++model(name).next),
+    writeModelVersion: async (input) => {
+      checkVersion(input.version);
+      const artifact = input.artifact && new Uint8Array(input.artifact); // a copy, as Redis keeps one
+      return op(() => {
+        const v: { record: string; holdout?: string; artifact?: Uint8Array } = { record: input.record };
+        if (input.holdout !== undefined) v.holdout = input.holdout;
+        if (artifact !== undefined) v.artifact = artifact;
+        model(input.model).versions.set(input.version, v);
+      });
+    },
+    readModelVersion: (name, version) =>
+      op(() => models.get(name)?.versions.get(version)?.record ?? null),
+    listModelVersions: (name) => op(() => [...(models.get(name)?.versions.keys() ?? [])].sort((a, b) => a - b)),
+    readModelArtifact: (name, version) =>
+      op(() => {
+        const bytes = models.get(name)?.versions.get(version)?.artifact;
+        return bytes === undefined ? null : new Uint8Array(bytes);
+      }),
+    readModelHoldout: (name, version) =>
+      op(() => models.get(name)?.versions.get(version)?.holdout ?? null),
+    readAlias: (name, alias) => op(() => models.get(name)?.aliases.get(alias) ?? null),
+    moveAlias: (move) =>
+      op(() => {
+        const m = model(move.model);
+        if ((m.aliases.get(move.alias) ?? null) !== move.expected) return false;
+        m.aliases.set(move.alias, move.next);
+        m.history.push(move.historyEntry);
+        // Redis delivers after the publishing command has returned; so do we, in publish order
+        setImmediate(() => notices.emit('notice', move.notice));
+        return true;
+      }),
+    readAliasHistory: (name) => op(() => [...(models.get(name)?.history ?? [])]),
+    watchAliases: (onNotice) =>
+      op(() => {
+        const listener = (notice: string) => {
+          try {
+            onNotice(notice);
+          } catch (err) {
+            // a failing watcher must not break delivery to the others
+            log?.error({ err }, 'store: an alias watcher threw');
+          }
+        };
+        notices.on('notice', listener);
+        return async () => void notices.off('notice', listener);
+      }),
+  };
+}
+
+function memoryDriftWindows(windows: Expiring<Map<string, number>>, op: Op): DriftWindowStore {
+  const docs = new Map<string, string>();
+  return {
+    addDriftCounts: async (monitor, n, increments, ttlMs) => {
+      checkIncrements(increments);
+      checkTtl('ttlMs', ttlMs);
+      return op(() => {
+        const key = driftKeys.window(monitor, n);
+        const counts = windows.get(key) ?? new Map<string, number>();
+        const out: Record<string, number> = {};
+        for (const [field, by] of Object.entries(increments)) {
+          const next = (counts.get(field) ?? 0) + by;
+          counts.set(field, next);
+          out[field] = next;
+        }
+        if (counts.size > 0) windows.set(key, counts, ttlMs);
+        return out;
+      });
+    },
+    takeDriftWindow: (monitor, n) =>
+      op(() => {
+        const key = driftKeys.window(monitor, n);
+        const counts = windows.get(key);
+        windows.delete(key);
+        return Object.fromEntries(counts ?? []);
+      }),
+    readDriftRecord: (monitor, name) => op(() => docs.get(driftKeys.record(monitor, name)) ?? null),
+    swapDriftRecord: (monitor, name, expected, next) =>
+      op(() => {
+        const key = driftKeys.record(monitor, name);
+        if ((docs.get(key) ?? null) !== expected) return false;
+        docs.set(key, next);
+        return true;
+      }),
+  };
+}
+
+/** The summary of the entries with time in [t - retention, t), in member order (what the Redis adapter computes). */
 function summarize(history: SortedSet | undefined, t: number, query: SummaryQuery): PriorSummary {
   const entries = history?.range({ min: t - query.retentionMs, max: t, maxExclusive: true }) ?? [];
   return summarizePrior(
@@ -246,44 +266,38 @@ function summarize(history: SortedSet | undefined, t: number, query: SummaryQuer
   );
 }
 
-/** applyCustomerEvent on the keyspace: the APPLY_CUSTOMER_EVENT script, step for step. */
-function apply(ks: Keyspace, p: ApplyPlan): CustomerEventResult {
-  const history = ks.read(p.history, 'zset');
-  const firstSeen = ks.read(p.firstSeenKey, 'hash');
-  const prior = (): PriorSummary => summarize(history, p.eventTime, p);
-  const claim = ks.read(p.claim, 'hash');
+/** applyCustomerEvent: the APPLY_CUSTOMER_EVENT script (lua.ts), step for step. */
+function apply(customers: Expiring<Customer>, claims: Expiring<CustomerClaim>, p: ApplyPlan): CustomerEventResult {
+  const customer = customers.get(p.history);
+  const prior = (): PriorSummary => summarize(customer?.history, p.eventTime, p);
+  const claim = claims.get(p.claim);
   if (claim !== undefined) {
     const before: Record<string, number | null> = {};
     for (const f of p.fields) {
-      const remembered = claim.get(`f:${f}`);
-      const v = remembered === undefined ? firstSeen?.get(f) : remembered === '' ? undefined : remembered;
-      before[f] = v === undefined ? null : Number(v);
+      const remembered = claim.get(f);
+      before[f] = remembered === undefined ? (customer?.firstSeen.get(f) ?? null) : remembered;
     }
     return { kind: 'duplicate', prior: prior(), firstSeen: before };
   }
-  const top = history?.entries.at(-1)?.score;
+  const top = customer?.history.entries.at(-1)?.score;
   if (top !== undefined && !p.applyLate && p.eventTime < top - p.allowedLatenessMs) {
     return { kind: 'too-late', newest: top };
   }
   const result = prior();
+  const c: Customer = customer ?? { history: new SortedSet(), latest: p.record, firstSeen: new Map() };
   const before: Record<string, number | null> = {};
-  const remembered = new Map<string, string>([['t', String(p.eventTime)]]);
-  const seen = p.fields.length > 0 ? ks.write(p.firstSeenKey, 'hash') : undefined;
+  const remembered: CustomerClaim = new Map();
   for (const f of p.fields) {
-    const v = seen?.get(f);
-    before[f] = v === undefined ? null : Number(v);
-    remembered.set(`f:${f}`, v ?? '');
-    if (v === undefined || p.eventTime < Number(v)) seen?.set(f, String(p.eventTime));
+    const v = c.firstSeen.get(f);
+    before[f] = v ?? null;
+    remembered.set(f, v ?? null);
+    if (v === undefined || p.eventTime < v) c.firstSeen.set(f, p.eventTime);
   }
-  const zset = ks.write(p.history, 'zset');
-  zset.add(p.member, p.eventTime);
-  if (zset.entries.at(-1)?.member === p.member) {
-    ks.put(p.latest, 'string', Buffer.from(p.record, 'utf8'), p.idleTtlMs);
-  } else ks.expire(p.latest, p.idleTtlMs);
-  zset.removeBelow(Math.max(top ?? p.eventTime, p.eventTime) - p.retentionMs - p.allowedLatenessMs);
-  zset.removeFirst(Math.max(zset.size - p.maxEvents, 0));
-  ks.put(p.claim, 'hash', remembered, p.claimTtlMs);
-  ks.expire(p.history, p.idleTtlMs);
-  if (p.fields.length > 0) ks.expire(p.firstSeenKey, p.idleTtlMs);
+  c.history.add(p.member, p.eventTime);
+  if (c.history.entries.at(-1)?.member === p.member) c.latest = p.record;
+  c.history.removeBelow(Math.max(top ?? p.eventTime, p.eventTime) - p.retentionMs - p.allowedLatenessMs);
+  c.history.removeFirst(Math.max(c.history.size - p.maxEvents, 0));
+  claims.set(p.claim, remembered, p.claimTtlMs);
+  customers.set(p.history, c, p.idleTtlMs);
   return { kind: 'applied', prior: result, firstSeen: before };
 }

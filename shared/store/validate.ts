@@ -8,10 +8,8 @@ import {
   defaultIdleTtlMs,
   eventHash,
   historyMember,
-  prefixed,
 } from './keys.ts';
-import { sameSlot } from './slot.ts';
-import type { CompareAndSetInput, CustomerEventInput, SummaryQuery } from './types.ts';
+import type { CustomerEventInput, SummaryQuery } from './types.ts';
 
 /** An applyCustomerEvent call resolved to keys, member and numbers both implementations execute the same way. */
 export interface ApplyPlan {
@@ -106,26 +104,6 @@ export function checkSummaryQuery(query: SummaryQuery): void {
   }
 }
 
-/**
- * Throws InvalidInputError when a history key comes without its entry, or a channel without its notice, or when the
- * key and the history key could live on different Redis Cluster nodes (one script must stay in one slot: give both
- * the same `{tag}`). Both implementations refuse it, so nothing that works in memory breaks on a cluster.
- */
-export function checkCompareAndSet(input: CompareAndSetInput): void {
-  if ((input.historyKey === undefined) !== (input.historyEntry === undefined)) {
-    throw new InvalidInputError('historyEntry', 'historyKey and historyEntry go together');
-  }
-  if (input.historyKey !== undefined && !sameSlot([prefixed(input.key), prefixed(input.historyKey)])) {
-    throw new InvalidInputError(
-      'historyKey',
-      `historyKey ${input.historyKey} and key ${input.key} hash to different cluster slots: tag both with one {tag}`,
-    );
-  }
-  if ((input.channel === undefined) !== (input.notice === undefined)) {
-    throw new InvalidInputError('notice', 'channel and notice go together');
-  }
-}
-
 /** Throws InvalidInputError unless every increment is a finite number. */
 export function checkIncrements(increments: Record<string, number>): void {
   for (const [field, by] of Object.entries(increments)) {
@@ -134,14 +112,9 @@ export function checkIncrements(increments: Record<string, number>): void {
   }
 }
 
-/** Throws InvalidInputError for NaN scores (±Infinity is allowed, as in Redis). */
-export function checkScore(name: string, score: number): void {
-  if (Number.isNaN(score)) throw new InvalidInputError(name, `${name} must be a number, got NaN`);
-}
-
-/** Throws InvalidInputError unless every value is a safe integer (list indexes, limits). */
-export function checkIntegers(values: Record<string, number>): void {
-  for (const [name, v] of Object.entries(values)) {
-    if (!Number.isSafeInteger(v)) throw new InvalidInputError(name, `${name} must be an integer, got ${v}`);
+/** Throws InvalidInputError unless a model version is a positive integer. */
+export function checkVersion(version: number): void {
+  if (!Number.isSafeInteger(version) || version < 1) {
+    throw new InvalidInputError('version', `a model version is a positive integer, got ${version}`);
   }
 }
