@@ -1,4 +1,6 @@
-// `npm run package`: bundles each function (and the trainer) into a self-contained directory under dist/ for images and kn func.
+// `npm run package`: writes each function's func.yaml from its Knative Service, then bundles each function (and the
+// trainer) into a self-contained directory under dist/ for images and kn func. `npm run package -- --check` bundles
+// nothing and fails while a committed func.yaml differs from what its Service generates.
 import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
@@ -218,16 +220,21 @@ export async function packageTrainer(opts: {
   });
 }
 
+/** The functions named by `only` (every function when it is empty); an unknown name is refused. */
+async function selectFunctions(root: string, only: readonly string[] = []): Promise<string[]> {
+  const all = await listFunctions(root);
+  const unknown = only.filter((n) => !all.includes(n));
+  if (unknown.length > 0) throw new NotFoundError(`no functions/<name>/main.ts for: ${unknown.join(', ')}`);
+  return only.length > 0 ? all.filter((n) => only.includes(n)) : all;
+}
+
 /** Packages every function and the trainer; `only` limits the functions (the trainer is always attempted). */
 export async function packageAll(opts: {
   root: string;
   outDir: string;
   only?: readonly string[];
 }): Promise<{ functions: PackagedUnit[]; trainer: PackagedUnit | undefined }> {
-  const all = await listFunctions(opts.root);
-  const unknown = (opts.only ?? []).filter((n) => !all.includes(n));
-  if (unknown.length > 0) throw new NotFoundError(`no functions/<name>/main.ts for: ${unknown.join(', ')}`);
-  const names = opts.only && opts.only.length > 0 ? all.filter((n) => opts.only?.includes(n)) : all;
+  const names = await selectFunctions(opts.root, opts.only);
   const functions: PackagedUnit[] = [];
   for (const name of names)
     functions.push(await packageFunction({ root: opts.root, outDir: opts.outDir, name }));
@@ -241,10 +248,43 @@ function describe(unit: PackagedUnit, root: string): string {
   return `| ${unit.name} | ${path.relative(root, unit.dir)} | ${(unit.bundleBytes / 1024).toFixed(0)} KiB | ${deps} | ${optional} | ${unresolved} |`;
 }
 
+/**
+ * The func.yaml generator (knative/func-yaml.ts), or undefined where the Services are not there: the image builds
+ * (knative/Dockerfile) copy only what bundling needs, and package the committed func.yaml files as they are — the
+ * tests hold those equal to the generator's output. Imported on demand for the same reason.
+ */
+async function funcYamlGenerator(root: string): Promise<typeof import('./func-yaml.ts') | undefined> {
+  if (!(await exists(path.join(root, 'knative', 'base', 'services')))) return undefined;
+  return import('./func-yaml.ts');
+}
+
+/** `--check`: 0 when every func.yaml of `names` is what its Service generates, else 1, naming the others. */
+async function check(root: string, names: readonly string[]): Promise<number> {
+  const generator = await funcYamlGenerator(root);
+  if (!generator)
+    throw new NotFoundError('knative/base/services does not exist: nothing to check func.yaml against');
+  const stale = await generator.staleFuncYamls(root, names);
+  for (const file of stale)
+    process.stderr.write(
+      `${file} differs from what its Knative Service generates: run \`npm run package\`\n`,
+    );
+  if (stale.length > 0) return 1;
+  process.stdout.write(`func.yaml: ${names.length} files as their Knative Services generate them\n`);
+  return 0;
+}
+
 async function main(): Promise<void> {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-  const outDir = path.join(root, 'dist');
-  const { functions, trainer } = await packageAll({ root, outDir, only: process.argv.slice(2) });
+  const args = process.argv.slice(2);
+  const only = args.filter((a) => a !== '--check');
+  const names = await selectFunctions(root, only);
+  if (args.includes('--check')) {
+    process.exitCode = await check(root, names);
+    return;
+  }
+  const generator = await funcYamlGenerator(root);
+  if (generator) await generator.writeFuncYamls(root, names);
+  const { functions, trainer } = await packageAll({ root, outDir: path.join(root, 'dist'), only });
   const lines = [
     '| unit | directory | bundle | dependencies | optional | left unresolved (optional) |',
     '|---|---|---|---|---|---|',
@@ -254,6 +294,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`);
   if (functions.length === 0) process.stdout.write('no functions/<name>/main.ts found: nothing packaged\n');
   if (!trainer) process.stdout.write('shared/training/cli.ts not found: trainer not packaged\n');
+  if (!generator) process.stdout.write('knative/base/services not found: func.yaml packaged as committed\n');
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
