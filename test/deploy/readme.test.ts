@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { driftKeys } from '../../functions/detect-drift/shared-window.ts';
+import { driftKeys as driftLocks } from '../../functions/detect-drift/shared-window.ts';
 import { ingestKeys } from '../../functions/ingest/handler.ts';
 import { promoteKeys } from '../../functions/promote/handler.ts';
 import { PORT_OFFSETS } from '../../local/loop.ts';
@@ -22,8 +22,16 @@ import {
 } from '../../shared/events/index.ts';
 import { checkpointKey, completionKey } from '../../shared/backfill/records.ts';
 import { customerFeatures } from '../../shared/features/index.ts';
-import { ALIAS_CHANNEL, registryKeys } from '../../shared/registry/index.ts';
-import { customerClaimKey, customerKeys, eventHash, lockKey, prefixed } from '../../shared/store/keys.ts';
+import {
+  ALIAS_CHANNEL,
+  customerClaimKey,
+  customerKeys,
+  driftKeys,
+  eventHash,
+  lockKey,
+  recordKey,
+  registryKeys,
+} from '../../shared/store/keys.ts';
 import { ROOT } from './support/manifests.ts';
 
 const readme = readFileSync(path.join(ROOT, 'knative/README.md'), 'utf8');
@@ -209,26 +217,26 @@ describe('README.md', () => {
       ['fw:{<customerId>}:<fs>:windows', customer.windowTree],
       ['fw:{<customerId>}:<fs>:claim:<sha1>', customerClaimKey('c-1', hash, version)],
       [
-        'fw:backfill:{<fs>}:checkpoint:<from>-<to>',
-        prefixed(checkpointKey(version, { from: 1_000, to: 2_000 })),
+        'fw:backfill:<fs>:checkpoint:<from>-<to>',
+        recordKey(checkpointKey(version, { from: 1_000, to: 2_000 })),
       ],
-      ['fw:backfill:{<fs>}:complete', prefixed(completionKey(version))],
-      ['fw:ingest:{<customerId>}:done:<sha1>', prefixed(ingestKeys.done('c-1', hash))],
+      ['fw:backfill:<fs>:complete', recordKey(completionKey(version))],
+      ['fw:ingest:<customerId>:done:<sha1>', recordKey(ingestKeys.done('c-1', hash))],
       [lock, lockKey(ingestKeys.lock('c-1', hash))],
-      ['fw:drift:{<model>}:v<version>:w<n>', prefixed(driftKeys.window(monitored, 7))],
-      ['fw:drift:{<model>}:v<version>:window', prefixed(driftKeys.pointer(monitored))],
-      ['…:history', prefixed(driftKeys.history(monitored))],
-      [lock, lockKey(driftKeys.cooldown({ name: 'risk', version: 3 }))],
+      ['fw:drift:{<model>}:v<version>:w<n>', driftKeys.window(monitored, 7)],
+      ['fw:drift:{<model>}:v<version>:window', driftKeys.record(monitored, 'pointer')],
+      ['…:history', driftKeys.record(monitored, 'history')],
+      [lock, lockKey(driftLocks.cooldown({ name: 'risk', version: 3 }))],
       [lock, lockKey(promoteKeys.lock('risk', 3))],
-      ['fw:promote:{<model>}:verdict:v<version>', prefixed(promoteKeys.verdict('risk', 3))],
-      ['fw:registry:aliases', prefixed(ALIAS_CHANNEL)],
-      [registry, prefixed(registryKeys.nextVersion('risk'))],
-      [registry, prefixed(registryKeys.versions('risk'))],
-      [registry, prefixed(registryKeys.version('risk', 3))],
-      [registry, prefixed(registryKeys.artifact('risk', 3))],
-      [registry, prefixed(registryKeys.holdout('risk', 3))],
-      [registry, prefixed(registryKeys.alias('risk', 'champion'))],
-      [registry, prefixed(registryKeys.history('risk'))],
+      ['fw:promote:<model>:verdict:v<version>', recordKey(promoteKeys.verdict('risk', 3))],
+      ['fw:registry:aliases', ALIAS_CHANNEL],
+      [registry, registryKeys.nextVersion('risk')],
+      [registry, registryKeys.versions('risk')],
+      [registry, registryKeys.version('risk', 3)],
+      [registry, registryKeys.artifact('risk', 3)],
+      [registry, registryKeys.holdout('risk', 3)],
+      [registry, registryKeys.alias('risk', 'champion')],
+      [registry, registryKeys.history('risk')],
     ];
     for (const [row, key] of keys) {
       const regex = patterns.get(row);

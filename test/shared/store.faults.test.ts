@@ -87,10 +87,10 @@ describe('OnlineStore on Redis under faults', () => {
       settled(store.readCustomers([customerId], { retentionMs: 1000, windowsMs: [1000] })),
       settled(store.claim(unique('k'), 1000)),
       settled(store.acquireLock(unique('l'), 'me', 1000)),
-      settled(store.set(unique('k'), 'v')),
-      settled(store.hincrby(unique('h'), { n: 1 })),
-      settled(store.compareAndSet({ key: unique('a'), expected: null, next: 'v' })),
-      settled(store.publish('ch', 'm')),
+      settled(store.writeRecord(unique('k'), 'v')),
+      settled(store.addDriftCounts({ name: unique('m'), version: 1 }, 0, { n: 1 }, 1000)),
+      settled(store.swapDriftRecord({ name: unique('m'), version: 1 }, 'pointer', null, 'v')),
+      settled(store.nextModelVersion(unique('m'))),
     ]);
     for (const [i, outcome] of down.entries()) assertRetriable(outcome, `call ${i}`);
     assert.equal(await store.ping(), false);
@@ -141,14 +141,16 @@ describe('OnlineStore on Redis under faults', () => {
   });
 
   it('resubscribes by itself after a restart', async () => {
-    const channel = unique('ch');
-    const sub = await collect(store, channel);
-    await store.publish(channel, 'before');
-    await sub.until(1);
-    await server.restart();
+    const model = unique('model');
+    const sub = await collect(store);
+    const move = (expected: string | null, next: string) =>
+      store.moveAlias({ model, alias: 'champion', expected, next, historyEntry: next, notice: next });
+    await move(null, 'before');
+    await sub.until((all) => all.length >= 1);
+    await server.restart(); // persistence is off: the alias is gone with the old process
     await recovered(store);
     for (let i = 0; i < 100 && sub.messages.length < 2; i++) {
-      await store.publish(channel, `after-${i}`);
+      await move(null, `after-${i}`);
       await sleep(50);
     }
     assert.equal(sub.messages[0], 'before');
@@ -163,12 +165,12 @@ describe('OnlineStore on Redis that is down at start-up', () => {
     await server.stop();
     const store = createRedisStore({ url: server.url, timeoutMs: TIMEOUT_MS, log });
     try {
-      assertRetriable(await settled(store.get('k')), 'get');
+      assertRetriable(await settled(store.readRecord('k')), 'readRecord');
       assert.equal(await store.ping(), false);
       await server.restart();
       await recovered(store);
-      await store.set('k', 'v');
-      assert.equal(await store.get('k'), 'v');
+      await store.writeRecord('k', 'v');
+      assert.equal(await store.readRecord('k'), 'v');
     } finally {
       await store.close();
       await server.stop();

@@ -1,7 +1,7 @@
-// Contract suite, part 2: claims, locks, key/value, compare-and-set, hashes, lists, sorted sets, pub/sub, lifecycle.
+// Contract suite, part 2: every role besides customer histories (claims, locks, records, registry, drift windows), and lifecycle.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConflictError, DependencyError, InvalidInputError } from '../../../shared/errors/index.ts';
+import { DependencyError, InvalidInputError } from '../../../shared/errors/index.ts';
 import {
   collect,
   customerEvent,
@@ -11,7 +11,7 @@ import {
   waitPastTtl,
 } from './contract-support.ts';
 
-/** The contract of every primitive besides the customer operations, run unchanged against every implementation. */
+/** The contract of every role besides customer histories, run unchanged against every implementation. */
 export function primitivesContract(subject: StoreSubject): void {
   const store = () => subject.store();
 
@@ -72,192 +72,168 @@ export function primitivesContract(subject: StoreSubject): void {
     });
   });
 
-  describe('key/value', () => {
-    it('stores strings and exact bytes, deletes, and reads absent keys as null', async () => {
-      const key = unique('kv');
-      assert.equal(await store().get(key), null);
-      assert.equal(await store().getBytes(key), null);
-      await store().set(key, 'grüße');
-      assert.equal(await store().get(key), 'grüße');
-      assert.deepEqual(await store().getBytes(key), new Uint8Array(Buffer.from('grüße')));
-      const bytes = new Uint8Array([0, 255, 128, 10, 13, 0]);
-      await store().set(key, bytes);
-      assert.deepEqual(await store().getBytes(key), bytes);
-      await store().del(key);
-      assert.equal(await store().get(key), null);
-    });
-
-    it('expires a value set with a TTL, and a plain set clears an earlier TTL', async () => {
-      const [a, b] = [unique('kv'), unique('kv')];
-      await store().set(a, '1', { ttlMs: SHORT_TTL_MS });
-      await store().set(b, '1', { ttlMs: SHORT_TTL_MS });
-      await store().set(b, '2');
-      assert.equal(await store().get(a), '1');
+  describe('records', () => {
+    it('writes and reads a document, clears an earlier TTL on a plain write, and expires one with a TTL', async () => {
+      const [a, b] = [unique('record'), unique('record')];
+      assert.equal(await store().readRecord(a), null);
+      await store().writeRecord(a, 'grüße', { ttlMs: SHORT_TTL_MS });
+      await store().writeRecord(b, '1', { ttlMs: SHORT_TTL_MS });
+      await store().writeRecord(b, '2');
+      assert.equal(await store().readRecord(a), 'grüße');
       await waitPastTtl();
-      assert.equal(await store().get(a), null);
-      assert.equal(await store().get(b), '2');
-    });
-
-    it('increments from absent, keeps the TTL, counts 200 parallel increments exactly, refuses non-integers', async () => {
-      const [counter, timed, text] = [unique('n'), unique('n'), unique('n')];
-      assert.equal(await store().incr(counter), 1);
-      const values = await Promise.all(Array.from({ length: 200 }, () => store().incr(counter)));
-      assert.deepEqual(
-        [...values].sort((x, y) => x - y),
-        Array.from({ length: 200 }, (_, i) => i + 2),
-      );
-      assert.equal(await store().get(counter), '201');
-      await store().set(timed, '5', { ttlMs: SHORT_TTL_MS });
-      assert.equal(await store().incr(timed), 6);
-      await waitPastTtl();
-      assert.equal(await store().get(timed), null);
-      await store().set(text, 'abc');
-      await assert.rejects(store().incr(text), ConflictError);
+      assert.equal(await store().readRecord(a), null);
+      assert.equal(await store().readRecord(b), '2');
+      await assert.rejects(store().writeRecord(a, 'x', { ttlMs: 0 }), InvalidInputError);
     });
   });
 
-  describe('compareAndSet', () => {
-    it('sets only from the expected value (null = absent)', async () => {
-      const key = unique('alias');
-      assert.equal(await store().compareAndSet({ key, expected: 'v1', next: 'v2' }), false);
-      assert.equal(await store().compareAndSet({ key, expected: null, next: 'v1' }), true);
-      assert.equal(await store().compareAndSet({ key, expected: null, next: 'v9' }), false);
-      assert.equal(await store().compareAndSet({ key, expected: 'v1', next: 'v2' }), true);
-      assert.equal(await store().get(key), 'v2');
-      await assert.rejects(
-        store().compareAndSet({ key, expected: 'v2', next: 'v3', historyKey: 'h' }),
-        InvalidInputError,
+  describe('registry records', () => {
+    it('numbers 200 parallel versions exactly, and keeps each version with its exact artifact bytes and holdout', async () => {
+      const model = unique('model');
+      const numbers = await Promise.all(Array.from({ length: 200 }, () => store().nextModelVersion(model)));
+      assert.deepEqual(
+        [...numbers].sort((x, y) => x - y),
+        Array.from({ length: 200 }, (_, i) => i + 1),
       );
+      const bytes = new Uint8Array([0, 255, 128, 10, 13, 0]);
+      await store().writeModelVersion({
+        model,
+        version: 12,
+        record: '{"v":12}',
+        artifact: bytes,
+        holdout: '[1]',
+      });
+      await store().writeModelVersion({ model, version: 3, record: '{"v":3}' });
+      bytes[0] = 7; // the store kept its own copy
+      assert.deepEqual(await store().listModelVersions(model), [3, 12]);
+      assert.equal(await store().readModelVersion(model, 12), '{"v":12}');
+      assert.deepEqual(await store().readModelArtifact(model, 12), new Uint8Array([0, 255, 128, 10, 13, 0]));
+      assert.equal(await store().readModelHoldout(model, 12), '[1]');
+      assert.equal(await store().readModelArtifact(model, 3), null);
+      assert.equal(await store().readModelHoldout(model, 3), null);
+      assert.equal(await store().readModelVersion(model, 4), null);
+      assert.deepEqual(await store().listModelVersions(unique('model')), []);
+      await assert.rejects(store().writeModelVersion({ model, version: 0, record: '{}' }), InvalidInputError);
     });
 
-    it('lets exactly one of 20 parallel moves from the same value win, appending history and announcing once', async () => {
-      const tag = unique('model');
-      const [key, historyKey, channel] = [`{${tag}}:champion`, `{${tag}}:history`, unique('alias-moves')];
-      await store().set(key, 'v1');
-      const sub = await collect(store(), channel);
+    it('moves an alias only from the expected value; one of 20 parallel moves wins, with one history entry and one notice', async () => {
+      const model = unique('model');
+      const notices = await collect(store());
+      assert.equal(await store().readAlias(model, 'champion'), null);
+      const move = (expected: string | null, next: string) =>
+        store().moveAlias({
+          model,
+          alias: 'champion',
+          expected,
+          next,
+          historyEntry: `->${next}`,
+          notice: `${model}:${next}`,
+        });
+      assert.equal(await move('1', '2'), false);
+      assert.equal(await move(null, '1'), true);
+      assert.equal(await move(null, '9'), false);
+      const wins = await Promise.all(Array.from({ length: 20 }, (_, i) => move('1', String(i + 2))));
+      assert.equal(wins.filter(Boolean).length, 1);
+      const winner = String(wins.indexOf(true) + 2);
+      assert.equal(await store().readAlias(model, 'champion'), winner);
+      assert.equal(await store().readAlias(model, 'challenger'), null);
+      assert.deepEqual(await store().readAliasHistory(model), ['->1', `->${winner}`]);
+      const mine = async (count: number) =>
+        (await notices.until((all) => all.filter((m) => m.startsWith(`${model}:`)).length >= count)).filter(
+          (m) => m.startsWith(`${model}:`),
+        );
+      assert.deepEqual(await mine(2), [`${model}:1`, `${model}:${winner}`]);
+      await notices.unsubscribe();
+    });
+
+    it('delivers notices in order to every watcher until it stops watching', async () => {
+      const model = unique('model');
+      const a = await collect(store());
+      const b = await collect(store());
+      const own = (all: readonly string[]) => all.filter((m) => m.startsWith(`${model}:`));
+      const move = (expected: string | null, next: string) =>
+        store().moveAlias({
+          model,
+          alias: 'champion',
+          expected,
+          next,
+          historyEntry: next,
+          notice: `${model}:${next}`,
+        });
+      await move(null, '1');
+      await move('1', '2');
+      assert.deepEqual(own(await a.until((all) => own(all).length >= 2)), [`${model}:1`, `${model}:2`]);
+      assert.deepEqual(own(await b.until((all) => own(all).length >= 2)), [`${model}:1`, `${model}:2`]);
+      await a.unsubscribe();
+      await move('2', '3');
+      assert.deepEqual(own(await b.until((all) => own(all).length >= 3)), [
+        `${model}:1`,
+        `${model}:2`,
+        `${model}:3`,
+      ]);
+      assert.deepEqual(
+        own(a.messages),
+        [`${model}:1`, `${model}:2`],
+        'delivered to b, so it would have reached a by now',
+      );
+      await b.unsubscribe();
+    });
+  });
+
+  describe('drift windows', () => {
+    it('adds 100 parallel multi-field increments exactly, with double arithmetic identical to JavaScript', async () => {
+      const m = { name: unique('model'), version: 1 };
+      await Promise.all(
+        Array.from({ length: 100 }, () => store().addDriftCounts(m, 0, { count: 1, sum: 2.5 }, 60_000)),
+      );
+      assert.deepEqual(await store().addDriftCounts(m, 0, { count: 0, sum: 0 }, 60_000), {
+        count: 100,
+        sum: 250,
+      });
+      await store().addDriftCounts(m, 1, { x: 0.1 }, 60_000);
+      assert.deepEqual(await store().addDriftCounts(m, 1, { x: 0.2, y: -3 }, 60_000), {
+        x: 0.1 + 0.2,
+        y: -3,
+      });
+      assert.deepEqual(await store().addDriftCounts(m, 2, { n: 2 ** 40, k: 1e12 }, 60_000), {
+        n: 2 ** 40,
+        k: 1e12,
+      });
+      assert.deepEqual(await store().addDriftCounts(m, 2, { n: 0.5, k: -1e12 }, 60_000), {
+        n: 2 ** 40 + 0.5,
+        k: 0,
+      });
+      assert.deepEqual(await store().takeDriftWindow(m, 1), { x: 0.1 + 0.2, y: -3 });
+      assert.deepEqual(await store().takeDriftWindow(m, 1), {}, 'taking a window deletes it');
+      assert.deepEqual(
+        await store().takeDriftWindow({ ...m, version: 2 }, 0),
+        {},
+        'another champion, another window',
+      );
+      await assert.rejects(store().addDriftCounts(m, 0, { x: Number.NaN }, 60_000), InvalidInputError);
+    });
+
+    it('expires a window its ttl after the last add', async () => {
+      const m = { name: unique('model'), version: 1 };
+      await store().addDriftCounts(m, 0, { n: 1 }, SHORT_TTL_MS);
+      await waitPastTtl();
+      assert.deepEqual(await store().takeDriftWindow(m, 0), {});
+    });
+
+    it('moves the pointer and the history by compare-and-set, each on its own', async () => {
+      const m = { name: unique('model'), version: 3 };
+      assert.equal(await store().readDriftRecord(m, 'pointer'), null);
+      assert.equal(await store().swapDriftRecord(m, 'pointer', 'a', 'b'), false);
+      assert.equal(await store().swapDriftRecord(m, 'pointer', null, 'a'), true);
+      assert.equal(await store().swapDriftRecord(m, 'pointer', null, 'z'), false);
       const wins = await Promise.all(
-        Array.from({ length: 20 }, (_, i) =>
-          store().compareAndSet({
-            key,
-            expected: 'v1',
-            next: `v${i + 2}`,
-            historyKey,
-            historyEntry: `->v${i + 2}`,
-            channel,
-            notice: `v${i + 2}`,
-          }),
-        ),
+        Array.from({ length: 20 }, (_, i) => store().swapDriftRecord(m, 'pointer', 'a', `p${i}`)),
       );
       assert.equal(wins.filter(Boolean).length, 1);
-      const winner = `v${wins.indexOf(true) + 2}`;
-      assert.equal(await store().get(key), winner);
-      assert.deepEqual(await store().lrange(historyKey, 0, -1), [`->${winner}`]);
-      assert.deepEqual(await sub.until(1), [winner]);
-      await sub.unsubscribe();
-    });
-  });
-
-  describe('hashes', () => {
-    it('sets and reads fields; an absent hash reads as {}', async () => {
-      const key = unique('h');
-      assert.deepEqual(await store().hgetall(key), {});
-      await store().hset(key, { a: '1', b: 'two' });
-      await store().hset(key, { a: '3' });
-      await store().hset(key, {});
-      assert.deepEqual(await store().hgetall(key), { a: '3', b: 'two' });
-      await assert.rejects(store().incr(key), ConflictError, 'a hash is not a counter');
-    });
-
-    it('adds 100 parallel multi-field increments exactly, with double arithmetic identical to JavaScript', async () => {
-      const key = unique('drift');
-      await Promise.all(Array.from({ length: 100 }, () => store().hincrby(key, { count: 1, sum: 2.5 })));
-      assert.deepEqual(await store().hincrby(key, { count: 0, sum: 0 }), { count: 100, sum: 250 });
-      const d = unique('d');
-      await store().hincrby(d, { x: 0.1 });
-      assert.deepEqual(await store().hincrby(d, { x: 0.2, y: -3 }), { x: 0.1 + 0.2, y: -3 });
-      assert.deepEqual(await store().hgetall(d), { x: String(0.1 + 0.2), y: '-3' });
-      const big = unique('big');
-      assert.deepEqual(await store().hincrby(big, { n: 2 ** 40, m: 1e12 }), { n: 2 ** 40, m: 1e12 });
-      assert.deepEqual(await store().hincrby(big, { n: 0.5, m: -1e12 }), { n: 2 ** 40 + 0.5, m: 0 });
-      assert.deepEqual(await store().hgetall(big), { n: String(2 ** 40 + 0.5), m: '0' });
-    });
-
-    it('refuses to increment a non-numeric field and changes no field then', async () => {
-      const key = unique('h');
-      await store().hset(key, { a: '1', b: 'text' });
-      await assert.rejects(store().hincrby(key, { a: 1, b: 1 }), ConflictError);
-      assert.deepEqual(await store().hgetall(key), { a: '1', b: 'text' });
-    });
-
-    it('refreshes the TTL of an incremented hash when asked', async () => {
-      const key = unique('h');
-      await store().hincrby(key, { n: 1 }, { ttlMs: SHORT_TTL_MS });
-      assert.deepEqual(await store().hgetall(key), { n: '1' });
-      await waitPastTtl();
-      assert.deepEqual(await store().hgetall(key), {});
-    });
-  });
-
-  describe('lists and sorted sets', () => {
-    it('appends to a list and reads ranges with negative indexes', async () => {
-      const key = unique('l');
-      assert.deepEqual(await store().lrange(key, 0, -1), []);
-      for (const [i, v] of ['a', 'b', 'c', 'd'].entries()) assert.equal(await store().rpush(key, v), i + 1);
-      assert.deepEqual(await store().lrange(key, 0, -1), ['a', 'b', 'c', 'd']);
-      assert.deepEqual(await store().lrange(key, -2, -1), ['c', 'd']);
-      assert.deepEqual(await store().lrange(key, 1, 100), ['b', 'c', 'd']);
-      assert.deepEqual(await store().lrange(key, 3, 1), []);
-    });
-
-    it('orders by score then member, re-scores members, bounds inclusively, allows infinities and a limit', async () => {
-      const key = unique('z');
-      for (const [score, member] of [
-        [3, 'c'],
-        [1, 'b'],
-        [1, 'a'],
-        [2, 'x'],
-        [-1.5, 'neg'],
-      ] as const) {
-        await store().zadd(key, score, member);
-      }
-      await store().zadd(key, 10, 'x');
-      const all = await store().zrangeByScore(key, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY);
-      assert.deepEqual(
-        all.map((e) => [e.member, e.score]),
-        [
-          ['neg', -1.5],
-          ['a', 1],
-          ['b', 1],
-          ['c', 3],
-          ['x', 10],
-        ],
-      );
-      assert.deepEqual(
-        (await store().zrangeByScore(key, 1, 3)).map((e) => e.member),
-        ['a', 'b', 'c'],
-      );
-      assert.deepEqual(
-        (await store().zrangeByScore(key, 1, 10, { limit: 2 })).map((e) => e.member),
-        ['a', 'b'],
-      );
-      assert.deepEqual(await store().zrangeByScore(unique('z'), 0, 1), []);
-    });
-  });
-
-  describe('pub/sub', () => {
-    it('delivers notices in order to every subscriber until it unsubscribes', async () => {
-      const channel = unique('ch');
-      const a = await collect(store(), channel);
-      const b = await collect(store(), channel);
-      await store().publish(channel, 'm1');
-      await store().publish(channel, 'm2');
-      assert.deepEqual(await a.until(2), ['m1', 'm2']);
-      assert.deepEqual(await b.until(2), ['m1', 'm2']);
-      await a.unsubscribe();
-      await store().publish(channel, 'm3');
-      assert.deepEqual(await b.until(3), ['m1', 'm2', 'm3']);
-      assert.deepEqual(a.messages, ['m1', 'm2'], 'delivered to b, so it would have reached a by now');
-      await b.unsubscribe();
+      assert.equal(await store().readDriftRecord(m, 'pointer'), `p${wins.indexOf(true)}`);
+      assert.equal(await store().readDriftRecord(m, 'history'), null);
+      assert.equal(await store().swapDriftRecord(m, 'history', null, 'h'), true);
+      assert.equal(await store().readDriftRecord({ ...m, version: 4 }, 'history'), null);
     });
   });
 
@@ -267,14 +243,14 @@ export function primitivesContract(subject: StoreSubject): void {
       assert.equal(await s.ping(), true);
       await s.close();
       assert.equal(await s.ping(), false);
-      const err = await s.get('x').then(
+      const err = await s.readRecord('x').then(
         () => undefined,
         (e: unknown) => e,
       );
       assert.ok(err instanceof DependencyError, `got ${String(err)}`);
       assert.equal(err.retriable, true);
       await assert.rejects(
-        s.subscribe('ch', () => {}),
+        s.watchAliases(() => {}),
         DependencyError,
       );
       await assert.rejects(s.applyCustomerEvent(customerEvent({ customerId: 'c' })), DependencyError);

@@ -8,7 +8,6 @@ import type {
   PriorSummary,
   WindowStats,
 } from '../../../shared/store/index.ts';
-import { customerKeys, KEY_PREFIX, MEMBER_SEPARATOR } from '../../../shared/store/keys.ts';
 
 /** An implementation under test: the shared store, and a way to open a fresh one (for close tests). */
 export interface StoreSubject {
@@ -57,18 +56,15 @@ export function single(x: number): WindowStats {
 }
 
 /**
- * A customer's stored history as [time, order key] pairs, read from the sorted set itself (customerEvent's order key
- * defaults to its record, so tests name entries by record); `version` picks a feature-set version's keys.
+ * A customer's stored history as [time, order key] pairs (customerEvent's order key defaults to its record, so tests
+ * name entries by record); `version` picks a feature-set version's keys.
  */
 export async function storedHistory(
   store: OnlineStore,
   customerId: string,
   version?: string,
 ): Promise<[number, string][]> {
-  // zrangeByScore prefixes the key it is given; the customer's key already carries the prefix.
-  const key = customerKeys(customerId, version).history.slice(KEY_PREFIX.length);
-  const entries = await store.zrangeByScore(key, -Infinity, Infinity);
-  return entries.map((e) => [e.score, e.member.slice(0, e.member.indexOf(MEMBER_SEPARATOR))]);
+  return (await store.readHistory(customerId, version)).map((e) => [e.time, e.orderKey]);
 }
 
 /** Long enough after a 100 ms TTL that the key has expired on any machine (not a timing assertion). */
@@ -77,22 +73,23 @@ export const SHORT_TTL_MS = 100;
 
 export const waitPastTtl = () => sleep(AFTER_TTL_MS);
 
-/** A subscription that collects messages and lets a test wait (bounded) until a given count arrived. */
-export async function collect(store: OnlineStore, channel: string) {
+/** Alias notices collected from a watcher, with a bounded wait until the collected ones satisfy a condition. */
+export async function collect(store: OnlineStore) {
   const messages: string[] = [];
   let wake: (() => void) | undefined;
-  const unsubscribe = await store.subscribe(channel, (m) => {
+  const unsubscribe = await store.watchAliases((m) => {
     messages.push(m);
     wake?.();
   });
   return {
     messages,
     unsubscribe,
-    /** Resolves once `count` messages arrived; rejects after 5 s so a lost message fails instead of hanging. */
-    async until(count: number): Promise<string[]> {
+    /** Resolves once `done(messages)` holds; rejects after 5 s so a lost notice fails instead of hanging. */
+    async until(done: (messages: readonly string[]) => boolean): Promise<string[]> {
       const deadline = Date.now() + 5000;
-      while (messages.length < count) {
-        if (Date.now() > deadline) throw new Error(`only ${messages.length} of ${count} messages arrived`);
+      while (!done(messages)) {
+        if (Date.now() > deadline)
+          throw new Error(`the notices that arrived are not enough: ${messages.join(', ')}`);
         await new Promise<void>((resolve) => {
           wake = resolve;
           setTimeout(resolve, 50);

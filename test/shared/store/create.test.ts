@@ -71,8 +71,8 @@ describe('createStore', () => {
         log,
       });
       try {
-        await open.set('k', 'v');
-        assert.equal(await open.get('k'), 'v');
+        await open.writeRecord('k', 'v');
+        assert.equal(await open.readRecord('k'), 'v');
       } finally {
         await open.close();
       }

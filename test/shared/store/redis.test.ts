@@ -39,8 +39,8 @@ describe('Redis store', () => {
         await viaProxy.applyCustomerEvent(customerEvent({ customerId, firstSeen: ['country:DE'] }));
       }
       proxy.reset();
-      await viaProxy.get('a');
-      await viaProxy.get('b');
+      await viaProxy.readRecord('a');
+      await viaProxy.readRecord('b');
       assert.equal(proxy.roundTrips(), 2, 'calibration: two awaited calls are two round trips');
       proxy.reset();
       const applied = await viaProxy.applyCustomerEvent(
@@ -101,7 +101,14 @@ describe('Redis store', () => {
 
     await store.claim('job-1', 30_000);
     await store.acquireLock('retrain:risk', 'me', 30_000);
-    await store.set('registry:{risk}:alias:champion', 'v1');
+    await store.moveAlias({
+      model: 'risk',
+      alias: 'champion',
+      expected: null,
+      next: '1',
+      historyEntry: '',
+      notice: '',
+    });
     assert.ok((await ttl('fw:claim:job-1')) > 0);
     assert.ok((await ttl('fw:lock:retrain:risk')) > 0);
     assert.equal(await ttl('fw:registry:{risk}:alias:champion'), -1, 'registry keys do not expire');

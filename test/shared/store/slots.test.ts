@@ -8,9 +8,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MODEL_NAMES } from '../../../shared/events/types.ts';
-import { registryKeys } from '../../../shared/registry/keys.ts';
 import { createLogger } from '../../../shared/runtime/logger.ts';
 import { createRedisStore, type OnlineStore } from '../../../shared/store/index.ts';
+import { driftKeys, registryKeys } from '../../../shared/store/keys.ts';
 import { hashSlot } from '../../../shared/store/slot.ts';
 import { planApply } from '../../../shared/store/validate.ts';
 import { freePort, type RedisServer, redisCommand, spawnServer, startRedis } from '../../support/redis.ts';
@@ -98,13 +98,12 @@ describe('Redis store keys and cluster slots', () => {
       await store.readCustomers(customers, { retentionMs: 3_600_000, windowsMs: [3_600_000] });
       for (const name of MODEL_NAMES) {
         for (const alias of ALIASES) {
-          await store.compareAndSet({
-            key: registryKeys.alias(name, alias),
+          await store.moveAlias({
+            model: name,
+            alias,
             expected: null,
             next: '1',
-            historyKey: registryKeys.history(name),
             historyEntry: '{}',
-            channel: 'registry:aliases',
             notice: '{}',
           });
         }
@@ -112,8 +111,7 @@ describe('Redis store keys and cluster slots', () => {
       await store.acquireLock('l', 'me', 1000);
       await store.renewLock('l', 'me', 1000);
       await store.releaseLock('l', 'me');
-      await store.hincrby('h', { a: 1, b: 2 });
-      await store.publish('ch', 'm');
+      await store.addDriftCounts({ name: 'risk', version: 1 }, 0, { a: 1, b: 2 }, 1000);
       await sleep(100); // MONITOR lines trail the replies; a lost line shows as a missing script below
     } finally {
       watcher.close();
@@ -133,7 +131,7 @@ describe('Redis store keys and cluster slots', () => {
     }
   });
 
-  it("keeps a customer's featurize keys and a model's alias and history in one slot, whatever the names", () => {
+  it("keeps a customer's featurize keys, a model's registry records and its drift windows in one slot, whatever the names", () => {
     const ids = Array.from(
       { length: 500 },
       (_, i) => `${i}-${unique('c')}-${String.fromCodePoint(0x4e00 + i)}`,
@@ -144,8 +142,20 @@ describe('Redis store keys and cluster slots', () => {
       assert.equal(new Set(keys.map(clusterKeySlot)).size, 1, keys.join(' '));
     }
     for (const name of MODEL_NAMES) {
-      const keys = [...ALIASES.map((a) => registryKeys.alias(name, a)), registryKeys.history(name)];
-      assert.equal(new Set(keys.map((k) => clusterKeySlot(`fw:${k}`))).size, 1, keys.join(' '));
+      const monitor = { name, version: 3 };
+      const keys = [
+        ...ALIASES.map((a) => registryKeys.alias(name, a)),
+        registryKeys.history(name),
+        registryKeys.nextVersion(name),
+        registryKeys.versions(name),
+        registryKeys.version(name, 3),
+        registryKeys.artifact(name, 3),
+        registryKeys.holdout(name, 3),
+        driftKeys.record(monitor, 'pointer'),
+        driftKeys.record(monitor, 'history'),
+        driftKeys.window(monitor, 7),
+      ];
+      assert.equal(new Set(keys.map(clusterKeySlot)).size, 1, keys.join(' '));
     }
   });
 
