@@ -3,25 +3,25 @@ import { parseArgs } from 'node:util';
 import { detectDriftFunction } from '../functions/detect-drift/function.ts';
 import type { ObservedType } from '../functions/detect-drift/handler.ts';
 import { defaultConfig } from '../shared/config/index.ts';
+import { z } from 'zod';
 import {
-  closeWindow,
+  countObservation,
   type DriftHistory,
   DriftHistorySchema,
   DEFAULT_DRIFT_CONFIG as defaultDrift,
   decide,
   EMPTY_HISTORY,
-  evolve,
-  isWindowDue,
+  emptyWindow,
+  measureWindow,
   type Observation,
-  openWindow,
-  type WindowState,
-  WindowStateSchema,
+  type WindowCounts,
 } from '../shared/drift/index.ts';
 import { EventTypes, makeEvent } from '../shared/events/index.ts';
 import { ModelRegistry } from '../shared/registry/index.ts';
 import { createLogger, createMetrics, type EventOf } from '../shared/runtime/index.ts';
 import { createMemoryStore, createRedisStore, type OnlineStore } from '../shared/store/index.ts';
 import { COLUMNS, generatedBaseline, transactionSource } from '../test/shared/drift/generator.ts';
+import { isWindowDue } from '../test/shared/drift/monitor.ts';
 import { type RedisServer, redisCommand, startRedis } from '../test/support/redis.ts';
 import { machine } from './support/load.ts';
 
@@ -202,7 +202,42 @@ async function measureFunction(input: {
   };
 }
 
-/** The obvious layout for comparison: the window as one JSON value, read, evolved and written back under a lock. */
+const entries = <K extends z.ZodType>(key: K) => z.array(z.tuple([key, z.number()]));
+
+/** The naive layout's document: the window's counts as JSON, each map as its entries. */
+const WindowDocumentSchema = z.object({
+  sequence: z.number(),
+  start: z.number(),
+  featureEvents: z.number(),
+  predictionEvents: z.number(),
+  features: z.array(z.tuple([z.string(), entries(z.number())])),
+  prediction: entries(z.number()),
+  units: z.object({ features: entries(z.string()), prediction: entries(z.string()) }),
+});
+
+function toDocument(c: WindowCounts): string {
+  return JSON.stringify({
+    ...c,
+    features: [...c.features].map(([name, values]) => [name, [...values]]),
+    prediction: [...c.prediction],
+    units: { features: [...c.units.features], prediction: [...c.units.prediction] },
+  });
+}
+
+function fromDocument(raw: string): WindowCounts {
+  const d = WindowDocumentSchema.parse(JSON.parse(raw));
+  return {
+    ...d,
+    features: new Map(d.features.map(([name, values]) => [name, new Map(values)])),
+    prediction: new Map(d.prediction),
+    units: { features: new Map(d.units.features), prediction: new Map(d.units.prediction) },
+  };
+}
+
+/**
+ * The obvious layout for comparison: the window's counts as one JSON document, read, counted into and written back
+ * under a lock.
+ */
 async function measureNaive(server: RedisServer): Promise<Row> {
   const counting = counted(createRedisStore({ url: server.url, timeoutMs: 2_000, log }));
   const store = counting.store;
@@ -218,24 +253,28 @@ async function measureNaive(server: RedisServer): Promise<Row> {
         ? { source: 'features', values: event.data.values, at }
         : { source: 'prediction', values: { risk: event.data.risk }, at };
     while (!(await store.acquireLock('bench:naive', 'me', 1_000))) await new Promise((r) => setImmediate(r));
-    const raw = await store.get('bench:naive:window');
-    let state: WindowState = raw
-      ? WindowStateSchema.parse(JSON.parse(raw))
-      : openWindow({ baseline, at, seed: 1 });
-    state = evolve({ state, baseline, observation, config: defaultDrift });
+    const raw = await store.readRecord('bench:naive:window');
+    let counts = raw ? fromDocument(raw) : emptyWindow({ start: at });
+    countObservation(counts, baseline, observation);
     let closed = false;
-    if (isWindowDue({ state, now: at, config: defaultDrift })) {
-      const rawHistory = await store.get('bench:naive:history');
+    if (isWindowDue({ counts, now: at, config: defaultDrift })) {
+      const rawHistory = await store.readRecord('bench:naive:history');
       const history: DriftHistory = rawHistory
         ? DriftHistorySchema.parse(JSON.parse(rawHistory))
         : EMPTY_HISTORY;
-      const c = closeWindow({ state, baseline, config: defaultDrift, now: at });
-      const decision = decide({ report: c.report, history, config: defaultDrift });
-      await store.set('bench:naive:history', JSON.stringify(decision.history));
-      state = c.next;
+      const report = measureWindow({
+        counts,
+        baseline,
+        config: defaultDrift,
+        now: at,
+        seed: counts.sequence,
+      });
+      const decision = decide({ report, history, config: defaultDrift });
+      await store.writeRecord('bench:naive:history', JSON.stringify(decision.history));
+      counts = emptyWindow({ start: at, sequence: counts.sequence + 1 });
       closed = true;
     }
-    await store.set('bench:naive:window', JSON.stringify(state));
+    await store.writeRecord('bench:naive:window', toDocument(counts));
     await store.releaseLock('bench:naive', 'me');
     const dt = performance.now() - t0;
     times.push(dt);
@@ -247,7 +286,7 @@ async function measureNaive(server: RedisServer): Promise<Row> {
   times.sort((a, b) => a - b);
   const n = stream.length;
   return {
-    name: 'lock + JSON read-modify-write, redis, 1 replica, sequential',
+    name: 'lock + JSON read-modify-write of the counts, redis, 1 replica, sequential',
     events: n,
     usPerEvent: (wallMs * 1000) / n,
     p99Us: percentile(times, 0.99) * 1000,

@@ -1,12 +1,11 @@
-// A shared window as a store hash: each observation is a handful of HINCRBY fields, and the closer folds them back.
+// A shared window as a store hash: each observation is a handful of HINCRBY fields, read back as the window's counts.
 import {
   categoryKey,
   type DriftBaseline,
-  type DriftConfig,
-  evolve,
-  openWindow,
+  emptyWindow,
   type StreamBaseline,
-  type WindowState,
+  type WindowCounts,
+  windowValue,
 } from '../../shared/drift/index.ts';
 
 /**
@@ -19,8 +18,8 @@ import {
  * | `f:<name>:<x>` | observations of feature `<name>` with value `<x>` (7 significant digits)      |
  * | `p:<x>`        | observations of the prediction with value `<x>`                               |
  * | `u:f:<id>`     | features.updated events of customer `<id>` (`u:p:<id>`: score.computed)        |
- * The hash is a multiset of values per stream: order is lost, which no statistic of the window depends on. The
- * per-customer counts give the tests' design effect (shared/drift/clustering.ts).
+ * The hash is the window's counts (shared/drift WindowCounts, read back by windowCountsOf): order is lost, which no
+ * statistic of the window depends on. The per-customer counts give the tests' design effect (clustering.ts).
  */
 export const Fields = {
   featureEvents: '#f',
@@ -35,12 +34,9 @@ const UNIT_PREFIX = { features: 'u:f:', prediction: 'u:p:' } as const;
 /** Which stream an event feeds. */
 export type ObservationSource = 'features' | 'prediction';
 
-/** A value's key: categorical codes as the baseline keys them, numbers with 7 significant digits (as the sample). */
+/** A value's key: categorical codes as the baseline keys them, numbers as the window counts them (windowValue). */
 export function valueKey(baseline: StreamBaseline, x: number): string {
-  if (baseline.kind === 'categorical') return categoryKey(x);
-  // Integers below 10⁷ already have at most 7 digits (the common case: counts, seconds, flags).
-  if (Number.isInteger(x) && x < 1e7 && x > -1e7) return String(x);
-  return String(Number(x.toPrecision(7)));
+  return baseline.kind === 'categorical' ? categoryKey(x) : String(windowValue(baseline, x));
 }
 
 /**
@@ -81,106 +77,56 @@ export function incrementsOf(input: {
   return fields;
 }
 
-/** Adds `count` copies of the value in `key` to `into`; ignores fields that are not a count and a number. */
-function addValues(into: number[], key: string, raw: string): void {
+/** A stored count, or 0 for anything that is not a positive integer. */
+const counter = (stored: number | undefined): number =>
+  stored !== undefined && Number.isSafeInteger(stored) && stored > 0 ? stored : 0;
+
+/** Adds a value field's count to `into`; ignores fields that are not a count and a number. */
+function addValue(into: Map<number, number>, key: string, stored: number): void {
   const x = Number(key);
-  const count = Number(raw);
-  if (key === '' || !Number.isFinite(x) || !Number.isSafeInteger(count) || count <= 0) return;
-  for (let i = 0; i < count; i++) into.push(x);
-}
-
-const counter = (raw: string | undefined): number => {
-  const n = Number(raw ?? '0');
-  return Number.isSafeInteger(n) && n > 0 ? n : 0;
-};
-
-/** Each stream's values (ascending), the event counters and the per-customer counts read back from a window's hash. */
-export function parseWindowHash(fields: Readonly<Record<string, string>>): {
-  features: Map<string, number[]>;
-  prediction: number[];
-  featureEvents: number;
-  predictionEvents: number;
-  units: WindowState['units'];
-} {
-  const features = new Map<string, number[]>();
-  const prediction: number[] = [];
-  const units: WindowState['units'] = { features: {}, prediction: {} };
-  for (const [field, raw] of Object.entries(fields)) {
-    if (field.startsWith(UNIT_PREFIX.features)) {
-      const n = counter(raw);
-      if (n > 0) units.features[field.slice(UNIT_PREFIX.features.length)] = n;
-    } else if (field.startsWith(UNIT_PREFIX.prediction)) {
-      const n = counter(raw);
-      if (n > 0) units.prediction[field.slice(UNIT_PREFIX.prediction.length)] = n;
-    } else if (field.startsWith(PREDICTION_PREFIX)) {
-      addValues(prediction, field.slice(PREDICTION_PREFIX.length), raw);
-    } else if (field.startsWith(FEATURE_PREFIX)) {
-      const split = field.lastIndexOf(':');
-      const name = field.slice(FEATURE_PREFIX.length, split);
-      let values = features.get(name);
-      if (!values) {
-        values = [];
-        features.set(name, values);
-      }
-      addValues(values, field.slice(split + 1), raw);
-    }
-  }
-  for (const values of features.values()) values.sort((a, b) => a - b);
-  prediction.sort((a, b) => a - b);
-  return {
-    features,
-    prediction,
-    featureEvents: counter(fields[Fields.featureEvents]),
-    predictionEvents: counter(fields[Fields.predictionEvents]),
-    units,
-  };
+  const count = counter(stored);
+  if (key === '' || !Number.isFinite(x) || count === 0) return;
+  into.set(x, (into.get(x) ?? 0) + count);
 }
 
 /**
- * Rebuilds the drift core's window state from a window's hash by folding every stored value through `evolve`
- * (values in ascending order per stream; reservoir sampling keeps a uniform sample whatever the order), then sets
- * the event counters from the hash's counters. `seed` drives the reservoir; `start` is the window's opening time.
+ * The window's counts read back from its hash: each stream's values with their counts, the event counters and the
+ * per-customer counts, as they were stored (no per-observation work). `start` and `sequence` come from the window's
+ * pointer. Fields that are not counts of numbers are ignored.
  */
-export function foldWindow(input: {
-  baseline: DriftBaseline;
-  fields: Readonly<Record<string, string>>;
+export function windowCountsOf(input: {
+  fields: Readonly<Record<string, number>>;
   start: number;
   sequence: number;
-  seed: number;
-  config: Pick<DriftConfig, 'sampleSize'>;
-}): WindowState {
-  const { baseline, start, config } = input;
-  const parsed = parseWindowHash(input.fields);
-  let state = openWindow({ baseline, at: start, seed: input.seed, sequence: input.sequence });
-  const rows = Math.max(0, ...[...parsed.features.values()].map((v) => v.length));
-  for (let i = 0; i < rows; i++) {
-    const values: Record<string, number> = {};
-    for (const [name, column] of parsed.features) {
-      const x = column[i];
-      if (x !== undefined) values[name] = x;
-    }
-    state = evolve({ state, baseline, observation: { source: 'features', values, at: start }, config });
-  }
-  const name = baseline.prediction?.name;
-  if (name !== undefined) {
-    for (const x of parsed.prediction) {
-      state = evolve({
-        state,
-        baseline,
-        observation: { source: 'prediction', values: { [name]: x }, at: start },
-        config,
-      });
+}): WindowCounts {
+  const counts = emptyWindow({ start: input.start, sequence: input.sequence });
+  const { fields } = input;
+  for (const [field, stored] of Object.entries(fields)) {
+    if (field.startsWith(UNIT_PREFIX.features)) {
+      const n = counter(stored);
+      if (n > 0) counts.units.features.set(field.slice(UNIT_PREFIX.features.length), n);
+    } else if (field.startsWith(UNIT_PREFIX.prediction)) {
+      const n = counter(stored);
+      if (n > 0) counts.units.prediction.set(field.slice(UNIT_PREFIX.prediction.length), n);
+    } else if (field.startsWith(PREDICTION_PREFIX)) {
+      addValue(counts.prediction, field.slice(PREDICTION_PREFIX.length), stored);
+    } else if (field.startsWith(FEATURE_PREFIX)) {
+      const split = field.lastIndexOf(':');
+      const name = field.slice(FEATURE_PREFIX.length, split);
+      let values = counts.features.get(name);
+      if (!values) {
+        values = new Map();
+        counts.features.set(name, values);
+      }
+      addValue(values, field.slice(split + 1), stored);
     }
   }
-  return {
-    ...state,
-    featureEvents: parsed.featureEvents,
-    predictionEvents: parsed.predictionEvents,
-    units: parsed.units,
-  };
+  counts.featureEvents = counter(fields[Fields.featureEvents]);
+  counts.predictionEvents = counter(fields[Fields.predictionEvents]);
+  return counts;
 }
 
-/** A 32-bit seed from a string (FNV-1a), so a window's reservoir is the same whichever replica closes it. */
+/** A 32-bit seed from a string (FNV-1a), so a window's sample is the same whichever replica closes it. */
 export function seedOf(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {

@@ -1,18 +1,18 @@
 // Windows shared by every replica through the online store: one HINCRBY per observation, a pointer moved by CAS.
 import { z } from 'zod';
 import {
-  closeWindow,
   type DriftConfig,
   type DriftDecision,
   DriftHistorySchema,
   decide,
   EMPTY_HISTORY,
+  measureWindow,
   type WindowReport,
 } from '../../shared/drift/index.ts';
 import { BusyError } from '../../shared/errors/index.ts';
-import type { OnlineStore } from '../../shared/store/index.ts';
+import type { DriftWindowStore } from '../../shared/store/index.ts';
 import type { Monitored } from './champions.ts';
-import { Fields, foldWindow, seedOf } from './encoding.ts';
+import { Fields, seedOf, windowCountsOf } from './encoding.ts';
 
 /** The window a model's observations go to now: its number and opening time (epoch ms). */
 export const WindowPointerSchema = z.object({
@@ -28,20 +28,8 @@ export const StoredHistorySchema = z.object({
 });
 export type StoredHistory = z.infer<typeof StoredHistorySchema>;
 
-/**
- * Keys, all tagged by model name (one Redis Cluster slot per model, the registry's slot) and keyed by the
- * champion version, so a new champion starts a fresh window and history:
- * | key                          | type   | holds                                    | TTL                                  |
- * |------------------------------|--------|------------------------------------------|--------------------------------------|
- * | drift:{m}:v<v>:window        | string | WindowPointer JSON, moved by CAS         | none (a few bytes per champion)      |
- * | drift:{m}:v<v>:w<n>          | hash   | window n's observations (encoding.ts)    | windowTtlMs, refreshed by every push |
- * | drift:{m}:v<v>:history       | string | StoredHistory JSON, moved by CAS         | none                                 |
- * | lock drift:<m>:v<v>:cooldown | string | the replica that sent the last detection | DRIFT_COOLDOWN_MS                    |
- */
+/** Lock names of a monitor. The windows' keys and their layout are the store's (shared/store/keys.ts, drift). */
 export const driftKeys = {
-  pointer: (m: Monitored) => `drift:{${m.name}}:v${m.version}:window`,
-  window: (m: Monitored, n: number) => `drift:{${m.name}}:v${m.version}:w${n}`,
-  history: (m: Monitored) => `drift:{${m.name}}:v${m.version}:history`,
   /** Per champion version: a drift still there after a promotion is measured against the new champion and may be
    * detected at once, while one champion's detections stay one per cooldown. */
   cooldown: (m: Pick<Monitored, 'name' | 'version'>) => `drift:${m.name}:v${m.version}:cooldown`,
@@ -70,7 +58,7 @@ interface CachedPointer {
 }
 
 export interface SharedWindowsOptions {
-  store: Pick<OnlineStore, 'get' | 'hincrby' | 'hgetall' | 'del' | 'compareAndSet'>;
+  store: DriftWindowStore;
   config: DriftConfig;
   /** How long a replica trusts its cached pointer; stale pushes are also caught by the hash's counters. */
   pointerTtlMs: number;
@@ -104,9 +92,7 @@ export class SharedWindows {
     const otherField = ownField === Fields.featureEvents ? Fields.predictionEvents : Fields.featureEvents;
     for (let attempt = 0; ; attempt++) {
       const { n, start } = cached.pointer;
-      const counts = await this.#o.store.hincrby(driftKeys.window(monitor, n), increments, {
-        ttlMs: this.#o.windowTtlMs,
-      });
+      const counts = await this.#o.store.addDriftCounts(monitor, n, increments, this.#o.windowTtlMs);
       const own = counts[ownField] ?? 0;
       const other = counts[otherField] ?? 0;
       const count = Math.max(own, other);
@@ -140,34 +126,22 @@ export class SharedWindows {
     const { monitor, pointer } = pushed;
     const store = this.#o.store;
     const next: WindowPointer = { n: pointer.n + 1, start: now };
-    await store.hincrby(
-      driftKeys.window(monitor, next.n),
-      { [Fields.opened]: 1 },
-      { ttlMs: this.#o.windowTtlMs },
-    );
+    await store.addDriftCounts(monitor, next.n, { [Fields.opened]: 1 }, this.#o.windowTtlMs);
     const raw = JSON.stringify(next);
-    const won = await store.compareAndSet({
-      key: driftKeys.pointer(monitor),
-      expected: pushed.raw,
-      next: raw,
-    });
+    const won = await store.swapDriftRecord(monitor, 'pointer', pushed.raw, raw);
     if (!won) {
       this.#pointers.delete(cacheKey(monitor));
       return null;
     }
     this.#pointers.set(cacheKey(monitor), { pointer: next, raw, readAt: this.#o.clock() });
-    const windowKey = driftKeys.window(monitor, pointer.n);
-    const fields = await store.hgetall(windowKey);
-    await store.del(windowKey);
-    const state = foldWindow({
+    const fields = await store.takeDriftWindow(monitor, pointer.n);
+    const report = measureWindow({
+      counts: windowCountsOf({ fields, start: pointer.start, sequence: pointer.n }),
       baseline: monitor.baseline,
-      fields,
-      start: pointer.start,
-      sequence: pointer.n,
-      seed: seedOf(windowKey),
       config: this.#o.config,
+      now,
+      seed: windowSeed(monitor, pointer.n),
     });
-    const { report } = closeWindow({ state, baseline: monitor.baseline, config: this.#o.config, now });
     const decision = await this.#decide(monitor, report);
     return { monitor, report, decision };
   }
@@ -178,9 +152,8 @@ export class SharedWindows {
    */
   async #decide(monitor: Monitored, report: WindowReport): Promise<DriftDecision> {
     const store = this.#o.store;
-    const key = driftKeys.history(monitor);
     for (let attempt = 0; ; attempt++) {
-      const raw = await store.get(key);
+      const raw = await store.readDriftRecord(monitor, 'history');
       const stored: StoredHistory =
         raw === null ? { next: 0, history: EMPTY_HISTORY } : StoredHistorySchema.parse(JSON.parse(raw));
       const decision = decide({ report, history: stored.history, config: this.#o.config });
@@ -188,7 +161,7 @@ export class SharedWindows {
         next: Math.max(stored.next, report.sequence + 1),
         history: decision.history,
       };
-      const written = await store.compareAndSet({ key, expected: raw, next: JSON.stringify(next) });
+      const written = await store.swapDriftRecord(monitor, 'history', raw, JSON.stringify(next));
       if (written || attempt >= 4) return decision;
     }
   }
@@ -203,30 +176,28 @@ export class SharedWindows {
   /** Reads the pointer; the first replica to watch a champion creates window 0 (compare-and-set from absent). */
   async #read(monitor: Monitored, now: number): Promise<CachedPointer> {
     const store = this.#o.store;
-    const key = driftKeys.pointer(monitor);
     for (let attempt = 0; ; attempt++) {
-      const raw = await store.get(key);
+      const raw = await store.readDriftRecord(monitor, 'pointer');
       if (raw !== null) {
         const entry = { pointer: WindowPointerSchema.parse(JSON.parse(raw)), raw, readAt: this.#o.clock() };
         this.#pointers.set(cacheKey(monitor), entry);
         return entry;
       }
       const first: WindowPointer = { n: 0, start: now };
-      await store.hincrby(
-        driftKeys.window(monitor, 0),
-        { [Fields.opened]: 1 },
-        { ttlMs: this.#o.windowTtlMs },
-      );
+      await store.addDriftCounts(monitor, 0, { [Fields.opened]: 1 }, this.#o.windowTtlMs);
       const created = JSON.stringify(first);
-      if (await store.compareAndSet({ key, expected: null, next: created })) {
+      if (await store.swapDriftRecord(monitor, 'pointer', null, created)) {
         const entry = { pointer: first, raw: created, readAt: this.#o.clock() };
         this.#pointers.set(cacheKey(monitor), entry);
         return entry;
       }
-      if (attempt >= 2) throw new BusyError(`drift window pointer ${key} keeps changing`);
+      if (attempt >= 2)
+        throw new BusyError(`the drift window pointer of ${cacheKey(monitor)} keeps changing`);
     }
   }
 }
 
 const cacheKey = (m: Monitored): string => `${m.name}:${m.version}`;
+/** The seed of window n's sample: from the window's identity, so every replica that could close it draws the same. */
+const windowSeed = (m: Monitored, n: number): number => seedOf(`${m.name}:v${m.version}:w${n}`);
 const deferKey = (m: Monitored, n: number): string => `${m.name}:${m.version}:${n}`;

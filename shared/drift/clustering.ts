@@ -148,7 +148,7 @@ export function meanClusterSize(counts: Iterable<number>, n: number): number {
 }
 
 /**
- * m̄ within a uniform random subsample of `s` of the `n` observations (the reservoir KS runs on): each other
+ * m̄ within a uniform random subsample of `s` of the `n` observations (the sample KS runs on): each other
  * observation of a unit is in the sample with probability (s − 1) / (n − 1).
  */
 export function sampledClusterSize(clusterSize: number, n: number, s: number): number {

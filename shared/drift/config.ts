@@ -30,9 +30,9 @@ export const DriftConfigSchema = z.object({
    */
   minStreamCount: positiveInt.default(100),
   /**
-   * Values per numeric stream kept (reservoir sampling with a seeded generator) for Wasserstein and KS. With 200,
-   * KS at α = 0.01 rejects from D ≈ 0.115, and a 0.5σ shift of a normal feature gives D ≈ 0.2; the window state
-   * stays near 2.5 KB a numeric stream (under 9 KB for a model with six numeric streams and four categorical).
+   * Values per numeric stream drawn when a window closes (a uniform sample of its values, from a seeded generator)
+   * for Wasserstein and KS. With 200, KS at α = 0.01 rejects from D ≈ 0.115, and a 0.5σ shift of a normal feature
+   * gives D ≈ 0.2; the Wasserstein threshold below was set on samples of this size.
    */
   sampleSize: positiveInt.max(5000).default(200),
   /**

@@ -5,7 +5,7 @@ import type { StreamStatistics, WindowReport } from './measure.ts';
 
 const count = z.number().int().nonnegative();
 
-/** What persists between windows (stored next to the window state): the run of drifted windows and totals. */
+/** What persists between windows (stored next to the window's counts): the run of drifted windows and totals. */
 export const DriftHistorySchema = z.object({
   /** Drifted windows in a row since the last stable window or the last detection. */
   consecutive: count,

@@ -6,13 +6,33 @@ import { designEffect, sampledClusterSize } from './clustering.ts';
 import type { DriftConfig } from './config.ts';
 import { chiSquareSf } from './special.ts';
 import { chiSquare, jensenShannon, ksPValue, ksStatisticSorted, psi, sorted, wasserstein1 } from './stats.ts';
-import type { CategoricalStreamState, NumericStreamState, StreamState } from './window.ts';
 
 const count = z.number().int().nonnegative();
 const finite = z.number().finite();
 const probability = z.number().min(0).max(1);
 
-/** Numeric stream: PSI on the baseline bins (all n values); Wasserstein and KS on the reservoir sample. */
+/**
+ * A numeric stream reduced to what its statistics need (window.ts builds it from the window's counts): how many
+ * values, their sum, how many fall in each baseline bin, and a uniform sample of them for Wasserstein and KS.
+ */
+export interface NumericSummary {
+  kind: 'numeric';
+  n: number;
+  sum: number;
+  bins: number[];
+  sample: number[];
+}
+
+/** A categorical stream reduced to its counts per baseline category, the last slot counting every other value. */
+export interface CategoricalSummary {
+  kind: 'categorical';
+  n: number;
+  counts: number[];
+}
+
+export type StreamSummary = NumericSummary | CategoricalSummary;
+
+/** Numeric stream: PSI on the baseline bins (all n values); Wasserstein and KS on the sample. */
 export const NumericStatisticsSchema = z.object({
   kind: z.literal('numeric'),
   n: count,
@@ -81,7 +101,7 @@ const bounded = (x: number): number =>
 const clamp01 = (x: number): number => (Number.isNaN(x) ? 1 : Math.min(1, Math.max(0, x)));
 
 function measureNumeric(
-  stream: NumericStreamState,
+  stream: NumericSummary,
   baseline: NumericBaseline,
   config: DriftConfig,
   clusterSize: number,
@@ -117,7 +137,7 @@ function measureNumeric(
 }
 
 function measureCategorical(
-  stream: CategoricalStreamState,
+  stream: CategoricalSummary,
   baseline: CategoricalBaseline,
   config: DriftConfig,
   clusterSize: number,
@@ -147,7 +167,7 @@ function measureCategorical(
 
 /**
  * Measures one stream of a window against its baseline, or reports it insufficient below minStreamCount.
- * Numeric: PSI over all n values; Wasserstein and KS between the reservoir sample and the baseline's quantile
+ * Numeric: PSI over all n values; Wasserstein and KS between the sample and the baseline's quantile
  * sketch, with the KS p-value for n = sample size against the full training count (scipy's 'asymp' method).
  * `clusterSize` (m̄, default 1) is the mean number of observations of an observation's own unit in the window: with
  * the baseline's unitCorrelation ρ it gives the design effect D = 1 + (m̄ − 1)·ρ, and the tests count n / D
@@ -155,7 +175,7 @@ function measureCategorical(
  * χ² as X² / (D + n / effectiveCount)). The effect sizes (PSI, W/σ, JS) are unchanged.
  */
 export function measureStream(input: {
-  stream: StreamState;
+  stream: StreamSummary;
   baseline: StreamBaseline;
   config: DriftConfig;
   clusterSize?: number;

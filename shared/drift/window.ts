@@ -1,272 +1,185 @@
-// The drift window: a small serialisable state per model, evolved one observation at a time, closed by count or age.
-import { z } from 'zod';
-import { ConflictError } from '../errors/index.ts';
+// The drift window as the online store holds it, counts per value, and its measurement when it closes.
 import { binIndex, categoryKey, type DriftBaseline, type StreamBaseline } from './baseline.ts';
 import { meanClusterSize } from './clustering.ts';
 import type { DriftConfig } from './config.ts';
-import { measureStream, type WindowReport } from './measure.ts';
-import { nextRandom } from '../random/index.ts';
+import { measureStream, type StreamSummary, type WindowReport } from './measure.ts';
+import { seededRandom } from '../random/index.ts';
+import { drawSample } from './sample.ts';
 
-const count = z.number().int().nonnegative();
-const epochMs = z.number().int().nonnegative();
-
-/** A numeric stream in a window: counts per baseline bin, the running sum, and a bounded reservoir sample. */
-export const NumericStreamStateSchema = z.object({
-  kind: z.literal('numeric'),
-  n: count,
-  sum: z.number(),
-  bins: z.array(count),
-  sample: z.array(z.number()),
-});
-export type NumericStreamState = z.infer<typeof NumericStreamStateSchema>;
-
-/** A categorical stream in a window: counts per baseline category, the last slot counting every other value. */
-export const CategoricalStreamStateSchema = z.object({
-  kind: z.literal('categorical'),
-  n: count,
-  counts: z.array(count),
-});
-export type CategoricalStreamState = z.infer<typeof CategoricalStreamStateSchema>;
-
-export const StreamStateSchema = z.discriminatedUnion('kind', [
-  NumericStreamStateSchema,
-  CategoricalStreamStateSchema,
-]);
-export type StreamState = z.infer<typeof StreamStateSchema>;
+/** One stream's observations in a window: each distinct value (as windowValue keeps it) and how often it came. */
+export type ValueCounts = Map<number, number>;
 
 /**
- * Everything a replica needs to continue a model's current window: JSON-serialisable and small (about 2.5 KB per
- * numeric stream with the default sample of 200, a few bytes per category), so the online store can hold it
- * under one key and any replica can take the next event.
+ * A window: per stream, how many times each value was observed, plus the event counters and each unit's events.
+ * Order is not kept; no statistic of a window depends on it. detect-drift holds it as a store hash of the same
+ * counts (functions/detect-drift/encoding.ts); countObservation builds it in memory.
  */
-export const WindowStateSchema = z.object({
-  version: z.literal(1),
+export interface WindowCounts {
   /** Windows closed before this one. */
-  sequence: count,
-  /** Time of the first observation (the opening time while the window is empty). */
-  start: epochMs,
-  /** Time of the latest observation. */
-  last: epochMs,
-  featureEvents: count,
-  predictionEvents: count,
-  /** mulberry32 state for the reservoir decisions, carried so every replica makes the same ones. */
-  rng: z.number().int().min(0).max(0xffffffff),
-  features: z.record(z.string(), StreamStateSchema),
-  prediction: StreamStateSchema.nullable(),
+  sequence: number;
+  /** When the window opened, or its first observation's time (epoch ms). */
+  start: number;
+  featureEvents: number;
+  predictionEvents: number;
+  /** Per feature name. Names the baseline does not know are ignored when measured. */
+  features: Map<string, ValueCounts>;
+  prediction: ValueCounts;
   /**
-   * Observations per unit (customer) in this window, for each source: what the design effect of the window's
-   * tests is computed from (clustering.ts). At most one entry per customer seen.
+   * Events per unit (customer) for each source: what the design effect of the window's tests is computed from
+   * (clustering.ts). At most one entry per customer seen.
    */
-  units: z.object({ features: z.record(z.string(), count), prediction: z.record(z.string(), count) }),
-});
-export type WindowState = z.infer<typeof WindowStateSchema>;
-
-/** One event's worth of values: the feature vector of features.updated, or the prediction of score.computed. */
-export const ObservationSchema = z.object({
-  source: z.enum(['features', 'prediction']),
-  values: z.record(z.string(), z.number()),
-  /** When the event was observed (epoch ms). */
-  at: epochMs,
-  /** The unit the event belongs to (detect-drift: the customer); observations without one count as independent. */
-  unit: z.string().optional(),
-});
-export type Observation = z.infer<typeof ObservationSchema>;
-
-function emptyStream(baseline: StreamBaseline): StreamState {
-  return baseline.kind === 'numeric'
-    ? { kind: 'numeric', n: 0, sum: 0, bins: baseline.proportions.map(() => 0), sample: [] }
-    : { kind: 'categorical', n: 0, counts: [...baseline.categories.map(() => 0), 0] };
+  units: { features: Map<string, number>; prediction: Map<string, number> };
 }
 
-/** A fresh, empty window for the baseline's features and prediction. */
-export function openWindow(input: {
-  baseline: DriftBaseline;
+/** One event's worth of values: the feature vector of features.updated, or the prediction of score.computed. */
+export interface Observation {
+  source: 'features' | 'prediction';
+  values: Readonly<Record<string, number>>;
+  /** When the event was observed (epoch ms). */
   at: number;
-  seed: number;
-  sequence?: number;
-}): WindowState {
-  const features: Record<string, StreamState> = {};
-  for (const [name, b] of Object.entries(input.baseline.features)) features[name] = emptyStream(b);
+  /** The unit the event belongs to (detect-drift: the customer); observations without one count as independent. */
+  unit?: string | undefined;
+}
+
+/** An empty window. */
+export function emptyWindow(input: { start: number; sequence?: number }): WindowCounts {
   return {
-    version: 1,
     sequence: input.sequence ?? 0,
-    start: input.at,
-    last: input.at,
+    start: input.start,
     featureEvents: 0,
     predictionEvents: 0,
-    rng: input.seed >>> 0,
-    features,
-    prediction: input.baseline.prediction ? emptyStream(input.baseline.prediction.baseline) : null,
-    units: { features: {}, prediction: {} },
+    features: new Map(),
+    prediction: new Map(),
+    units: { features: new Map(), prediction: new Map() },
   };
 }
 
 /** Observations in the window: the larger of the two streams' event counts, about one per transaction. */
-export function windowCount(state: WindowState): number {
-  return Math.max(state.featureEvents, state.predictionEvents);
+export function windowCount(counts: WindowCounts): number {
+  return Math.max(counts.featureEvents, counts.predictionEvents);
 }
-
-/** Sample values keep 7 significant digits (relative change ≤ 5e-8, far below any threshold) to keep JSON short. */
-const compact = (x: number): number => Number(x.toPrecision(7));
-
-interface Added {
-  stream: StreamState;
-  rng: number;
-}
-
-function addValue(input: {
-  stream: StreamState;
-  baseline: StreamBaseline;
-  x: number;
-  rng: number;
-  sampleSize: number;
-}): Added {
-  const { stream, baseline, x, sampleSize } = input;
-  if (stream.kind === 'categorical' && baseline.kind === 'categorical') {
-    if (stream.counts.length !== baseline.categories.length + 1) throw mismatch();
-    const at = baseline.categories.indexOf(categoryKey(x));
-    const slot = at === -1 ? baseline.categories.length : at;
-    const counts = [...stream.counts];
-    counts[slot] = (counts[slot] ?? 0) + 1;
-    return { stream: { kind: 'categorical', n: stream.n + 1, counts }, rng: input.rng };
-  }
-  if (stream.kind === 'numeric' && baseline.kind === 'numeric') {
-    if (stream.bins.length !== baseline.proportions.length) throw mismatch();
-    const bins = [...stream.bins];
-    const b = binIndex(baseline.edges, x);
-    bins[b] = (bins[b] ?? 0) + 1;
-    const n = stream.n + 1;
-    let sample = stream.sample;
-    let rng = input.rng;
-    if (sample.length < sampleSize) {
-      sample = [...sample, compact(x)];
-    } else {
-      // Reservoir sampling (Vitter's algorithm R): the n-th value replaces a random slot with probability size / n.
-      const step = nextRandom(rng);
-      rng = step.state;
-      const slot = Math.floor(step.value * n);
-      if (slot < sampleSize) {
-        sample = [...sample];
-        sample[slot] = compact(x);
-      }
-    }
-    return { stream: { kind: 'numeric', n, sum: stream.sum + x, bins, sample }, rng };
-  }
-  throw mismatch();
-}
-
-const mismatch = (): ConflictError =>
-  new ConflictError('the window state was opened for a different baseline; open a new window');
 
 /**
- * Adds one observation to the window and returns the new state (the input is not changed). Values for names the
- * baseline does not know, and non-finite values, are ignored; throws ConflictError if the state belongs to another
- * baseline (the champion changed: open a new window).
+ * The value a window counts for x: a category's code as is, a number with 7 significant digits (relative change
+ * ≤ 5e-8, far below any threshold) so a continuous stream's values stay short as store fields.
  */
-export function evolve(input: {
-  state: WindowState;
-  baseline: DriftBaseline;
-  observation: Observation;
-  config: Pick<DriftConfig, 'sampleSize'>;
-}): WindowState {
-  const { state, baseline, observation, config } = input;
-  const empty = windowCount(state) === 0;
-  const next: WindowState = {
-    ...state,
-    start: empty ? observation.at : state.start,
-    last: empty ? observation.at : Math.max(state.last, observation.at),
-  };
-  let rng = state.rng;
-  const { unit, source } = observation;
-  if (unit !== undefined) {
-    const seen = state.units[source];
-    next.units = { ...state.units, [source]: { ...seen, [unit]: (seen[unit] ?? 0) + 1 } };
-  }
+export function windowValue(baseline: StreamBaseline, x: number): number {
+  if (baseline.kind === 'categorical') return x;
+  // Integers below 10⁷ already have at most 7 digits (the common case: counts, seconds, flags).
+  if (Number.isInteger(x) && x < 1e7 && x > -1e7) return x;
+  return Number(x.toPrecision(7));
+}
+
+const add = <K>(map: Map<K, number>, key: K, by: number): void => {
+  map.set(key, (map.get(key) ?? 0) + by);
+};
+
+/**
+ * Adds one observation to the window in place: the in-memory form of detect-drift's one HINCRBY per event. Values
+ * for names the baseline does not know, and non-finite values, are not counted; the event counters always are.
+ */
+export function countObservation(
+  counts: WindowCounts,
+  baseline: DriftBaseline,
+  observation: Observation,
+): void {
+  const { source, values, unit } = observation;
+  if (windowCount(counts) === 0) counts.start = observation.at;
+  if (unit !== undefined) add(counts.units[source], unit, 1);
   if (source === 'features') {
-    next.featureEvents = state.featureEvents + 1;
-    const features = { ...state.features };
-    for (const [name, x] of Object.entries(observation.values)) {
+    counts.featureEvents++;
+    for (const [name, x] of Object.entries(values)) {
       const b = baseline.features[name];
-      const stream = features[name];
-      if (!b || !stream || !Number.isFinite(x)) continue;
-      const added = addValue({ stream, baseline: b, x, rng, sampleSize: config.sampleSize });
-      features[name] = added.stream;
-      rng = added.rng;
+      if (!b || !Number.isFinite(x)) continue;
+      let stream = counts.features.get(name);
+      if (!stream) {
+        stream = new Map();
+        counts.features.set(name, stream);
+      }
+      add(stream, windowValue(b, x), 1);
     }
-    next.features = features;
-  } else {
-    next.predictionEvents = state.predictionEvents + 1;
-    const p = baseline.prediction;
-    const x = p ? observation.values[p.name] : undefined;
-    if (p && state.prediction && x !== undefined && Number.isFinite(x)) {
-      const added = addValue({
-        stream: state.prediction,
-        baseline: p.baseline,
-        x,
-        rng,
-        sampleSize: config.sampleSize,
-      });
-      next.prediction = added.stream;
-      rng = added.rng;
-    }
+    return;
   }
-  next.rng = rng;
-  return next;
+  counts.predictionEvents++;
+  const p = baseline.prediction;
+  const x = p ? values[p.name] : undefined;
+  if (p && x !== undefined && Number.isFinite(x)) add(counts.prediction, windowValue(p.baseline, x), 1);
 }
 
 /**
- * True when the window should close: it holds windowSize observations, or it is windowMs old and holds at least
- * minWindowSize (a quiet window stays open until it has enough to say something).
+ * Reduces a stream's counts to what its statistics need, exactly: bin or category counts from every observation,
+ * and (numeric) a uniform sample of `sampleSize` of them drawn with `random`. Values are taken in ascending order,
+ * so the sample depends on the counts and the generator only, not on the order they were stored in.
  */
-export function isWindowDue(input: {
-  state: WindowState;
-  now: number;
-  config: Pick<DriftConfig, 'windowSize' | 'windowMs' | 'minWindowSize'>;
-}): boolean {
-  const { state, now, config } = input;
-  const n = windowCount(state);
-  if (n >= config.windowSize) return true;
-  return n >= config.minWindowSize && now - state.start >= config.windowMs;
+export function summariseStream(input: {
+  values: ReadonlyMap<number, number>;
+  baseline: StreamBaseline;
+  sampleSize: number;
+  random: () => number;
+}): StreamSummary {
+  const { values, baseline } = input;
+  const entries = [...values].sort((a, b) => a[0] - b[0]);
+  let n = 0;
+  if (baseline.kind === 'categorical') {
+    const slots = new Map(baseline.categories.map((key, i) => [key, i]));
+    const counts = new Array<number>(baseline.categories.length + 1).fill(0);
+    for (const [x, c] of entries) {
+      const slot = slots.get(categoryKey(x)) ?? baseline.categories.length;
+      counts[slot] = (counts[slot] ?? 0) + c;
+      n += c;
+    }
+    return { kind: 'categorical', n, counts };
+  }
+  const bins = new Array<number>(baseline.proportions.length).fill(0);
+  let sum = 0;
+  for (const [x, c] of entries) {
+    const b = binIndex(baseline.edges, x);
+    bins[b] = (bins[b] ?? 0) + c;
+    n += c;
+    sum += x * c;
+  }
+  const sample = drawSample({ entries, n, size: Math.min(input.sampleSize, n), random: input.random });
+  return { kind: 'numeric', n, sum, bins, sample };
 }
 
+const NONE: ReadonlyMap<number, number> = new Map();
+
 /**
- * Closes the window: measures every stream against the baseline (WindowReport) and returns the next, empty window,
- * which keeps the generator state and counts the sequence on.
+ * Measures a closed window against the baseline: every feature the baseline knows and the prediction
+ * (measure.ts), with the design effect from the window's units. `seed` drives the samples' draws (shared/random),
+ * so any replica closing the same window reports the same statistics; `now` is the close time.
  */
-export function closeWindow(input: {
-  state: WindowState;
+export function measureWindow(input: {
+  counts: WindowCounts;
   baseline: DriftBaseline;
   config: DriftConfig;
   now: number;
-}): { report: WindowReport; next: WindowState } {
-  const { state, baseline, config, now } = input;
+  seed: number;
+}): WindowReport {
+  const { counts, baseline, config } = input;
+  const random = seededRandom(input.seed);
   const clusterSize = {
-    features: meanClusterSize(Object.values(state.units.features), state.featureEvents),
-    prediction: meanClusterSize(Object.values(state.units.prediction), state.predictionEvents),
+    features: meanClusterSize(counts.units.features.values(), counts.featureEvents),
+    prediction: meanClusterSize(counts.units.prediction.values(), counts.predictionEvents),
   };
+  const measure = (values: ReadonlyMap<number, number>, b: StreamBaseline, unitSize: number) =>
+    measureStream({
+      stream: summariseStream({ values, baseline: b, sampleSize: config.sampleSize, random }),
+      baseline: b,
+      config,
+      clusterSize: unitSize,
+    });
   const features: WindowReport['features'] = {};
   for (const [name, b] of Object.entries(baseline.features)) {
-    const stream = state.features[name] ?? emptyStream(b);
-    features[name] = measureStream({ stream, baseline: b, config, clusterSize: clusterSize.features });
+    features[name] = measure(counts.features.get(name) ?? NONE, b, clusterSize.features);
   }
   const p = baseline.prediction;
-  const report: WindowReport = {
-    sequence: state.sequence,
-    window: { start: state.start, end: Math.max(now, state.last), count: windowCount(state) },
+  return {
+    sequence: counts.sequence,
+    window: { start: counts.start, end: Math.max(input.now, counts.start), count: windowCount(counts) },
     features,
-    prediction:
-      p && state.prediction
-        ? {
-            name: p.name,
-            statistics: measureStream({
-              stream: state.prediction,
-              baseline: p.baseline,
-              config,
-              clusterSize: clusterSize.prediction,
-            }),
-          }
-        : null,
+    prediction: p
+      ? { name: p.name, statistics: measure(counts.prediction, p.baseline, clusterSize.prediction) }
+      : null,
   };
-  const next = openWindow({ baseline, at: now, seed: state.rng, sequence: state.sequence + 1 });
-  return { report, next };
 }

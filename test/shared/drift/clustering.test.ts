@@ -14,7 +14,7 @@ import {
 import { DEFAULT_DRIFT_CONFIG as config } from '../../../shared/drift/config.ts';
 import { measureStream } from '../../../shared/drift/measure.ts';
 import { seededRandom } from '../../../shared/random/index.ts';
-import { closeWindow, evolve, openWindow } from '../../../shared/drift/window.ts';
+import { countObservation, emptyWindow, measureWindow } from '../../../shared/drift/window.ts';
 import { seededDraws } from '../../support/draws.ts';
 import { near, scipy } from './scipy.ts';
 
@@ -77,7 +77,7 @@ describe('the design effect', () => {
     assert.equal(designEffect(2.5, 0.4), 1.6);
     assert.equal(designEffect(0.5, 0.4), 1);
     assert.equal(designEffect(3, 2), 3);
-    // A 200-value reservoir of 500 observations keeps each other observation of a unit with probability 199/499.
+    // A 200-value sample of 500 observations keeps each other observation of a unit with probability 199/499.
     assert.equal(sampledClusterSize(4, 500, 200), 1 + (3 * 199) / 499);
     assert.equal(sampledClusterSize(4, 200, 200), 4);
   });
@@ -138,15 +138,15 @@ function clusteredNull(input: { units: boolean }): { ks: number; chiSquare: numb
   let rejectedChi = 0;
   const windows = 200;
   for (let w = 0; w < windows; w++) {
-    let state = openWindow({ baseline, at: 0, seed: w + 1 });
+    const counts = emptyWindow({ start: 0 });
     for (let c = 0; c < 100; c++) {
       const { x, code } = customer();
       for (let t = 0; t < 2; t++) {
         const observation = { source: 'features' as const, values: { x, code }, at: 0, unit: `w${w}c${c}` };
-        state = evolve({ state, baseline, observation, config });
+        countObservation(counts, baseline, observation);
       }
     }
-    const { report } = closeWindow({ state, baseline, config, now: 1 });
+    const report = measureWindow({ counts, baseline, config, now: 1, seed: w + 1 });
     const x = report.features.x;
     const code = report.features.code;
     assert.ok(x?.kind === 'numeric' && code?.kind === 'categorical');

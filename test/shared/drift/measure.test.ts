@@ -3,9 +3,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildBaseline } from '../../../shared/drift/baseline.ts';
 import { driftConfig } from '../../../shared/drift/config.ts';
-import { measureStream, StreamStatisticsSchema } from '../../../shared/drift/measure.ts';
+import {
+  type CategoricalSummary,
+  measureStream,
+  type NumericSummary,
+  StreamStatisticsSchema,
+} from '../../../shared/drift/measure.ts';
 import { chiSquare, jensenShannon, ks2samp, psi, wasserstein1 } from '../../../shared/drift/stats.ts';
-import type { CategoricalStreamState, NumericStreamState } from '../../../shared/drift/window.ts';
 
 const config = driftConfig({ minStreamCount: 4 });
 const baseline = buildBaseline({
@@ -23,7 +27,7 @@ describe('measuring a numeric stream', () => {
     assert.ok(x?.kind === 'numeric');
     const sample = [150, 20, 199, 180, 160, 170];
     const bins = [1, 0, 0, 0, 0, 0, 0, 2, 3, 4];
-    const stream: NumericStreamState = { kind: 'numeric', n: 10, sum: 1500, bins, sample };
+    const stream: NumericSummary = { kind: 'numeric', n: 10, sum: 1500, bins, sample };
     const s = measureStream({ stream, baseline: x, config });
     assert.ok(s.kind === 'numeric');
     assert.equal(s.n, 10);
@@ -40,7 +44,7 @@ describe('measuring a numeric stream', () => {
 
   it('reads any movement of a feature that was constant in training as a large, finite drift', () => {
     assert.ok(constant?.kind === 'numeric' && constant.std === 0);
-    const stream: NumericStreamState = {
+    const stream: NumericSummary = {
       kind: 'numeric',
       n: 5,
       sum: 40,
@@ -55,7 +59,7 @@ describe('measuring a numeric stream', () => {
 
   it('reports a stream with fewer than minStreamCount values as insufficient', () => {
     assert.ok(x?.kind === 'numeric');
-    const stream: NumericStreamState = {
+    const stream: NumericSummary = {
       kind: 'numeric',
       n: 3,
       sum: 3,
@@ -75,7 +79,7 @@ describe('measuring a categorical stream', () => {
     assert.ok(code?.kind === 'categorical');
     assert.deepEqual(code.categories, ['0', '1', '2', '3']);
     const counts = [10, 10, 10, 5, 5];
-    const stream: CategoricalStreamState = { kind: 'categorical', n: 40, counts };
+    const stream: CategoricalSummary = { kind: 'categorical', n: 40, counts };
     const s = measureStream({ stream, baseline: code, config });
     assert.ok(s.kind === 'categorical');
     const expected = [0.25, 0.25, 0.25, 0.25, 0];

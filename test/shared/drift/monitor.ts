@@ -9,11 +9,12 @@ import {
 } from '../../../shared/drift/decide.ts';
 import type { WindowReport } from '../../../shared/drift/measure.ts';
 import {
-  closeWindow,
-  evolve,
-  isWindowDue,
-  openWindow,
-  type WindowState,
+  countObservation,
+  emptyWindow,
+  measureWindow,
+  type Observation,
+  type WindowCounts,
+  windowCount,
 } from '../../../shared/drift/window.ts';
 import type { GeneratedTransaction } from './generator.ts';
 
@@ -43,14 +44,27 @@ export interface ClosedWindow {
 
 export interface MonitorRun {
   windows: ClosedWindow[];
-  /** The largest serialised window state seen, in bytes of JSON. */
-  maxStateBytes: number;
-  finalState: WindowState;
+}
+
+/**
+ * True when the window should close: it holds windowSize observations, or it is windowMs old and holds at least
+ * minWindowSize (a quiet window stays open until it has enough to say something). The rule detect-drift's pushes
+ * apply (functions/detect-drift/shared-window.ts), on one process's window.
+ */
+export function isWindowDue(input: {
+  counts: WindowCounts;
+  now: number;
+  config: Pick<DriftConfig, 'windowSize' | 'windowMs' | 'minWindowSize'>;
+}): boolean {
+  const { counts, now, config } = input;
+  const n = windowCount(counts);
+  if (n >= config.windowSize) return true;
+  return n >= config.minWindowSize && now - counts.start >= config.windowMs;
 }
 
 /**
  * Feeds `transactions` transactions from `source(i)` as two events each (features, then the score), at their own
- * time or `msApart` milliseconds apart, closing and deciding windows as they fall due.
+ * time or `msApart` milliseconds apart, closing and deciding windows as they fall due. `seed` seeds the samples.
  */
 export function runMonitor(input: {
   baseline: DriftBaseline;
@@ -62,21 +76,21 @@ export function runMonitor(input: {
 }): MonitorRun {
   const { baseline, config, source } = input;
   const msApart = input.msApart ?? 100;
-  let state = openWindow({ baseline, at: 0, seed: input.seed });
+  let counts = emptyWindow({ start: 0 });
   let history: DriftHistory = EMPTY_HISTORY;
   const windows: ClosedWindow[] = [];
   let events = 0;
-  let maxStateBytes = 0;
-  const observe = (observation: Parameters<typeof evolve>[0]['observation']): void => {
-    state = evolve({ state, baseline, observation, config });
+  const observe = (observation: Observation): void => {
+    countObservation(counts, baseline, observation);
     events++;
-    if (!isWindowDue({ state, now: observation.at, config })) return;
-    maxStateBytes = Math.max(maxStateBytes, JSON.stringify(state).length);
-    const closed = closeWindow({ state, baseline, config, now: observation.at });
-    const decision = decide({ report: closed.report, history, config });
+    if (!isWindowDue({ counts, now: observation.at, config })) return;
+    // One seed per window, as detect-drift derives one from each window's identity.
+    const seed = input.seed + counts.sequence;
+    const report = measureWindow({ counts, baseline, config, now: observation.at, seed });
+    const decision = decide({ report, history, config });
     history = decision.history;
-    state = closed.next;
-    windows.push({ report: closed.report, decision, atEvent: events });
+    counts = emptyWindow({ start: observation.at, sequence: counts.sequence + 1 });
+    windows.push({ report, decision, atEvent: events });
   };
   for (let i = 0; i < input.transactions; i++) {
     const t = source(i);
@@ -85,5 +99,5 @@ export function runMonitor(input: {
     observe({ source: 'features', values: t.features, at, ...unit });
     observe({ source: 'prediction', values: t.predictions, at, ...unit });
   }
-  return { windows, maxStateBytes, finalState: state };
+  return { windows };
 }

@@ -1,20 +1,21 @@
-// The drift window: closing by count and by age, reservoir sampling, serialisation and hand-over between replicas.
+// The drift window as counts per value: counting observations, the exact bins and categories, the drawn sample, the report.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildBaseline, type DriftBaseline } from '../../../shared/drift/baseline.ts';
-import { DEFAULT_DRIFT_CONFIG, driftConfig } from '../../../shared/drift/config.ts';
+import { driftConfig } from '../../../shared/drift/config.ts';
+import { drawSample } from '../../../shared/drift/sample.ts';
+import { psi, wasserstein1 } from '../../../shared/drift/stats.ts';
 import {
-  closeWindow,
-  evolve,
-  isWindowDue,
+  countObservation,
+  emptyWindow,
+  measureWindow,
   type Observation,
-  openWindow,
-  WindowStateSchema,
-  type WindowState,
+  summariseStream,
+  type WindowCounts,
   windowCount,
+  windowValue,
 } from '../../../shared/drift/window.ts';
-import { ConflictError } from '../../../shared/errors/index.ts';
-import { generatedBaseline, transactionSource } from './generator.ts';
+import { seededRandom } from '../../../shared/random/index.ts';
 
 const small: DriftBaseline = buildBaseline({
   columns: ['x', 'flag'],
@@ -29,116 +30,180 @@ const config = driftConfig({
   sampleSize: 10,
   minStreamCount: 5,
 });
-const features = (values: Record<string, number>, at: number): Observation => ({
+const features = (values: Record<string, number>, at: number, unit?: string): Observation => ({
   source: 'features',
   values,
   at,
+  unit,
 });
 
-function feed(state: WindowState, observations: Observation[], baseline = small): WindowState {
-  return observations.reduce((s, observation) => evolve({ state: s, baseline, observation, config }), state);
+function counted(observations: Observation[], baseline = small): WindowCounts {
+  const counts = emptyWindow({ start: 0 });
+  for (const observation of observations) countObservation(counts, baseline, observation);
+  return counts;
 }
 
-describe('drift window', () => {
-  it('closes by count when windowSize observations have arrived', () => {
-    const start = openWindow({ baseline: small, at: 0, seed: 1 });
-    const obs = Array.from({ length: 50 }, (_, i) => features({ x: i, flag: 0 }, i));
-    const at49 = feed(start, obs.slice(0, 49));
-    assert.equal(isWindowDue({ state: at49, now: 49, config }), false);
-    const at50 = feed(at49, obs.slice(49));
-    assert.equal(windowCount(at50), 50);
-    assert.equal(isWindowDue({ state: at50, now: 50, config }), true);
-  });
+const xOf = (baseline: DriftBaseline) => {
+  const x = baseline.features.x;
+  assert.ok(x);
+  return x;
+};
 
-  it('closes by age only once the window holds minWindowSize observations', () => {
-    const start = openWindow({ baseline: small, at: 0, seed: 1 });
-    const nineteen = feed(
-      start,
-      Array.from({ length: 19 }, (_, i) => features({ x: i }, 10_000 + i)),
-    );
-    assert.equal(
-      nineteen.start,
-      10_000,
-      'the window starts at its first observation, not when it was opened',
-    );
-    assert.equal(isWindowDue({ state: nineteen, now: 60_000, config }), false, 'too few, however old');
-    const twenty = feed(nineteen, [features({ x: 1 }, 10_500)]);
-    assert.equal(
-      isWindowDue({ state: twenty, now: 10_999, config }),
-      false,
-      'enough, but younger than windowMs',
-    );
-    assert.equal(isWindowDue({ state: twenty, now: 11_000, config }), true);
-  });
-
+describe('counting a drift window', () => {
   it('counts features and predictions separately, a transaction being one of each', () => {
-    let state = openWindow({ baseline: small, at: 0, seed: 1 });
-    state = feed(state, [
+    const counts = counted([
       features({ x: 5, flag: 1 }, 1),
       { source: 'prediction', values: { risk: 0.4, other: 3 }, at: 1 },
       features({ x: 7, flag: 0 }, 2),
     ]);
-    assert.equal(state.featureEvents, 2);
-    assert.equal(state.predictionEvents, 1);
-    assert.equal(windowCount(state), 2);
-    assert.equal(state.prediction?.n, 1);
+    assert.equal(counts.featureEvents, 2);
+    assert.equal(counts.predictionEvents, 1);
+    assert.equal(windowCount(counts), 2);
+    assert.deepEqual([...counts.prediction], [[0.4, 1]]);
   });
 
-  it('bins numeric values, counts categories, and pools unseen codes in the last slot', () => {
-    const state = feed(openWindow({ baseline: small, at: 0, seed: 1 }), [
+  it('counts each value once per observation, skipping unknown names and non-finite values', () => {
+    const counts = counted([
+      features({ x: 5, flag: 1 }, 10_000),
+      features({ x: 5, flag: 0 }, 10_001),
+      features({ x: 1 / 3, unknown: 3 }, 10_002),
+      features({ x: Number.NaN, flag: Number.POSITIVE_INFINITY }, 10_003),
+    ]);
+    assert.equal(counts.start, 10_000, 'the window starts at its first observation');
+    assert.equal(counts.featureEvents, 4, 'every event counts, whatever its values');
+    assert.deepEqual(
+      [...(counts.features.get('x') ?? [])],
+      [
+        [5, 2],
+        [0.3333333, 1],
+      ],
+    );
+    assert.deepEqual(
+      [...(counts.features.get('flag') ?? [])],
+      [
+        [1, 1],
+        [0, 1],
+      ],
+    );
+    assert.equal(counts.features.has('unknown'), false);
+  });
+
+  it('keeps numbers to 7 significant digits and categorical codes as they are', () => {
+    const x = xOf(small);
+    assert.equal(windowValue(x, 123_456_789), 123_456_800);
+    assert.equal(windowValue(x, 0.123456789), 0.1234568);
+    assert.equal(windowValue(x, 42), 42);
+    assert.equal(windowValue(small.features.flag ?? assert.fail(), 0.123456789), 0.123456789);
+  });
+
+  it("counts each unit's events per source", () => {
+    const counts = counted([
+      features({ x: 1 }, 1, 'c1'),
+      features({ x: 2 }, 2, 'c1'),
+      { source: 'prediction', values: { risk: 0.5 }, at: 2, unit: 'c1' },
+      features({ x: 3 }, 3, 'c2'),
+    ]);
+    assert.deepEqual(
+      [...counts.units.features],
+      [
+        ['c1', 2],
+        ['c2', 1],
+      ],
+    );
+    assert.deepEqual([...counts.units.prediction], [['c1', 1]]);
+  });
+});
+
+describe("summarising a window's stream", () => {
+  it('bins numeric values, counts categories, and pools unseen codes in the last slot, from the counts', () => {
+    const counts = counted([
       features({ x: 5, flag: 1 }, 1),
       features({ x: 95, flag: 0 }, 2),
       features({ x: 500, flag: 7 }, 3),
-      features({ x: Number.NaN, unknown: 3 }, 4),
+      features({ x: 95, flag: 7 }, 4),
     ]);
-    const x = state.features.x;
-    const flag = state.features.flag;
-    assert.ok(x?.kind === 'numeric' && flag?.kind === 'categorical');
-    assert.equal(x.n, 3);
-    assert.equal(x.sum, 600);
-    assert.deepEqual(x.bins, [1, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
-    assert.deepEqual(x.sample, [5, 95, 500]);
+    const random = seededRandom(1);
+    const x = summariseStream({
+      values: counts.features.get('x') ?? assert.fail(),
+      baseline: xOf(small),
+      sampleSize: 10,
+      random,
+    });
+    assert.deepEqual(x, {
+      kind: 'numeric',
+      n: 4,
+      sum: 695,
+      bins: [1, 0, 0, 0, 0, 0, 0, 0, 0, 3],
+      sample: [5, 95, 95, 500],
+    });
     assert.deepEqual(small.features.flag?.kind === 'categorical' && small.features.flag.categories, [
       '0',
       '1',
     ]);
-    assert.deepEqual(flag.counts, [1, 1, 1]);
+    const flag = summariseStream({
+      values: counts.features.get('flag') ?? assert.fail(),
+      baseline: small.features.flag ?? assert.fail(),
+      sampleSize: 10,
+      random,
+    });
+    assert.deepEqual(flag, { kind: 'categorical', n: 4, counts: [1, 1, 2] });
   });
+});
 
-  it('keeps a uniform reservoir sample of bounded size, the same on every run with the same seed', () => {
-    const obs = Array.from({ length: 10_000 }, (_, i) => features({ x: i }, i));
-    const big = driftConfig({ ...config, sampleSize: 200, windowSize: 20_000 });
-    const run = (seed: number) =>
-      obs.reduce(
-        (s, observation) => evolve({ state: s, baseline: small, observation, config: big }),
-        openWindow({ baseline: small, at: 0, seed }),
-      );
-    const a = run(42);
-    const x = a.features.x;
-    assert.ok(x?.kind === 'numeric');
-    assert.equal(x.sample.length, 200);
-    assert.equal(x.n, 10_000);
-    assert.equal(new Set(x.sample).size, 200);
+describe('drawing the sample from counts', () => {
+  const everyValue = (n: number) => Array.from({ length: n }, (_, i) => [i, 1] as const);
+
+  it('draws a uniform sample of distinct observations, the same on every run with the same seed', () => {
+    const entries = everyValue(10_000);
+    const draw = (seed: number) => drawSample({ entries, n: 10_000, size: 200, random: seededRandom(seed) });
+    const a = draw(42);
+    assert.equal(a.length, 200);
+    assert.equal(new Set(a).size, 200);
+    assert.deepEqual(
+      a,
+      [...a].sort((p, q) => p - q),
+      'in the order of the entries',
+    );
     // A uniform sample of 0…9999 has mean 4999.5 and standard error ≈ 204; keeping the first or the last values
     // would put it near 100 or 9900.
-    const mean = x.sample.reduce((s, v) => s + v, 0) / x.sample.length;
+    const mean = a.reduce((s, v) => s + v, 0) / a.length;
     assert.ok(Math.abs(mean - 4999.5) < 800, `sample mean ${mean}`);
-    assert.deepEqual(run(42), a);
-    assert.notDeepEqual(run(43).features.x, x);
+    assert.deepEqual(draw(42), a);
+    assert.notDeepEqual(draw(43), a);
   });
 
-  it('never changes the state it is given', () => {
-    const state = feed(openWindow({ baseline: small, at: 0, seed: 3 }), [features({ x: 1, flag: 1 }, 1)]);
-    const copy = structuredClone(state);
-    evolve({ state, baseline: small, observation: features({ x: 2, flag: 0 }, 2), config });
-    closeWindow({ state, baseline: small, config, now: 5 });
-    assert.deepEqual(state, copy);
+  it('draws repeated values in proportion to their counts', () => {
+    const entries = [
+      [1, 9_000],
+      [2, 1_000],
+    ] as const;
+    const sample = drawSample({ entries, n: 10_000, size: 2_000, random: seededRandom(5) });
+    assert.equal(sample.length, 2_000);
+    const twos = sample.filter((x) => x === 2).length;
+    // Hypergeometric: mean 200, standard deviation ≈ 12.
+    assert.ok(Math.abs(twos - 200) < 60, `${twos} twos`);
   });
 
-  it('closes into a report and an empty next window that continues the sequence and the generator', () => {
+  it('keeps every observation when the window holds no more than the sample size', () => {
+    const entries = [
+      [3, 2],
+      [8, 1],
+    ] as const;
+    let draws = 0;
+    const random = () => {
+      draws++;
+      return 0.5;
+    };
+    assert.deepEqual(drawSample({ entries, n: 3, size: 10, random }), [3, 3, 8]);
+    assert.equal(draws, 0, 'no draw needed');
+  });
+});
+
+describe('measuring a closed window', () => {
+  it('reports the window, each feature the baseline knows, and the prediction as insufficient when absent', () => {
     const obs = Array.from({ length: 30 }, (_, i) => features({ x: i, flag: i % 2 }, 100 + i));
-    const state = feed(openWindow({ baseline: small, at: 0, seed: 9 }), obs);
-    const { report, next } = closeWindow({ state, baseline: small, config, now: 2000 });
+    const counts = counted(obs);
+    const report = measureWindow({ counts, baseline: small, config, now: 2000, seed: 9 });
     assert.deepEqual(report.window, { start: 100, end: 2000, count: 30 });
     assert.equal(report.sequence, 0);
     assert.equal(report.features.x?.kind, 'numeric');
@@ -147,60 +212,55 @@ describe('drift window', () => {
       name: 'risk',
       statistics: { kind: 'insufficient', n: 0, required: 5 },
     });
-    assert.equal(next.sequence, 1);
-    assert.equal(windowCount(next), 0);
-    assert.equal(next.rng, state.rng);
-    assert.equal(next.start, 2000);
   });
 
-  it('refuses a state that belongs to another baseline', () => {
-    const other = buildBaseline({
-      columns: ['x', 'flag'],
-      rows: [
-        [1, 1],
-        [2, 2],
-        [3, 3],
-      ],
-      kinds: { flag: 'categorical' },
+  it('measures PSI on every value and the same statistics as on all values while the window fits the sample', () => {
+    const values = Array.from({ length: 8 }, (_, i) => i * 11 + 3);
+    const counts = counted(values.map((x, i) => features({ x }, i)));
+    const report = measureWindow({
+      counts,
+      baseline: small,
+      config: driftConfig({ ...config, sampleSize: 8 }),
+      now: 10,
+      seed: 1,
     });
-    const state = openWindow({ baseline: small, at: 0, seed: 1 });
-    assert.throws(
-      () => evolve({ state, baseline: other, observation: features({ x: 1 }, 1), config }),
-      (err) => err instanceof ConflictError,
-    );
-  });
-});
-
-describe('drift window state in the online store', () => {
-  const baseline = generatedBaseline({ seed: 1, rows: 5000 });
-  const next = transactionSource({ seed: 2 });
-  const observations: Observation[] = [];
-  for (let i = 0; i < 499; i++) {
-    const t = next();
-    observations.push(
-      { source: 'features', values: t.features, at: i },
-      { source: 'prediction', values: { risk: t.risk }, at: i },
-    );
-  }
-  const run = (state: WindowState, list: Observation[]) =>
-    list.reduce(
-      (s, observation) => evolve({ state: s, baseline, observation, config: DEFAULT_DRIFT_CONFIG }),
-      state,
-    );
-
-  it('stays under 64 KiB of JSON for a full default window of nine features and the score', () => {
-    const full = run(openWindow({ baseline, at: 0, seed: 11 }), observations);
-    assert.equal(windowCount(full), 499);
-    const bytes = Buffer.byteLength(JSON.stringify(full));
-    assert.ok(bytes < 64 * 1024, `state is ${bytes} bytes`);
-    assert.ok(bytes > 1000, 'the state holds the samples');
+    const x = report.features.x;
+    const b = xOf(small);
+    assert.ok(x?.kind === 'numeric' && b.kind === 'numeric');
+    assert.equal(x.sampleSize, 8);
+    assert.equal(x.mean, values.reduce((s, v) => s + v, 0) / 8);
+    // The baseline's decile edges are 9, 19, …, 89: the right-closed bin of v is ⌊v / 10⌋ for these values.
+    const bins = new Array<number>(b.proportions.length).fill(0);
+    for (const v of values) bins[Math.floor(v / 10)] = (bins[Math.floor(v / 10)] ?? 0) + 1;
+    assert.equal(x.psi, psi(b.proportions, bins));
+    assert.equal(x.wasserstein, wasserstein1(values, b.quantiles));
   });
 
-  it('round-trips through JSON and its schema, and a replica continuing from the copy reaches the same state', () => {
-    const half = run(openWindow({ baseline, at: 0, seed: 11 }), observations.slice(0, 500));
-    const stored = WindowStateSchema.parse(JSON.parse(JSON.stringify(half)));
-    assert.deepEqual(stored, half);
-    const rest = observations.slice(500);
-    assert.deepEqual(run(stored, rest), run(half, rest));
+  it('gives the same report for the same counts and seed, whatever order the observations came in', () => {
+    const obs = Array.from({ length: 60 }, (_, i) =>
+      features({ x: (i * 37) % 100, flag: i % 3 }, i, `c${i % 7}`),
+    );
+    const forward = measureWindow({ counts: counted(obs), baseline: small, config, now: 100, seed: 3 });
+    const backward = measureWindow({
+      counts: counted([...obs].reverse()),
+      baseline: small,
+      config,
+      now: 100,
+      seed: 3,
+    });
+    assert.deepEqual(backward.features, forward.features);
+    const other = measureWindow({ counts: counted(obs), baseline: small, config, now: 100, seed: 4 });
+    const x = forward.features.x;
+    const y = other.features.x;
+    assert.ok(x?.kind === 'numeric' && y?.kind === 'numeric');
+    assert.equal(y.psi, x.psi, 'PSI does not depend on the sample');
+    assert.notEqual(y.wasserstein, x.wasserstein, 'another seed draws another sample');
+  });
+
+  it('does not change the counts it measures', () => {
+    const counts = counted([features({ x: 1, flag: 1 }, 1), features({ x: 2, flag: 0 }, 2)]);
+    const copy = structuredClone(counts);
+    measureWindow({ counts, baseline: small, config, now: 5, seed: 1 });
+    assert.deepEqual(counts, copy);
   });
 });
