@@ -76,10 +76,15 @@ export class BusyError extends FlywheelError {
   readonly status = 409;
 }
 
-/** Missing or wrong credentials: 401. */
+/** Missing or wrong credentials: 401; `realm` is the protection space the answer's challenge names (RFC 6750 §3). */
 export class UnauthorizedError extends FlywheelError {
   readonly retriable = false;
   readonly status = 401;
+  readonly realm: string;
+  constructor(message: string, options?: ErrorOptions & { realm?: string }) {
+    super(message, options);
+    this.realm = options?.realm ?? 'flywheel';
+  }
 }
 
 /** The caller may not do this (for example a missing RBAC permission): 403. */

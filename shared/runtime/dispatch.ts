@@ -10,6 +10,7 @@ import {
   isEventType,
 } from '../events/index.ts';
 import type { Parsed, RawEvent } from './cloudevents.ts';
+import { invalidInputFrom } from './field-path.ts';
 import type { EventOf, Handler, Outcome } from './handler.ts';
 import type { RuntimeMetrics } from './metrics.ts';
 
@@ -106,17 +107,8 @@ function toTyped(
     throw new InvalidInputError('type', `this function does not handle events of type ${raw.type}`);
   }
   const parsed = Catalog[raw.type].schema.safeParse(raw.data);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue?.path.map(String).join('.') ?? '';
-    throw new InvalidInputError(
-      path ? `data.${path}` : 'data',
-      `invalid data for ${raw.type}: ${issue?.message ?? ''}`,
-      {
-        cause: parsed.error,
-      },
-    );
-  }
+  if (!parsed.success)
+    throw invalidInputFrom(parsed.error, { under: 'data', prefix: `invalid data for ${raw.type}: ` });
   const extensions = { ...raw.extensions };
   const traceparent = headers.traceparent;
   if (!extensions[Extensions.traceparent] && traceparent) extensions[Extensions.traceparent] = traceparent;

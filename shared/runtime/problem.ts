@@ -1,12 +1,15 @@
 // RFC 9457 problem+json bodies for every rejection, naming the offending attribute or field.
-import { FlywheelError, InvalidInputError } from '../errors/index.ts';
+import { type ErrorStatus, FlywheelError, InvalidInputError } from '../errors/index.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** The statuses a rejection is answered with: a FlywheelError's own, or 500 for anything unknown. */
+export type ProblemStatus = ErrorStatus | 500;
 
 export interface Problem {
   type: string;
   title: string;
-  status: number;
+  status: ProblemStatus;
   detail: string;
   field?: string;
   retriable: boolean;
@@ -39,7 +42,7 @@ export function problemOf(err: unknown): Problem {
 }
 
 /** The HTTP status of an error (Knative data-plane contract: 400 is final, 429/5xx are retried). */
-export function statusOf(err: unknown): number {
+export function statusOf(err: unknown): ProblemStatus {
   return err instanceof FlywheelError ? err.status : 500;
 }
 

@@ -1,8 +1,8 @@
 // Turns handler outcomes into HTTP answers: 200 + binary reply, 202 + receipt, or problem+json (Knative data-plane contract).
-import { FlywheelError } from '../errors/index.ts';
+import { FlywheelError, UnauthorizedError } from '../errors/index.ts';
 import { type RawEvent, toStructured, writeBinary } from './cloudevents.ts';
 import type { Dispatched } from './dispatch.ts';
-import { PROBLEM_CONTENT_TYPE, problemOf, statusOf } from './problem.ts';
+import { PROBLEM_CONTENT_TYPE, type ProblemStatus, problemOf, statusOf } from './problem.ts';
 
 export interface ReceiptEntry {
   index: number;
@@ -20,12 +20,12 @@ const JSON_TYPE = { 'content-type': 'application/json' };
 
 /** An HTTP answer, written by the server through hono's context. */
 export interface Answer {
-  status: number;
+  status: 200 | 202 | ProblemStatus;
   headers: Record<string, string>;
   body: string;
 }
 
-const answer = (body: string, status: number, headers: Record<string, string>): Answer => ({
+const answer = (body: string, status: Answer['status'], headers: Record<string, string>): Answer => ({
   status,
   headers,
   body,
@@ -91,10 +91,30 @@ function idsOf(e: RawEvent): { id: string; source: string; type: string } {
   return { id: e.id, source: e.source, type: e.type };
 }
 
-export function problemResponse(err: unknown, receipts: ReceiptEntry[] = []): Answer {
+/**
+ * The problem+json answer to `err`: with a batch's failed receipts under `errors`, and `extra` members when given.
+ * A 429 says when to retry; a 401 carries its challenge (RFC 9110 §11.6.1: a 401 must name a scheme and realm).
+ */
+export function problemResponse(
+  err: unknown,
+  receipts: ReceiptEntry[] = [],
+  extra: Record<string, unknown> = {},
+): Answer {
   const p = problemOf(err);
-  const body = receipts.length > 0 ? { ...p, errors: receipts.filter((r) => r.status >= 400) } : p;
-  const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE };
-  if (err instanceof FlywheelError && err.status === 429) headers['retry-after'] = '1';
-  return answer(JSON.stringify(body), p.status, headers);
+  const body =
+    receipts.length > 0
+      ? { ...p, ...extra, errors: receipts.filter((r) => r.status >= 400) }
+      : { ...p, ...extra };
+  return answer(JSON.stringify(body), p.status, {
+    'content-type': PROBLEM_CONTENT_TYPE,
+    ...errorHeaders(err),
+  });
+}
+
+/** The headers an error's answer carries whatever its body: Retry-After on 429, the challenge on 401. */
+export function errorHeaders(err: unknown): Record<string, string> {
+  if (!(err instanceof FlywheelError)) return {};
+  if (err.status === 429) return { 'retry-after': '1' };
+  if (err instanceof UnauthorizedError) return { 'www-authenticate': `Bearer realm="${err.realm}"` };
+  return {};
 }

@@ -1,7 +1,7 @@
 // serve(): the one CloudEvents HTTP server every function runs on (hono), with health, metrics and graceful shutdown.
 import type { AddressInfo } from 'node:net';
 import { serve as serveNode, type ServerType } from '@hono/node-server';
-import { type Context, Hono } from 'hono';
+import { Hono } from 'hono';
 import type { Logger } from './logger.ts';
 import { OverCapacityError } from '../errors/index.ts';
 import type { EventType } from '../events/index.ts';
@@ -9,9 +9,9 @@ import { readRequest } from './cloudevents.ts';
 import { readMessage } from './read-message.ts';
 import { dispatchAll } from './dispatch.ts';
 import type { Handler } from './handler.ts';
+import { installEdge, send } from './http-edge.ts';
 import { createMetrics, type RuntimeMetrics } from './metrics.ts';
-import { type Answer, problemResponse, respond } from './respond.ts';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { respond } from './respond.ts';
 
 export interface FunctionDefinition<A extends EventType> {
   /** Function name: the metrics label, the log name and the default event source. */
@@ -19,7 +19,10 @@ export interface FunctionDefinition<A extends EventType> {
   /** The event types this function handles; any other type is answered 400. */
   accepts: readonly A[];
   handle: Handler<A>;
-  /** Extra HTTP routes (score's REST and v2 APIs, promote's admin API). */
+  /**
+   * Extra HTTP routes (score's REST and v2 APIs, promote's admin API). They read bodies and throw errors through the
+   * HTTP edge (http-edge.ts), which the app already has.
+   */
   routes?: (app: Hono, ctx: { metrics: RuntimeMetrics; log: Logger }) => void;
   /** Readiness gate: false until the function's dependencies are ready (models loaded, store reachable). */
   ready?: () => boolean | Promise<boolean>;
@@ -59,6 +62,7 @@ export function createApp<A extends EventType>(
   const accepts = new Set<string>(def.accepts);
   const maxInFlight = opts.maxInFlight ?? 1024;
   const app = new Hono();
+  installEdge(app, { log: opts.log, maxBodyBytes: opts.maxBodyBytes });
 
   app.get('/health/liveness', (c) => c.json({ status: 'alive' }));
   app.get('/health/readiness', async (c) => {
@@ -79,15 +83,9 @@ export function createApp<A extends EventType>(
   });
 
   app.post('/', async (c) => {
-    if (state.inFlight > maxInFlight) {
-      return send(c, problemResponse(new OverCapacityError(`more than ${maxInFlight} requests in flight`)));
-    }
-    let message: { headers: Record<string, string>; body: string };
-    try {
-      message = await readMessage(c, opts.maxBodyBytes);
-    } catch (err) {
-      return send(c, problemResponse(err));
-    }
+    if (state.inFlight > maxInFlight)
+      throw new OverCapacityError(`more than ${maxInFlight} requests in flight`);
+    const message = await readMessage(c, opts.maxBodyBytes);
     const request = readRequest(message.headers, message.body);
     // A batch's events are handled concurrently; a repeat within the batch is a duplicate of its first copy.
     const results = await dispatchAll({
@@ -101,17 +99,8 @@ export function createApp<A extends EventType>(
     return send(c, respond(request.mode, results));
   });
 
-  app.onError((err, c) => {
-    opts.log.error({ err }, 'request failed');
-    return send(c, problemResponse(err));
-  });
   def.routes?.(app, { metrics, log: opts.log });
   return { app, metrics, state };
-}
-
-function send(c: Context, a: Answer): Response {
-  for (const [k, v] of Object.entries(a.headers)) c.header(k, v);
-  return c.body(a.body, a.status as ContentfulStatusCode);
 }
 
 /** A node HTTP server for a hono app; the one place @hono/node-server is used. */
