@@ -1,6 +1,6 @@
 // Helpers both event-log adapters share: record validation, Kafka-compatible key partitioning, result ordering.
 import type { z } from 'zod';
-import { InvalidInputError } from '../errors/index.ts';
+import { parseInput } from '../runtime/field-path.ts';
 import {
   type LogRecord,
   LogRecordSchema,
@@ -9,26 +9,19 @@ import {
   type StoredRecord,
 } from './types.ts';
 
-/** Checks every record before anything is written; throws InvalidInputError naming `records[i].field`. */
+/** Checks every record before anything is written; throws InvalidInputError naming `records.i.field`. */
 export function checkRecords(records: readonly LogRecord[]): void {
   check('records', records, LogRecordSchema);
 }
 
-/** Checks offset ranges; throws InvalidInputError naming `ranges[i].field`. */
+/** Checks offset ranges; throws InvalidInputError naming `ranges.i.field`. */
 export function checkRanges(ranges: readonly OffsetRange[]): OffsetRange[] {
   return check('ranges', ranges, OffsetRangeSchema);
 }
 
+/** Each item parsed by `schema`, fields named in the runtime's one dotted style (shared/runtime/field-path.ts). */
 function check<T>(name: string, items: readonly T[], schema: z.ZodType<T>): T[] {
-  return items.map((item, i) => {
-    const parsed = schema.safeParse(item);
-    if (parsed.success) return parsed.data;
-    const issue = parsed.error.issues[0];
-    const path = issue?.path.length ? `.${issue.path.join('.')}` : '';
-    throw new InvalidInputError(`${name}[${i}]${path}`, issue?.message ?? `invalid ${name}`, {
-      cause: parsed.error,
-    });
-  });
+  return items.map((item, i) => parseInput(schema, item, { under: `${name}.${i}` }));
 }
 
 const SEED = 0x9747b28c;

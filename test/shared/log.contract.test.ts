@@ -275,7 +275,7 @@ for (const impl of implementations) {
         const bad = { ...good, key: '' };
         await assert.rejects(events.append([good, bad]), (err: unknown) => {
           assert.ok(err instanceof InvalidInputError);
-          assert.equal(err.field, 'records[1].key');
+          assert.equal(err.field, 'records.1.key');
           return true;
         });
         assert.deepEqual(

@@ -41,7 +41,7 @@ describe('offset ranges and ordering', () => {
           { partition: 0, from: '0' },
           { partition: 1, from: '-1' },
         ]),
-      (err: unknown) => err instanceof InvalidInputError && err.field === 'ranges[1].from',
+      (err: unknown) => err instanceof InvalidInputError && err.field === 'ranges.1.from',
     );
   });
 });
