@@ -2,19 +2,18 @@
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import { readCompletion } from '../../shared/backfill/records.ts';
-import { FlywheelError, InvalidInputError, NotFoundError } from '../../shared/errors/index.ts';
+import { InvalidInputError, NotFoundError } from '../../shared/errors/index.ts';
 import { MODEL_NAMES, type ModelName } from '../../shared/events/index.ts';
 import { defaultVector, type FeatureSet, latestVector, vectorOf } from '../../shared/features/index.ts';
 import { assignSegment, scoreRisk } from '../../shared/inference/scoring.ts';
-import { PROBLEM_CONTENT_TYPE, problemOf, readBodyText } from '../../shared/runtime/index.ts';
+import { errorStyle, parseInput, readBody, readJson } from '../../shared/runtime/index.ts';
 import type { OnlineStore } from '../../shared/store/index.ts';
 import { CandidateRequestSchema, scoreCandidate } from './candidate.ts';
 import type { ModelSet } from './models.ts';
 import { champions, type Scored, scoreRows } from './scorer.ts';
 
+/** A batch of MAX_BATCH named vectors fits well within MAX_BODY_BYTES' default of 1 MiB. */
 const MAX_BATCH = 1000;
-/** REST bodies: a batch of MAX_BATCH named vectors fits well within 1 MiB. */
-const MAX_BODY_BYTES = 1024 * 1024;
 const Vector = z.union([z.array(z.number()), z.record(z.string(), z.number())]);
 /** The five request shapes, keyed by the one field that names them (so errors point inside the right one). */
 const ScoreRequestSchemas = {
@@ -36,12 +35,12 @@ function parseScoreRequest(value: unknown): ScoreRequest {
   if (shape === undefined) {
     throw new InvalidInputError('body', `expected one of ${Object.keys(ScoreRequestSchemas).join(', ')}`);
   }
-  return parse(ScoreRequestSchemas[shape as keyof typeof ScoreRequestSchemas], value);
+  return parseInput(ScoreRequestSchemas[shape as keyof typeof ScoreRequestSchemas], value);
 }
 
 export interface ScoreHttpDeps {
   models: ModelSet;
-  store: Pick<OnlineStore, 'readCustomers' | 'previewCustomerEvent' | 'get'>;
+  store: Pick<OnlineStore, 'readCustomers' | 'previewCustomerEvent' | 'readRecord'>;
   /** The feature set score computes vectors with; its version names the keys read. */
   featureSet: FeatureSet;
   /** featurize's ALLOWED_LATENESS_MS, for candidate transactions. */
@@ -51,40 +50,38 @@ export interface ScoreHttpDeps {
   now: () => number;
 }
 
-/** Adds /v1/score and /v2/... to the function's app. */
+/**
+ * Adds /v1/score and /v2/... to the function's app. Errors are thrown and answered by the runtime's HTTP edge:
+ * problem+json on /v1 (400 naming the field, 503 with no champion), the protocol's `{ "error": "..." }` on /v2.
+ */
 export function scoreRoutes(app: Hono, deps: ScoreHttpDeps): void {
-  app.post('/v1/score', (c) => answer(c, () => scoreRest(c, deps)));
+  app.post('/v1/score', (c) => scoreRest(c, deps));
   // Which feature-set version this replica reads, and whether a backfill has filled it (rollout: featurize with
   // the new version, then `flywheel backfill`, then score with it). Informational: readiness does not wait for it.
-  app.get('/v1/feature-set', (c) =>
-    answer(c, async () => {
-      const { name, version } = deps.featureSet;
-      const backfill = await readCompletion(deps.store, version);
-      return c.json({ name, version, backfilled: backfill !== null, backfill });
-    }),
-  );
+  app.get('/v1/feature-set', async (c) => {
+    const { name, version } = deps.featureSet;
+    const backfill = await readCompletion(deps.store, version);
+    return c.json({ name, version, backfilled: backfill !== null, backfill });
+  });
 
   // Open Inference Protocol v2 (KServe): health, model metadata, readiness, inference.
+  app.use('/v2/*', errorStyle({ body: 'plain' }));
   app.get('/v2/health/live', (c) => c.json({ live: true }));
   app.get('/v2/health/ready', (c) => {
     const ready = deps.models.ready();
     return c.json({ ready }, ready ? 200 : 400);
   });
-  app.get('/v2/models/:name', (c) =>
-    v2(c, async () => c.json(await metadata(deps, modelName(c.req.param('name'))))),
-  );
-  app.get('/v2/models/:name/ready', (c) =>
-    v2(c, async () => {
-      const name = modelName(c.req.param('name'));
-      const ready = deps.models.peek(name, 'champion') !== null;
-      return c.json({ name, ready }, ready ? 200 : 400);
-    }),
-  );
-  app.post('/v2/models/:name/infer', (c) => v2(c, () => infer(c, deps, modelName(c.req.param('name')))));
+  app.get('/v2/models/:name', async (c) => c.json(await metadata(deps, modelName(c.req.param('name')))));
+  app.get('/v2/models/:name/ready', (c) => {
+    const name = modelName(c.req.param('name'));
+    const ready = deps.models.peek(name, 'champion') !== null;
+    return c.json({ name, ready }, ready ? 200 : 400);
+  });
+  app.post('/v2/models/:name/infer', (c) => infer(c, deps, modelName(c.req.param('name'))));
 }
 
 async function scoreRest(c: Context, deps: ScoreHttpDeps): Promise<Response> {
-  const req = parseScoreRequest(await body(c));
+  const req = parseScoreRequest(await readJson(c));
   const champs = await champions(deps.models);
   if ('transaction' in req) return c.json({ results: [await scoreCandidate(deps, champs, req.transaction)] });
   const columns = champs.risk.columns;
@@ -133,7 +130,7 @@ const V2Input = z.object({
 const V2RequestSchema = z.object({ id: z.string().optional(), inputs: z.array(V2Input).length(1) });
 
 async function infer(c: Context, deps: ScoreHttpDeps, name: ModelName): Promise<Response> {
-  const req = parse(V2RequestSchema, await body(c));
+  const req = await readBody(c, V2RequestSchema);
   const loaded = await deps.models.get(name, 'champion');
   if (!loaded) throw new NotFoundError(`model ${name} has no champion loaded`);
   const input = req.inputs[0] as z.infer<typeof V2Input>;
@@ -206,57 +203,4 @@ function modelName(raw: string): ModelName {
   if (!(MODEL_NAMES as readonly string[]).includes(raw))
     throw new NotFoundError(`unknown model ${raw}; known: ${MODEL_NAMES.join(', ')}`);
   return raw as ModelName;
-}
-
-/** The JSON body, read straight from Node's request by the runtime (c.req.json() would build a WHATWG Request). */
-async function body(c: Context): Promise<unknown> {
-  const text = await readBodyText(c, MAX_BODY_BYTES);
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (cause) {
-    throw new InvalidInputError('body', 'the body must be JSON', { cause });
-  }
-}
-
-function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const issue = deepest(r.error.issues[0]);
-  const path = issue?.path.map(String).join('.') ?? '';
-  throw new InvalidInputError(path || 'body', issue?.message ?? 'invalid request', { cause: r.error });
-}
-
-/** For a union that failed every branch, the issue that got furthest into the value (it names the bad field). */
-function deepest(issue: z.core.$ZodIssue | undefined): z.core.$ZodIssue | undefined {
-  if (issue?.code !== 'invalid_union') return issue;
-  let best: z.core.$ZodIssue | undefined = issue;
-  for (const branch of issue.errors) {
-    for (const inner of branch) {
-      const d = deepest({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue);
-      if (d && d.path.length > (best?.path.length ?? 0)) best = d;
-    }
-  }
-  return best;
-}
-
-/** REST errors as problem+json with the error's status (400 naming the field, 503 with no champion). */
-async function answer(c: Context, run: () => Promise<Response>): Promise<Response> {
-  try {
-    return await run();
-  } catch (err) {
-    const p = problemOf(err);
-    if (!(err instanceof FlywheelError)) throw err;
-    c.header('content-type', PROBLEM_CONTENT_TYPE);
-    return c.body(JSON.stringify(p), p.status as 400);
-  }
-}
-
-/** v2 errors as the protocol's `{ "error": "..." }` body with the error's status. */
-async function v2(c: Context, run: () => Promise<Response>): Promise<Response> {
-  try {
-    return await run();
-  } catch (err) {
-    if (!(err instanceof FlywheelError)) throw err;
-    return c.json({ error: err.message }, err.status as 400);
-  }
 }
