@@ -6,14 +6,14 @@ import { createMemoryStore, createRedisStore, type OnlineStore } from '../../sha
 import { type RedisServer, startRedis } from '../support/redis.ts';
 import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.ts';
 import { customerContract } from './store/contract-customer.ts';
-import { primitivesContract } from './store/contract-primitives.ts';
+import { rolesContract } from './store/contract-roles.ts';
 import type { StoreSubject } from './store/contract-support.ts';
 
 const log = createLogger({ name: 'store-test', level: 'silent' });
 
 function contract(subject: StoreSubject): void {
   customerContract(subject);
-  primitivesContract(subject);
+  rolesContract(subject);
 }
 
 describe('OnlineStore contract: memory', () => {

@@ -12,7 +12,7 @@ import {
 } from './contract-support.ts';
 
 /** The contract of every role besides customer histories, run unchanged against every implementation. */
-export function primitivesContract(subject: StoreSubject): void {
+export function rolesContract(subject: StoreSubject): void {
   const store = () => subject.store();
 
   describe('claims', () => {
