@@ -164,7 +164,7 @@ export const OPERATIONS: readonly Operation[] = [
     security: 'admin',
     body: { schema: PromoteRequestSchema, required: true },
     ok: { status: 200, description: 'the move', schema: MoveAnswerSchema },
-    errors: [400, 401, 404, 409, 503],
+    errors: [400, 401, 404, 409, 413, 503],
   },
   {
     method: 'post',
@@ -174,7 +174,7 @@ export const OPERATIONS: readonly Operation[] = [
     security: 'admin',
     body: { schema: RollbackRequestSchema, required: false },
     ok: { status: 200, description: 'the move', schema: MoveAnswerSchema },
-    errors: [400, 401, 404, 409, 503],
+    errors: [400, 401, 404, 409, 413, 503],
   },
 ];
 

@@ -1,11 +1,6 @@
 // The registry's read API on promote: models, versions, aliases, history, artifact downloads and a status summary.
 import type { Context, Hono } from 'hono';
-import {
-  FlywheelError,
-  InvalidInputError,
-  NotFoundError,
-  UnauthorizedError,
-} from '../../shared/errors/index.ts';
+import { InvalidInputError, NotFoundError, UnauthorizedError } from '../../shared/errors/index.ts';
 import { MODEL_NAMES, type ModelName } from '../../shared/events/index.ts';
 import {
   type ModelSummary,
@@ -19,8 +14,8 @@ import {
   type HistoryEntry,
   type ModelRegistry,
 } from '../../shared/registry/index.ts';
-import type { Logger } from '../../shared/runtime/index.ts';
-import { authorised, modelName, problem } from './guard.ts';
+import { errorStyle, type Logger } from '../../shared/runtime/index.ts';
+import { authorised, modelName } from './guard.ts';
 
 export interface ReadDeps {
   registry: Pick<ModelRegistry, 'get' | 'list' | 'alias' | 'history' | 'artifact'>;
@@ -50,7 +45,8 @@ function aliasParam(raw: string): Alias {
 
 /**
  * Adds the read routes. Each checks the bearer token first (401 with a challenge), then answers 404 for an unknown
- * model, version or unset alias, 503 (retriable) when the store is down, 200 otherwise.
+ * model, version or unset alias, 503 (retriable) when the store is down, 200 otherwise. Errors are thrown; the
+ * runtime's HTTP edge answers them as problem+json.
  */
 export function readRoutes(deps: ReadDeps): (app: Hono) => void {
   const tokens = deps.tokens.filter((t): t is string => t !== undefined && t !== '');
@@ -62,7 +58,8 @@ export function readRoutes(deps: ReadDeps): (app: Hono) => void {
     const header = c.req.header('authorization');
     // every token is compared, so the time taken does not tell which one matched
     const matches = tokens.map((t) => authorised(header, t));
-    if (!matches.some(Boolean)) throw new UnauthorizedError('a valid bearer token is required');
+    if (!matches.some(Boolean))
+      throw new UnauthorizedError('a valid bearer token is required', { realm: READ_REALM });
   };
   const aliasesOf = async (name: ModelName): Promise<Record<Alias, number | null>> => {
     const [champion, challenger] = await Promise.all([
@@ -84,37 +81,31 @@ export function readRoutes(deps: ReadDeps): (app: Hono) => void {
     const [record, aliases] = await Promise.all([registry.get(name, version), aliasesOf(name)]);
     return versionView(record, aliases);
   };
-  /** Runs a guarded read; every refusal becomes problem+json, a store failure on /v1/status says so in the body. */
+  /** A read behind the token check. */
   const read =
-    (fn: (c: Context) => Promise<Response>, opts: { status?: boolean } = {}) =>
+    (fn: (c: Context) => Promise<Response>) =>
     async (c: Context): Promise<Response> => {
-      try {
-        guard(c);
-        return await fn(c);
-      } catch (err) {
-        const down = opts.status && err instanceof FlywheelError && err.retriable;
-        return problem(c, err, deps.log, {
-          realm: READ_REALM,
-          ...(down ? { extra: { registry: { reachable: false } } } : {}),
-        });
-      }
+      guard(c);
+      return fn(c);
     };
+  /** /v1/status says in its problem document when the store cannot be reached (a retriable failure). */
+  const statusErrors = errorStyle({
+    extra: (err) => (err.retriable ? { registry: { reachable: false } } : undefined),
+  });
 
   return (app) => {
     app.get(
       '/v1/status',
-      read(
-        async (c) => {
-          const models = await Promise.all(MODEL_NAMES.map(summary));
-          const histories = await Promise.all(MODEL_NAMES.map((n) => registry.history(n)));
-          let lastMove: HistoryEntry | null = null;
-          for (const entry of histories.flatMap((h) => h.slice(-1)))
-            if (lastMove === null || entry.at >= lastMove.at) lastMove = entry;
-          const body: StatusView = { registry: { reachable: true }, models, lastMove, at: now() };
-          return c.json(body, 200);
-        },
-        { status: true },
-      ),
+      statusErrors,
+      read(async (c) => {
+        const models = await Promise.all(MODEL_NAMES.map(summary));
+        const histories = await Promise.all(MODEL_NAMES.map((n) => registry.history(n)));
+        let lastMove: HistoryEntry | null = null;
+        for (const entry of histories.flatMap((h) => h.slice(-1)))
+          if (lastMove === null || entry.at >= lastMove.at) lastMove = entry;
+        const body: StatusView = { registry: { reachable: true }, models, lastMove, at: now() };
+        return c.json(body, 200);
+      }),
     );
     app.get(
       '/v1/models',

@@ -496,6 +496,19 @@ describe('promote admin API', () => {
     const segmentRollback = await call('/v1/models/segment/rollback');
     assert.equal(segmentRollback.status, 409, 'nothing to roll back to');
   });
+
+  it('refuses a body over MAX_BODY_BYTES with 413, and nothing moves', async () => {
+    const { app, registry, champion, next } = await admin();
+    const reason = 'x'.repeat(70_000);
+    for (const path of ['/v1/models/risk/promote', '/v1/models/risk/rollback']) {
+      const res = await app.request(path, post({ token: TOKEN, body: { version: next, reason } }));
+      assert.equal(res.status, 413, path);
+      assert.equal(res.headers.get('content-type'), 'application/problem+json');
+      assert.equal(((await res.json()) as { title: string }).title, 'payload too large');
+    }
+    assert.equal(await registry.alias('risk', 'champion'), champion);
+    assert.equal((await registry.history('risk')).length, 1);
+  });
 });
 
 describe('promote on a real redis-server', () => {
