@@ -1,12 +1,12 @@
 // The local broker: a Knative-broker-compatible ingress (POST /) in front of per-trigger queues and delivery workers.
 import type { AddressInfo } from 'node:net';
 import { type Context, Hono } from 'hono';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from '../../shared/runtime/logger.ts';
 import { DependencyError, InvalidInputError, OverCapacityError } from '../../shared/errors/index.ts';
+import { installEdge, send } from '../../shared/runtime/http-edge.ts';
 import { readMessage } from '../../shared/runtime/read-message.ts';
 import { type AppServer, listenApp } from '../../shared/runtime/server.ts';
-import { type Answer, problemResponse, type ReceiptEntry } from '../../shared/runtime/respond.ts';
+import { problemResponse, type ReceiptEntry } from '../../shared/runtime/respond.ts';
 import { createDeadLetterStore, type DeadLetter } from './dead-letters.ts';
 import { createDispatcher, type LeftEvent } from './dispatcher.ts';
 import { readEvents } from './event.ts';
@@ -119,19 +119,11 @@ export function createBroker(opts: BrokerOptions): Broker {
   let server: AppServer | undefined;
 
   const app = new Hono();
+  installEdge(app, { log: opts.log, maxBodyBytes });
   const ingress = async (c: Context): Promise<Response> => {
-    if (!state.started || state.stopping) {
-      return send(
-        c,
-        problemResponse(new DependencyError('broker', state.stopping ? 'shutting down' : 'not started')),
-      );
-    }
-    let message: { headers: Record<string, string>; body: string };
-    try {
-      message = await readMessage(c, maxBodyBytes);
-    } catch (err) {
-      return send(c, problemResponse(err));
-    }
+    if (!state.started || state.stopping)
+      throw new DependencyError('broker', state.stopping ? 'shutting down' : 'not started');
+    const message = await readMessage(c, maxBodyBytes);
     const { mode, entries } = readEvents(message.headers, message.body);
     const bad = entries.filter((e) => !e.ok);
     if (bad.length > 0 || entries.length === 0) {
@@ -144,8 +136,7 @@ export function createBroker(opts: BrokerOptions): Broker {
         detail: e.error.message,
         field: e.error.field,
       }));
-      if (!first)
-        return send(c, problemResponse(new InvalidInputError('body', 'a batch needs at least one event')));
+      if (!first) throw new InvalidInputError('body', 'a batch needs at least one event');
       return send(c, problemResponse(first.error, mode === 'batch' ? receipts : []));
     }
     const events = entries.flatMap((e) => (e.ok ? [e.event] : []));
@@ -153,12 +144,7 @@ export function createBroker(opts: BrokerOptions): Broker {
     if (!offered.ok) {
       counts.refused++;
       const t = offered.full.trigger.name;
-      return send(
-        c,
-        problemResponse(
-          new OverCapacityError(`queue of trigger ${t} is full (${opts.queueCapacity} events)`),
-        ),
-      );
+      throw new OverCapacityError(`queue of trigger ${t} is full (${opts.queueCapacity} events)`);
     }
     counts.accepted += events.length;
     return c.body(null, 202);
@@ -245,9 +231,4 @@ export function createBroker(opts: BrokerOptions): Broker {
       return { drained: drained && left.length === 0, left };
     },
   };
-}
-
-function send(c: Context, a: Answer): Response {
-  for (const [k, v] of Object.entries(a.headers)) c.header(k, v);
-  return c.body(a.body, a.status as ContentfulStatusCode);
 }
