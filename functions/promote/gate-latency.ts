@@ -1,7 +1,6 @@
 // The gate's latency checks: the candidate against the champion timed beside it, and an absolute ceiling.
 import type { GateCheck } from '../../shared/events/index.ts';
 import type { GraphCost } from './cost.ts';
-import type { GateConfig } from './gate.ts';
 
 /** One model's single-row inference: times from the interleaved run, and the work its graph does per row. */
 export interface ModelLatency {
@@ -20,7 +19,11 @@ export interface LatencyMeasurement {
   rounds: number;
 }
 
-type LatencyConfig = Pick<GateConfig, 'latencyRatio' | 'latencyBudgetMs'>;
+/** The gate's latency settings (GateConfig's PROMOTE_LATENCY_RATIO and PROMOTE_LATENCY_BUDGET_MS). */
+export interface LatencyConfig {
+  latencyRatio: number;
+  latencyBudgetMs: number;
+}
 
 /** A ratio exactly at the allowed one passes: rounding must not turn it into a rejection. */
 const EPS = 1e-12;
