@@ -47,28 +47,14 @@ function describe(meta: readonly InferenceSession.ValueMetadata[]): TensorInfo[]
   );
 }
 
+/** The output as its element type, when the runtime's buffer is the typed array that type promises. */
 function toOutput(t: Tensor): OnnxOutput {
   const dims = t.dims;
-  switch (t.type) {
-    case 'float32':
-      return t.data instanceof Float32Array
-        ? { type: 'float32', data: t.data, dims }
-        : { type: 'unsupported', elementType: t.type, dims };
-    case 'int64':
-      return t.data instanceof BigInt64Array
-        ? { type: 'int64', data: t.data, dims }
-        : { type: 'unsupported', elementType: t.type, dims };
-    case 'int32':
-      return t.data instanceof Int32Array
-        ? { type: 'int32', data: t.data, dims }
-        : { type: 'unsupported', elementType: t.type, dims };
-    case 'float64':
-      return t.data instanceof Float64Array
-        ? { type: 'float64', data: t.data, dims }
-        : { type: 'unsupported', elementType: t.type, dims };
-    default:
-      return { type: 'unsupported', elementType: t.type, dims };
-  }
+  if (t.type === 'float32' && t.data instanceof Float32Array) return { type: 'float32', data: t.data, dims };
+  if (t.type === 'int64' && t.data instanceof BigInt64Array) return { type: 'int64', data: t.data, dims };
+  if (t.type === 'int32' && t.data instanceof Int32Array) return { type: 'int32', data: t.data, dims };
+  if (t.type === 'float64' && t.data instanceof Float64Array) return { type: 'float64', data: t.data, dims };
+  return { type: 'unsupported', elementType: t.type, dims };
 }
 
 /**
