@@ -121,22 +121,11 @@ function accept(event: EventOf<IngestType>, deps: IngestDeps, now: number): Acce
     .digest('hex')
     .slice(0, 32);
   const extensions = event.extensions.traceparent ? { traceparent: event.extensions.traceparent } : {};
+  const envelope = { source: deps.source, id, time: now, extensions };
   if (event.type === EventTypes.transaction) {
-    return makeEvent({
-      type: EventTypes.transactionAccepted,
-      source: deps.source,
-      id,
-      time: now,
-      data: { ...normalizeTransaction(event.data, clock), ingestedAt: now },
-      extensions,
-    });
+    const data = { ...normalizeTransaction(event.data, clock), ingestedAt: now };
+    return makeEvent({ ...envelope, type: EventTypes.transactionAccepted, data });
   }
-  return makeEvent({
-    type: EventTypes.labelAccepted,
-    source: deps.source,
-    id,
-    time: now,
-    data: { ...normalizeLabel(event.data, clock), ingestedAt: now },
-    extensions,
-  });
+  const data = { ...normalizeLabel(event.data, clock), ingestedAt: now };
+  return makeEvent({ ...envelope, type: EventTypes.labelAccepted, data });
 }
