@@ -2,7 +2,7 @@
 import { buildBaseline } from '../drift/baseline.ts';
 import type { ModelName, TimeRange } from '../events/index.ts';
 import type { FeatureSet } from '../features/index.ts';
-import { loadOnnxModel } from '../inference/onnx.ts';
+import { loadOnnxModel, type OnnxModel } from '../inference/onnx.ts';
 import { assignSegment, scoreRisk } from '../inference/scoring.ts';
 import type { EventLog } from '../log/index.ts';
 import type { Holdout, Lineage } from '../registry/index.ts';
@@ -103,7 +103,15 @@ export async function train(req: TrainingRequest): Promise<TrainingResult> {
     backend: { name: backend.name, reason: backend.reason },
     trainedBy: 'flywheel-trainer',
   };
-  const featureSet = { name: req.featureSet.name, version: req.featureSet.version };
+  // What both models' lineages share; each adds what its fit produced.
+  const lineage = (
+    columns: string[],
+    fitted: Pick<Lineage, 'metrics' | 'hyperParameters' | 'baseline'>,
+  ): Lineage => ({
+    ...lineageBase,
+    featureSet: { name: req.featureSet.name, version: req.featureSet.version, columns },
+    ...fitted,
+  });
 
   if (req.model === 'risk') {
     const positives = (list: typeof rows) => list.filter((r) => r.label === 1).length;
@@ -121,7 +129,7 @@ export async function train(req: TrainingRequest): Promise<TrainingResult> {
     });
     const artifact = exportRiskOnnx(model, { name: 'risk', featureSet: req.featureSet.version });
     const holdoutRows = split.holdout.map((r) => r.values);
-    const onnx = await runRisk(artifact, holdoutRows);
+    const onnx = await runOnnx(artifact, holdoutRows, scoreRisk);
     const reference = predictRisk({ tf, model, rows: holdoutRows });
     checkParity(onnx, reference);
     const labels = split.holdout.map((r) => r.label);
@@ -135,18 +143,17 @@ export async function train(req: TrainingRequest): Promise<TrainingResult> {
       holdoutPositives: labels.filter((l) => l === 1).length,
     };
     const trainScores = Array.from(
-      await runRisk(
+      await runOnnx(
         artifact,
         split.train.map((r) => r.values),
+        scoreRisk,
       ),
     );
     const keep = split.holdout.slice(-(req.maxHoldoutRows ?? 5000));
     return {
       model: 'risk',
       artifact,
-      lineage: {
-        ...lineageBase,
-        featureSet: { ...featureSet, columns },
+      lineage: lineage(columns, {
         metrics,
         hyperParameters: flat({
           ...model.training.config,
@@ -161,7 +168,7 @@ export async function train(req: TrainingRequest): Promise<TrainingResult> {
           prediction: { name: 'risk', kind: 'numeric', values: trainScores },
           units: split.train.map((r) => r.customerId),
         }),
-      },
+      }),
       holdout: { columns, rows: keep.map((r) => r.values), labels: keep.map((r) => r.label) },
     };
   }
@@ -175,7 +182,7 @@ export async function train(req: TrainingRequest): Promise<TrainingResult> {
     throw new TrainingDataError(`only ${trainCustomers.length} customers before the holdout; need 10`);
   const model = trainSegmentModel({ data: { columns, rows: trainCustomers }, config: req.segment ?? {} });
   const artifact = exportSegmentOnnx(model, { name: 'segment', featureSet: req.featureSet.version });
-  const onnx = await runSegment(artifact, holdoutCustomers);
+  const onnx = await runOnnx(artifact, holdoutCustomers, assignSegment);
   const reference = assignSegments({ model, rows: holdoutCustomers });
   if (onnx.some((s, i) => s !== reference[i]))
     throw new Error('ONNX segments differ from the trained assignment');
@@ -183,13 +190,11 @@ export async function train(req: TrainingRequest): Promise<TrainingResult> {
   // transaction's segment inputs and the segment the model assigns to each — not the one row per customer the model
   // is fitted on, where a customer paying 120 times a month weighs as much as one paying 9 times.
   const trainTransactions = split.train.map((r) => project(r.values));
-  const transactionSegments = Array.from(await runSegment(artifact, trainTransactions));
+  const transactionSegments = Array.from(await runOnnx(artifact, trainTransactions, assignSegment));
   return {
     model: 'segment',
     artifact,
-    lineage: {
-      ...lineageBase,
-      featureSet: { ...featureSet, columns },
+    lineage: lineage(columns, {
       metrics: {
         k: model.metrics.k,
         inertia: model.metrics.inertia,
@@ -204,23 +209,19 @@ export async function train(req: TrainingRequest): Promise<TrainingResult> {
         prediction: { name: 'segment', kind: 'categorical', values: transactionSegments },
         units: split.train.map((r) => r.customerId),
       }),
-    },
+    }),
   };
 }
 
-async function runRisk(artifact: Uint8Array, rows: readonly (readonly number[])[]): Promise<Float32Array> {
+/** Loads the exported artifact just long enough to run `infer` (scoreRisk or assignSegment) on `rows` in one batch. */
+async function runOnnx<T>(
+  artifact: Uint8Array,
+  rows: readonly (readonly number[])[],
+  infer: (model: OnnxModel, rows: Float32Array, nRows: number) => Promise<T>,
+): Promise<T> {
   const model = await loadOnnxModel(artifact);
   try {
-    return await scoreRisk(model, Float32Array.from(rows.flat()), rows.length);
-  } finally {
-    await model.close();
-  }
-}
-
-async function runSegment(artifact: Uint8Array, rows: readonly (readonly number[])[]): Promise<Int32Array> {
-  const model = await loadOnnxModel(artifact);
-  try {
-    return await assignSegment(model, Float32Array.from(rows.flat()), rows.length);
+    return await infer(model, Float32Array.from(rows.flat()), rows.length);
   } finally {
     await model.close();
   }
