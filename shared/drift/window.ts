@@ -111,7 +111,7 @@ export function countObservation(
  * and (numeric) a uniform sample of `sampleSize` of them drawn with `random`. Values are taken in ascending order,
  * so the sample depends on the counts and the generator only, not on the order they were stored in.
  */
-export function summariseStream(input: {
+export function summarizeStream(input: {
   values: ReadonlyMap<number, number>;
   baseline: StreamBaseline;
   sampleSize: number;
@@ -164,7 +164,7 @@ export function measureWindow(input: {
   };
   const measure = (values: ReadonlyMap<number, number>, b: StreamBaseline, unitSize: number) =>
     measureStream({
-      stream: summariseStream({ values, baseline: b, sampleSize: config.sampleSize, random }),
+      stream: summarizeStream({ values, baseline: b, sampleSize: config.sampleSize, random }),
       baseline: b,
       config,
       clusterSize: unitSize,

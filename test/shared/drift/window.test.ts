@@ -10,7 +10,7 @@ import {
   emptyWindow,
   measureWindow,
   type Observation,
-  summariseStream,
+  summarizeStream,
   type WindowCounts,
   windowCount,
   windowValue,
@@ -114,7 +114,7 @@ describe('counting a drift window', () => {
   });
 });
 
-describe("summarising a window's stream", () => {
+describe("summarizing a window's stream", () => {
   it('bins numeric values, counts categories, and pools unseen codes in the last slot, from the counts', () => {
     const counts = counted([
       features({ x: 5, flag: 1 }, 1),
@@ -123,7 +123,7 @@ describe("summarising a window's stream", () => {
       features({ x: 95, flag: 7 }, 4),
     ]);
     const random = seededRandom(1);
-    const x = summariseStream({
+    const x = summarizeStream({
       values: counts.features.get('x') ?? assert.fail(),
       baseline: xOf(small),
       sampleSize: 10,
@@ -140,7 +140,7 @@ describe("summarising a window's stream", () => {
       '0',
       '1',
     ]);
-    const flag = summariseStream({
+    const flag = summarizeStream({
       values: counts.features.get('flag') ?? assert.fail(),
       baseline: small.features.flag ?? assert.fail(),
       sampleSize: 10,
