@@ -37,9 +37,9 @@ dataset is --since to --until (default now), or without --since the loop's TRAIN
 when the run failed, was rejected or --timeout (default 900 s) passed; 3 when the broker cannot be reached. The risk
 model needs fraud labels among the rows (flywheel send labels.csv); segment needs transactions only.`;
 
-/** Runs the trainer and returns the exit code. */
-export async function runTrainerCli(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+/** The command line's options; throws on an unknown option or a missing value. */
+function parseTrainArgs(argv: readonly string[]) {
+  return parseArgs({
     args: [...argv],
     allowPositionals: true,
     options: {
@@ -57,6 +57,18 @@ export async function runTrainerCli(argv: readonly string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
     },
   });
+}
+
+/** Runs the trainer and returns the exit code. */
+export async function runTrainerCli(argv: readonly string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseTrainArgs>;
+  try {
+    parsed = parseTrainArgs(argv);
+  } catch (err) {
+    console.error(`${USAGE}\n\nerror: ${(err as Error).message}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
   if (values.help || (positionals[0] !== undefined && positionals[0] !== 'train')) {
     console.log(USAGE);
     return values.help ? 0 : 2;
