@@ -197,12 +197,10 @@ export function explanations(input: {
   if (cheapest && cpuUs(flywheel) > cpuUs(cheapest) / 10) {
     out.push(
       `**CPU: Flywheel costs more than a tenth of the cheapest peer that watches every stream (${cheapest.name}, ` +
-        `${usText(cpuUs(cheapest))} µs).** Its work is per event (two per ` +
-        `transaction), and evolve() returns a new window state instead of changing it in place — the state a ` +
-        `replica writes back to the store — so every event copies the state object, each numeric stream's bin ` +
-        `counts and, when the reservoir takes the value, its ${config.sampleSize}-value sample. A CPU profile of this ` +
-        `workload (Flywheel's side, stationary stream) puts most of the time in those copies (evolve, addValue and the garbage they leave) and ` +
-        `under a tenth in the window's tests. River's detectors update a few floats per stream per transaction; the ` +
+        `${usText(cpuUs(cheapest))} µs).** Its work is per event (two per transaction): each event adds one to ` +
+        `the count of every watched value in its window (a map per stream, kept as the store keeps it), and a ` +
+        `window's tests run once at its close over the counts and a ${config.sampleSize}-value sample drawn from them. ` +
+        River's detectors update a few floats per stream per transaction; the ` +
         `window-based peers do nothing per transaction and run vectorised tests once per ${WINDOW} rows. Flywheel ` +
         `measured ${usText(cpuUs(flywheel))} µs per transaction.`,
     );

@@ -2,15 +2,15 @@
 import { riskBand } from '../../functions/score/scorer.ts';
 import {
   buildBaseline,
-  closeWindow,
+  countObservation,
   type DriftHistory,
   decide,
   driftConfig,
   driftDetectedData,
   driftMeasuredData,
   EMPTY_HISTORY,
-  evolve,
-  openWindow,
+  emptyWindow,
+  measureWindow,
 } from '../../shared/drift/index.ts';
 import { seededRandom } from '../../shared/random/index.ts';
 import {
@@ -164,27 +164,23 @@ export function sampleDriftWindows(input: {
   const config = driftConfig({ windowSize: 200, minWindowSize: 100 });
   const model = input.model ?? ref('risk', 1);
   let history: DriftHistory = EMPTY_HISTORY;
-  let state = openWindow({ baseline, at: 0, seed: 11 });
+  let counts = emptyWindow({ start: 0 });
   const events: FlywheelEvent[] = [];
   for (let w = 0; w < input.windows; w++) {
     const shift = w >= input.shiftFrom ? 0.6 : 0;
     for (let i = 0; i < 200; i++) {
       const at = w * 1000 + i;
       const values = Object.fromEntries(row(shift).map((v, k) => [features[k] ?? '', v]));
-      state = evolve({ state, baseline, observation: { source: 'features', values, at }, config });
+      countObservation(counts, baseline, { source: 'features', values, at });
       const risk = rnd() ** (3 - 2 * shift);
-      state = evolve({
-        state,
-        baseline,
-        observation: { source: 'prediction', values: { risk }, at },
-        config,
-      });
+      countObservation(counts, baseline, { source: 'prediction', values: { risk }, at });
     }
-    const closed = closeWindow({ state, baseline, config, now: w * 1000 + 999 });
-    const decision = decide({ report: closed.report, history, config });
+    const now = w * 1000 + 999;
+    const report = measureWindow({ counts, baseline, config, now, seed: 11 + w });
+    const decision = decide({ report, history, config });
     history = decision.history;
-    state = closed.next;
-    const measured = { model, report: closed.report, decision, config };
+    counts = emptyWindow({ start: now, sequence: counts.sequence + 1 });
+    const measured = { model, report, decision, config };
     const detected = driftDetectedData(measured);
     events.push(
       detected

@@ -9,8 +9,8 @@ export interface RandomStep {
 }
 
 /**
- * One step of mulberry32: returns a uniform number and the next state. Pure, so a window state that carries the
- * integer replays the same reservoir decisions on any replica.
+ * One step of mulberry32: returns a uniform number and the next state. Pure, so anything that carries the integer
+ * (a drift window's sample, seeded from the window's model, version and number) draws the same on any replica.
  */
 export function nextRandom(state: number): RandomStep {
   const next = (state + 0x6d2b79f5) >>> 0;
