@@ -200,7 +200,7 @@ export function explanations(input: {
         `${usText(cpuUs(cheapest))} µs).** Its work is per event (two per transaction): each event adds one to ` +
         `the count of every watched value in its window (a map per stream, kept as the store keeps it), and a ` +
         `window's tests run once at its close over the counts and a ${config.sampleSize}-value sample drawn from them. ` +
-        River's detectors update a few floats per stream per transaction; the ` +
+        `River's detectors update a few floats per stream per transaction; the ` +
         `window-based peers do nothing per transaction and run vectorised tests once per ${WINDOW} rows. Flywheel ` +
         `measured ${usText(cpuUs(flywheel))} µs per transaction.`,
     );
