@@ -237,7 +237,9 @@ async function measureCell(ids: readonly string[], historyLength: number, seed: 
   const now = await measureTarget(targets, side(0), historyLength, seed);
   const then = before ? await measureTarget(before, side(1), historyLength, seed + 1) : null;
   const handlerNow = await inProcess(handlers.now, side(0), historyLength, seed + 2);
-  const handlerThen = handlers.earlier ? await inProcess(handlers.earlier, side(1), historyLength, seed + 3) : null;
+  const handlerThen = handlers.earlier
+    ? await inProcess(handlers.earlier, side(1), historyLength, seed + 3)
+    : null;
   return {
     ...now,
     handler: handlerNow,

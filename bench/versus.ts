@@ -83,10 +83,10 @@ function tables(stdout: string): { row: string; cells: Map<string, string> }[] {
   return out;
 }
 
-/** The first number of a cell ("2 508 (2 401–2 610)" → 2508); NaN when there is none. */
+/** The first number of a cell ("2508 (2401–2610; 16 connections)" → 2508); NaN when there is none. */
 function numberOf(cell: string): number {
-  const m = /-?\d[\d  ]*(?:\.\d+)?/.exec(cell);
-  return m ? Number(m[0].replace(/[  ]/g, '')) : Number.NaN;
+  const m = /-?\d+(?:\.\d+)?/.exec(cell);
+  return m ? Number(m[0]) : Number.NaN;
 }
 
 function run(dir: string, script: string, scriptArgs: string[]): string {

@@ -87,11 +87,17 @@ export async function writeCheckpoint(
   store: Pick<OnlineStore, 'writeRecord'>,
   checkpoint: Checkpoint,
 ): Promise<void> {
-  await store.writeRecord(checkpointKey(checkpoint.featureSet.version, checkpoint.range), JSON.stringify(checkpoint));
+  await store.writeRecord(
+    checkpointKey(checkpoint.featureSet.version, checkpoint.range),
+    JSON.stringify(checkpoint),
+  );
 }
 
 /** The last completed backfill of `version`, or null when none has completed. */
-export function readCompletion(store: Pick<OnlineStore, 'readRecord'>, version: string): Promise<Completion | null> {
+export function readCompletion(
+  store: Pick<OnlineStore, 'readRecord'>,
+  version: string,
+): Promise<Completion | null> {
   return readJson(store, completionKey(version), CompletionSchema);
 }
 

@@ -141,7 +141,6 @@ export function orderKeyOf(member: string): string {
   return member.slice(0, member.indexOf(MEMBER_SEPARATOR));
 }
 
-
 /** Separates the parts of a history member: a byte that sorts below every character an order key may hold. */
 export const MEMBER_SEPARATOR = '\u0001';
 

@@ -40,7 +40,8 @@ export class Expiring<V> {
   /** Drops expired entries, so memory stays bounded without reads. */
   sweep(): void {
     const now = this.#now();
-    for (const [key, e] of this.#entries) if (e.expiresAt !== null && e.expiresAt <= now) this.#entries.delete(key);
+    for (const [key, e] of this.#entries)
+      if (e.expiresAt !== null && e.expiresAt <= now) this.#entries.delete(key);
   }
 
   clear(): void {

@@ -2,15 +2,35 @@
 // semantics and none of its commands; each role keeps the structures it needs, entries that lapse in Expiring.
 import { EventEmitter } from 'node:events';
 import { DependencyError } from '../errors/index.ts';
-import type { CustomerEventResult, CustomerState, PriorSummary, SummaryQuery } from '../features/customer-history.ts';
+import type {
+  CustomerEventResult,
+  CustomerState,
+  PriorSummary,
+  SummaryQuery,
+} from '../features/customer-history.ts';
 import { summarizePrior } from '../features/windows.ts';
 import type { Logger } from '../runtime/logger.ts';
-import { claimKey, customerKeys, driftKeys, lockKey, MEMBER_JOIN, orderKeyOf, parseJoinedMembers } from './keys.ts';
+import {
+  claimKey,
+  customerKeys,
+  driftKeys,
+  lockKey,
+  MEMBER_JOIN,
+  orderKeyOf,
+  parseJoinedMembers,
+} from './keys.ts';
 import { Expiring } from './memory-expiring.ts';
 import { SortedSet } from './memory-sorted-set.ts';
 import { planPreview, previewOf } from './preview.ts';
 import type { DriftWindowStore, LockStore, OnlineStore, RecordStore, RegistryStore } from './types.ts';
-import { type ApplyPlan, checkIncrements, checkSummaryQuery, checkTtl, checkVersion, planApply } from './validate.ts';
+import {
+  type ApplyPlan,
+  checkIncrements,
+  checkSummaryQuery,
+  checkTtl,
+  checkVersion,
+  planApply,
+} from './validate.ts';
 
 /** Options of the in-process store; `now` lets tests move time (default Date.now). */
 export interface MemoryStoreOptions {
@@ -181,16 +201,15 @@ function memoryRegistry(op: Op, log: Logger | undefined): RegistryStore {
         model(input.model).versions.set(input.version, v);
       });
     },
-    readModelVersion: (name, version) =>
-      op(() => models.get(name)?.versions.get(version)?.record ?? null),
-    listModelVersions: (name) => op(() => [...(models.get(name)?.versions.keys() ?? [])].sort((a, b) => a - b)),
+    readModelVersion: (name, version) => op(() => models.get(name)?.versions.get(version)?.record ?? null),
+    listModelVersions: (name) =>
+      op(() => [...(models.get(name)?.versions.keys() ?? [])].sort((a, b) => a - b)),
     readModelArtifact: (name, version) =>
       op(() => {
         const bytes = models.get(name)?.versions.get(version)?.artifact;
         return bytes === undefined ? null : new Uint8Array(bytes);
       }),
-    readModelHoldout: (name, version) =>
-      op(() => models.get(name)?.versions.get(version)?.holdout ?? null),
+    readModelHoldout: (name, version) => op(() => models.get(name)?.versions.get(version)?.holdout ?? null),
     readAlias: (name, alias) => op(() => models.get(name)?.aliases.get(alias) ?? null),
     moveAlias: (move) =>
       op(() => {
@@ -267,7 +286,11 @@ function summarize(history: SortedSet | undefined, t: number, query: SummaryQuer
 }
 
 /** applyCustomerEvent: the APPLY_CUSTOMER_EVENT script (lua.ts), step for step. */
-function apply(customers: Expiring<Customer>, claims: Expiring<CustomerClaim>, p: ApplyPlan): CustomerEventResult {
+function apply(
+  customers: Expiring<Customer>,
+  claims: Expiring<CustomerClaim>,
+  p: ApplyPlan,
+): CustomerEventResult {
   const customer = customers.get(p.history);
   const prior = (): PriorSummary => summarize(customer?.history, p.eventTime, p);
   const claim = claims.get(p.claim);

@@ -48,7 +48,14 @@ export function redisRecords({ client, call }: RedisContext): RecordStore {
 function compareAndSet(
   ctx: RedisContext,
   op: string,
-  input: { key: string; expected: string | null; next: string; list?: string; entry?: string; notice?: string },
+  input: {
+    key: string;
+    expected: string | null;
+    next: string;
+    list?: string;
+    entry?: string;
+    notice?: string;
+  },
 ): Promise<boolean> {
   const keys = input.list === undefined ? [input.key] : [input.key, input.list];
   return ctx.call(op, async () => {
@@ -77,7 +84,10 @@ export function redisRegistry(ctx: RedisContext): RegistryStore {
         // one slot ({model}): a transaction, so a version is listed only with its record readable
         const tx = client.multi();
         if (input.artifact !== undefined)
-          tx.set(rk.artifact(model, version), Buffer.from(input.artifact.buffer, input.artifact.byteOffset, input.artifact.byteLength));
+          tx.set(
+            rk.artifact(model, version),
+            Buffer.from(input.artifact.buffer, input.artifact.byteOffset, input.artifact.byteLength),
+          );
         if (input.holdout !== undefined) tx.set(rk.holdout(model, version), input.holdout);
         tx.set(rk.version(model, version), input.record);
         tx.zadd(rk.versions(model), version, String(version));
