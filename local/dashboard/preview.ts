@@ -19,7 +19,7 @@ const port = Number(process.argv[2] ?? 8090);
 const state = new LoopState();
 const windows = sampleDriftWindows({ features: customerFeatures.columns, windows: 40, shiftFrom: 14 });
 const problem = {
-  title: 'invalid event',
+  title: 'invalid input',
   detail: 'data.amount: expected number, received string',
   status: 400,
 };

@@ -272,7 +272,7 @@ describe('dashboard in headless Chromium', () => {
     const panel = page.locator('[data-panel="dead-letters"]');
     assert.deepEqual(await panel.locator('tbody [data-code]').allInnerTexts(), ['400', '503', '400']);
     const body = await seen(panel);
-    assert.match(body, /invalid event: must not contain markup/);
+    assert.match(body, /invalid input: must not contain markup/);
     assert.match(body, /featurize: redis unavailable/);
     assert.match(body, /retries exhausted after 2 attempts/);
     assert.ok(body.includes(broker?.sub.url ?? '?'), 'knativeerrordest is shown');

@@ -71,7 +71,7 @@ describe('delivery', () => {
   });
 
   it('dead-letters a 400 after exactly one attempt, with knativeerrordest, knativeerrorcode and knativeerrordata', async () => {
-    const problem = JSON.stringify({ title: 'invalid event', field: 'data.amount' });
+    const problem = JSON.stringify({ title: 'invalid input', field: 'data.amount' });
     const { sub, running } = track(
       await setup(
         () => ({ status: 400, headers: { 'content-type': 'application/problem+json' }, body: problem }),
