@@ -1,6 +1,7 @@
 // Benchmark: this checkout's featurize, score and detect-drift beside another checkout's (the code before a change),
 // in one run: each round runs every benchmark in both checkouts, the order alternating between rounds, and the
-// table gives each figure's median over the rounds. Run: npx tsx bench/versus.ts --before <checkout> [--rounds 3]
+// table gives each figure's median over the rounds.
+// Run: npx tsx bench/versus.ts --before <checkout> [--rounds 3] [--seconds 4] [--only featurize,score,detect-drift]
 // The other checkout needs its own node_modules (a link to this one's works when the dependencies are the same).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -14,6 +15,8 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '4' },
     timeout: { type: 'string', default: '900' },
+    /** Comma-separated benchmark names (featurize, score, detect-drift); all by default. */
+    only: { type: 'string' },
   },
 });
 if (!args.before) throw new Error('--before <another checkout> is required');
@@ -115,7 +118,7 @@ for (let round = 0; round < ROUNDS; round++) {
           ['after', AFTER],
           ['before', BEFORE],
         ];
-  for (const c of CASES) {
+  for (const c of CASES.filter((k) => args.only === undefined || args.only.split(',').includes(k.name))) {
     for (const [side, dir] of order) {
       process.stderr.write(`round ${round + 1}/${ROUNDS}: ${c.name} (${side})\n`);
       for (const t of tables(run(dir, c.script, c.args))) {
