@@ -143,14 +143,22 @@ describe('OnlineStore on Redis under faults', () => {
   it('resubscribes by itself after a restart', async () => {
     const model = unique('model');
     const sub = await collect(store);
-    const move = (expected: string | null, next: string) =>
-      store.moveAlias({ model, alias: 'champion', expected, next, historyEntry: next, notice: next });
-    await move(null, 'before');
+    // each move is a first move of its own model, so every one succeeds and announces, however many it takes
+    const move = (n: string) =>
+      store.moveAlias({
+        model: `${model}-${n}`,
+        alias: 'champion',
+        expected: null,
+        next: n,
+        historyEntry: n,
+        notice: n,
+      });
+    await move('before');
     await sub.until((all) => all.length >= 1);
-    await server.restart(); // persistence is off: the alias is gone with the old process
+    await server.restart();
     await recovered(store);
     for (let i = 0; i < 100 && sub.messages.length < 2; i++) {
-      await move(null, `after-${i}`);
+      await move(`after-${i}`);
       await sleep(50);
     }
     assert.equal(sub.messages[0], 'before');
