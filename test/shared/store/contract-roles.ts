@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DependencyError, InvalidInputError } from '../../../shared/errors/index.ts';
+import type { OnlineStore } from '../../../shared/store/index.ts';
 import {
   collect,
   customerEvent,
@@ -10,6 +11,24 @@ import {
   unique,
   waitPastTtl,
 } from './contract-support.ts';
+
+/** Moves a model's champion, its history entry `<prefix><next>`, its notice `<model>:<next>` (watchers filter by model). */
+function moveChampion(
+  store: OnlineStore,
+  model: string,
+  expected: string | null,
+  next: string,
+  prefix: string,
+) {
+  return store.moveAlias({
+    model,
+    alias: 'champion',
+    expected,
+    next,
+    historyEntry: `${prefix}${next}`,
+    notice: `${model}:${next}`,
+  });
+}
 
 /** The contract of every role besides customer histories, run unchanged against every implementation. */
 export function rolesContract(subject: StoreSubject): void {
@@ -121,14 +140,7 @@ export function rolesContract(subject: StoreSubject): void {
       const notices = await collect(store());
       assert.equal(await store().readAlias(model, 'champion'), null);
       const move = (expected: string | null, next: string) =>
-        store().moveAlias({
-          model,
-          alias: 'champion',
-          expected,
-          next,
-          historyEntry: `->${next}`,
-          notice: `${model}:${next}`,
-        });
+        moveChampion(store(), model, expected, next, '->');
       assert.equal(await move('1', '2'), false);
       assert.equal(await move(null, '1'), true);
       assert.equal(await move(null, '9'), false);
@@ -152,14 +164,7 @@ export function rolesContract(subject: StoreSubject): void {
       const b = await collect(store());
       const own = (all: readonly string[]) => all.filter((m) => m.startsWith(`${model}:`));
       const move = (expected: string | null, next: string) =>
-        store().moveAlias({
-          model,
-          alias: 'champion',
-          expected,
-          next,
-          historyEntry: next,
-          notice: `${model}:${next}`,
-        });
+        moveChampion(store(), model, expected, next, '');
       await move(null, '1');
       await move('1', '2');
       assert.deepEqual(own(await a.until((all) => own(all).length >= 2)), [`${model}:1`, `${model}:2`]);
