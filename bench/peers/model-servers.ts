@@ -2,7 +2,7 @@
 // KServe's ModelServer (py/kserve_server.py) and MLServer with a custom runtime (py/mlserver_runtime.py).
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { freePort } from '../../test/support/redis.ts';
+import { freePort } from '../../test/support/ports.ts';
 import { type PeerServer, startPeerServer } from './server.ts';
 import { ensureVenv } from './venv.ts';
 

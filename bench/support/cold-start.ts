@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
-import { freePort } from '../../test/support/redis.ts';
+import { freePort } from '../../test/support/ports.ts';
 
 export interface ColdStart {
   /** ms from spawn to the first HTTP answer of any status (the server listens). */

@@ -17,7 +17,7 @@ import {
   TRAINER_GPU_PACKAGE,
 } from '../../knative/package.ts';
 import { NotFoundError } from '../../shared/errors/index.ts';
-import { freePort } from '../support/redis.ts';
+import { freePort } from '../support/ports.ts';
 import { ROOT } from './support/manifests.ts';
 
 const run = promisify(execFile);

@@ -13,9 +13,8 @@ import { createLogger, type RunningFunction, serve } from '../../shared/runtime/
 import { createRedisStore, type OnlineStore } from '../../shared/store/index.ts';
 import { transaction } from '../support/events.ts';
 import { eventually } from '../support/http.ts';
-import { freePorts } from '../support/ports.ts';
 import { type RedisServer, redisCommand, startRedis } from '../support/redis.ts';
-import { spawnWatched, type WatchedProcess } from '../support/watched-process.ts';
+import { spawnWatched, startOnFreePort, type WatchedProcess } from '../support/watched-process.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const log = createLogger({ name: 'ingest-crash', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -41,26 +40,30 @@ describe('ingest killed (SIGKILL) under load and started again', () => {
   let store: OnlineStore;
   let featurize: RunningFunction;
   let ingest: WatchedProcess | undefined;
-  let ingestUrl: string;
+  let ingestUrl = '';
   const t0 = Date.now() - 10 * 60_000;
 
-  const startIngest = async (port: number) => {
-    ingest = await spawnWatched(dir, [
-      'env',
-      `PORT=${port}`,
-      `REDIS_URL=${redis.url}`,
-      `K_SINK=${featurize.url}/`,
-      `FLYWHEEL_DATA_DIR=${dir}`,
-      'LOG_LEVEL=warn',
-      process.execPath,
-      '--import',
-      'tsx',
-      path.join(ROOT, 'functions/ingest/main.ts'),
-    ]);
-    await eventually(async () => {
-      const res = await fetch(`${ingestUrl}/health/readiness`).catch(() => undefined);
-      return res?.status === 200 ? true : undefined;
-    }, WAIT_MS);
+  /** Starts ingest on a fresh port (a restart too: the senders post to the current ingestUrl) until it is ready. */
+  const startIngest = async () => {
+    const started = await startOnFreePort({
+      start: (port) =>
+        spawnWatched(dir, [
+          'env',
+          `PORT=${port}`,
+          `REDIS_URL=${redis.url}`,
+          `K_SINK=${featurize.url}/`,
+          `FLYWHEEL_DATA_DIR=${dir}`,
+          'LOG_LEVEL=warn',
+          process.execPath,
+          '--import',
+          'tsx',
+          path.join(ROOT, 'functions/ingest/main.ts'),
+        ]),
+      ready: async (url) => (await fetch(`${url}/health/readiness`)).status === 200,
+      limitMs: WAIT_MS,
+    });
+    ingest = started.server;
+    ingestUrl = started.url;
   };
 
   before(async () => {
@@ -74,9 +77,7 @@ describe('ingest killed (SIGKILL) under load and started again', () => {
       maxBodyBytes: 1 << 20,
       shutdownGraceMs: 1_000,
     });
-    const [port = 0] = await freePorts(1);
-    ingestUrl = `http://127.0.0.1:${port}`;
-    await startIngest(port);
+    await startIngest();
   });
   after(async () => {
     await ingest?.kill();
@@ -155,7 +156,7 @@ describe('ingest killed (SIGKILL) under load and started again', () => {
     await eventually(() => (answered.size >= BEFORE_KILL ? true : undefined), WAIT_MS);
     const answeredBeforeKill = new Set(answered);
     await ingest?.kill();
-    await startIngest(Number(new URL(ingestUrl).port));
+    await startIngest();
     const target = answered.size + AFTER_RESTART;
     await eventually(() => (answered.size >= target ? true : undefined), WAIT_MS);
     sending = false;

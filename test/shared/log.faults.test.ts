@@ -1,11 +1,11 @@
 // Kafka fault tests against a real broker: frozen or stopped → retriable errors, no hang, no crash, recovery.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { createKafkaEventLog } from '../../shared/log/kafka.ts';
 import type { EventLog, LogRecord, StoredRecord } from '../../shared/log/types.ts';
 import { createLogger } from '../../shared/runtime/logger.ts';
 import { startKafka } from '../support/kafka.ts';
+import { freePort } from '../support/ports.ts';
 import { eventually, rejectsAsUnavailable, transactionRecord, waitFor } from './log/support.ts';
 
 const log = createLogger({ name: 'log-faults', level: 'silent' });
@@ -40,15 +40,6 @@ async function survivor(events: EventLog): Promise<{ ids: Set<string>; stop(): P
     },
   });
   return { ids, stop: () => consumption.stop() };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const address = server.address();
-  await new Promise((done) => server.close(done));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 describe('Kafka event log under broker faults', { timeout: 120_000, concurrency: true }, () => {

@@ -11,7 +11,7 @@ import { createKafkaEventLog } from '../../shared/log/kafka.ts';
 import { DEFAULT_PARTITIONS } from '../../shared/log/types.ts';
 import { createLogger } from '../../shared/runtime/logger.ts';
 import { allThreadsStopped, type KafkaBroker } from './kafka.ts';
-import { freePort } from './redis.ts';
+import { freePort } from './ports.ts';
 import { spawnWatched, type WatchedProcess } from './watched-process.ts';
 
 /**

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './redis.ts';
+import { freePort } from './ports.ts';
 import { spawnWatched, type WatchedProcess } from './watched-process.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -2,6 +2,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './ports.ts';
 
 /** A private redis-server on loopback; kill/freeze exist for fault tests. */
 export interface RedisServer {
@@ -51,19 +52,6 @@ export interface Instance {
   signal(sig: NodeJS.Signals): void;
   exited: Promise<void>;
   alive(): boolean;
-}
-
-/** A free loopback port: bind port 0, read the port, release it. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port from the OS');
-  return address.port;
 }
 
 /** Persistence as production runs it: an append-only file in `dir`, fsynced `always` or `everysec`. */

@@ -6,7 +6,7 @@ import type { BackfillProgress } from '../../../shared/backfill/backfill.ts';
 import { BACKFILL_EXIT_RETRIABLE, runBackfillCli } from '../../../shared/backfill/cli.ts';
 import { formatDuration, formatProgress, progressReporter } from '../../../shared/backfill/progress.ts';
 import { customerFeatures, defineFeatureSet } from '../../../shared/features/index.ts';
-import { freePort } from '../../support/redis.ts';
+import { freePort } from '../../support/ports.ts';
 
 const SETS = [customerFeatures];
 const RANGE = ['--from', '2026-10-01T00:00:00Z', '--to', '2026-10-02'];

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EventTypes } from '../../../shared/events/index.ts';
-import { freePort } from '../../support/redis.ts';
+import { freePort } from '../../support/ports.ts';
 import { flywheel, type Ingest, startIngest } from './support.ts';
 
 const GOOD_EXTRA = 40;

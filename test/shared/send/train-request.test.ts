@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { describe, it } from 'node:test';
 import { TrainingRequestedSchema } from '../../../shared/events/index.ts';
-import { freePort } from '../../support/redis.ts';
+import { freePort } from '../../support/ports.ts';
 import { flywheel } from './support.ts';
 
 describe('flywheel train through the loop', () => {

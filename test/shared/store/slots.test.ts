@@ -13,7 +13,8 @@ import { createRedisStore, type OnlineStore } from '../../../shared/store/index.
 import { driftKeys, registryKeys } from '../../../shared/store/keys.ts';
 import { hashSlot } from '../../../shared/store/slot.ts';
 import { planApply } from '../../../shared/store/validate.ts';
-import { freePort, type RedisServer, redisCommand, spawnServer, startRedis } from '../../support/redis.ts';
+import { freePort } from '../../support/ports.ts';
+import { type RedisServer, redisCommand, spawnServer, startRedis } from '../../support/redis.ts';
 import { customerEvent, unique } from './contract-support.ts';
 
 /** ioredis' own slot function (its dependency, untyped): an implementation independent of the store's. */
