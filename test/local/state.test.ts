@@ -1,12 +1,7 @@
 // The loop's state and its terminal lines: model events are numbered, so a reader finds the new ones past the kept 200.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  sampleFailed,
-  sampleLaunched,
-  samplePromoted,
-  sampleTrained,
-} from '../../local/dashboard/sample.ts';
+import { sampleFailed, sampleLaunched, samplePromoted, sampleTrained } from '../../local/dashboard/sample.ts';
 import { modelLine } from '../../local/progress.ts';
 import { LoopState } from '../../local/state.ts';
 
