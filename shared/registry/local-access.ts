@@ -27,7 +27,8 @@ const PointerSchema = z.object({ url: z.url(), tokensFile: z.string().min(1) });
 export const localPromoteUrl = (config: Pick<Config, 'FLYWHEEL_PORT_BASE'>): string =>
   `http://127.0.0.1:${config.FLYWHEEL_PORT_BASE + LOOP_PROMOTE_OFFSET}`;
 
-const randomToken = (): string => randomBytes(24).toString('base64url');
+/** 192 random bits as hex: never starts with '-', which `--token <value>` would take for an option. */
+const randomToken = (): string => randomBytes(24).toString('hex');
 
 /** Writes `data` as JSON readable by its owner only, replacing the file in one rename. */
 async function writePrivate(file: string, data: unknown): Promise<void> {

@@ -230,7 +230,7 @@ describe('flywheel models and status against the running local loop', () => {
     const readOnly = await cli(['promote', 'risk', '2', '--url', url, '--token', loop.access.readToken], {
       dir: elsewhere,
     });
-    assert.equal(readOnly.code, EXIT.unauthorised);
+    assert.equal(readOnly.code, EXIT.unauthorised, readOnly.err);
     assert.equal(await loop.registry.alias('risk', 'champion'), 1);
     const withEnv = await cli(['list', 'risk'], {
       dir: elsewhere,
@@ -280,5 +280,17 @@ describe('the local loop tokens', () => {
       b.readToken,
     );
     assert.equal((await stat(b.tokensFile)).mode & 0o777, 0o600);
+  });
+
+  it('generates tokens that `--token <value>` takes as a value (none starts with a dash)', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'flywheel-tokens-'));
+    for (let i = 0; i < 400; i++) {
+      const access = await loopAccess({ config: { FLYWHEEL_DATA_DIR: dir }, url: 'http://127.0.0.1:8086' });
+      for (const token of [access.promoteToken, access.readToken]) {
+        const err: string[] = [];
+        const code = await runModelsCli(['--help', '--token', token], { out: () => {}, err: (l) => err.push(l) });
+        assert.equal(code, EXIT.ok, `${token}: ${err.join('\n')}`);
+      }
+    }
   });
 });
