@@ -252,7 +252,7 @@ const READER_RECHECK_MS = 1_000;
  * read — a backfill reads hundreds of chunks. Reads take turns. The consumer leaves after {@link READER_IDLE_MS}
  * without reads, on close(), and after any failure; the next read joins again.
  */
-function createRangeReader(a: {
+export function createRangeReader(a: {
   kafka: Kafka;
   topic: string;
   clientId: string;
@@ -286,6 +286,24 @@ function createRangeReader(a: {
     const s = await session?.catch(() => undefined);
     session = undefined;
     if (s) await leave(s);
+  };
+
+  /**
+   * Pauses, resumes or seeks on a session's consumer. kafkajs stops a consumer that crashed before it tells
+   * (CRASH comes after its disconnect), and a stopped consumer throws on each of these: the session has then
+   * ended, the read it serves fails, and the next read joins again. False when it had ended.
+   */
+  const steer = (s: Session, action: (consumer: Consumer) => void): boolean => {
+    if (s.closed) return false;
+    try {
+      action(s.consumer);
+      return true;
+    } catch (err) {
+      a.log.debug({ err }, "event log: the reader's consumer has stopped");
+      void leave(s);
+      s.reading?.fail(err);
+      return false;
+    }
   };
 
   const open = async (partitions: readonly number[]): Promise<Session> => {
@@ -348,7 +366,7 @@ function createRangeReader(a: {
               const range = pending.get(b.partition);
               if (!range || BigInt(b.low) < range.end) continue;
               pending.delete(b.partition);
-              used?.consumer.pause([{ topic, partitions: [b.partition] }]);
+              if (used) steer(used, (c) => c.pause([{ topic, partitions: [b.partition] }]));
             }
             if (pending.size === 0) finish();
           })
@@ -364,7 +382,7 @@ function createRangeReader(a: {
         clearInterval(recheck);
         if (used) {
           used.reading = undefined;
-          if (!used.closed) used.consumer.pause([{ topic, partitions: [...pending.keys()] }]);
+          steer(used, (c) => c.pause([{ topic, partitions: [...pending.keys()] }]));
         }
         if (err) {
           void leaveCurrent().then(() => reject(kafkaError('read', err)));
@@ -379,36 +397,49 @@ function createRangeReader(a: {
         stall = setTimeout(() => finish(new Error(`no progress for ${a.stallMs} ms`)), a.stallMs);
       };
       progress();
-      current(partitions).then((s) => {
-        if (done) return;
-        used = s;
-        s.reading = {
-          fail: finish,
-          onBatch(batch) {
-            const range = pending.get(batch.partition);
-            if (!range) {
-              s.consumer.pause([{ topic, partitions: [batch.partition] }]);
-              return;
+      /**
+       * Seeks the read's partitions to their starts and resumes them; on a session that turns out to have ended
+       * (its consumer stopped by kafkajs), once more on a new one.
+       */
+      const begin = (again: boolean): Promise<void> =>
+        current(partitions)
+          .then((s) => {
+            if (done) return;
+            const started = steer(s, (c) => {
+              for (const [partition, range] of pending)
+                c.seek({ topic, partition, offset: String(range.start) });
+              c.resume([{ topic, partitions: [...pending.keys()] }]);
+            });
+            if (!started) {
+              if (again) return begin(false);
+              return finish(new Error("the reader's consumer stopped as the read began"));
             }
-            progress();
-            for (const message of batch.messages) {
-              const offset = BigInt(message.offset);
-              if (offset < range.start || offset >= range.end) continue;
-              const record = fromMessage({ ...message, partition: batch.partition });
-              if (record) found.set(`${record.partition}:${record.offset}`, record);
-            }
-            if (BigInt(batch.lastOffset()) + 1n >= range.end) {
-              pending.delete(batch.partition);
-              s.consumer.pause([{ topic, partitions: [batch.partition] }]);
-              if (pending.size === 0) finish();
-            }
-          },
-        };
-        for (const [partition, range] of pending) {
-          s.consumer.seek({ topic, partition, offset: String(range.start) });
-        }
-        s.consumer.resume([{ topic, partitions: [...pending.keys()] }]);
-      }, finish);
+            used = s;
+            s.reading = {
+              fail: finish,
+              onBatch(batch) {
+                const range = pending.get(batch.partition);
+                if (!range) {
+                  s.consumer.pause([{ topic, partitions: [batch.partition] }]);
+                  return;
+                }
+                progress();
+                for (const message of batch.messages) {
+                  const offset = BigInt(message.offset);
+                  if (offset < range.start || offset >= range.end) continue;
+                  const record = fromMessage({ ...message, partition: batch.partition });
+                  if (record) found.set(`${record.partition}:${record.offset}`, record);
+                }
+                if (BigInt(batch.lastOffset()) + 1n >= range.end) {
+                  pending.delete(batch.partition);
+                  s.consumer.pause([{ topic, partitions: [batch.partition] }]);
+                  if (pending.size === 0) finish();
+                }
+              },
+            };
+          })
+          .catch(finish);
+      void begin(true);
     });
 
   return {
