@@ -288,7 +288,10 @@ describe('the local loop tokens', () => {
       const access = await loopAccess({ config: { FLYWHEEL_DATA_DIR: dir }, url: 'http://127.0.0.1:8086' });
       for (const token of [access.promoteToken, access.readToken]) {
         const err: string[] = [];
-        const code = await runModelsCli(['--help', '--token', token], { out: () => {}, err: (l) => err.push(l) });
+        const code = await runModelsCli(['--help', '--token', token], {
+          out: () => {},
+          err: (l) => err.push(l),
+        });
         assert.equal(code, EXIT.ok, `${token}: ${err.join('\n')}`);
       }
     }
