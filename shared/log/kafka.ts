@@ -420,7 +420,7 @@ export function createRangeReader(a: {
               onBatch(batch) {
                 const range = pending.get(batch.partition);
                 if (!range) {
-                  s.consumer.pause([{ topic, partitions: [batch.partition] }]);
+                  steer(s, (c) => c.pause([{ topic, partitions: [batch.partition] }]));
                   return;
                 }
                 progress();
@@ -432,7 +432,7 @@ export function createRangeReader(a: {
                 }
                 if (BigInt(batch.lastOffset()) + 1n >= range.end) {
                   pending.delete(batch.partition);
-                  s.consumer.pause([{ topic, partitions: [batch.partition] }]);
+                  steer(s, (c) => c.pause([{ topic, partitions: [batch.partition] }]));
                   if (pending.size === 0) finish();
                 }
               },
